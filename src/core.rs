@@ -1,0 +1,140 @@
+//! The state a socket shares with the I/O thread: its pipes, its pattern and its options,
+//! behind one lock, with a condition variable for blocking calls and readiness watchers.
+
+use crate::message::Parts;
+use crate::options::Options;
+use crate::pattern::{self, Pattern};
+use crate::pipe::{IoWake, Pipe, PipeId, Pipes};
+use crate::socket_type::SocketType;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+
+/// Something that wants to hear when a socket's readiness may have changed (a `Poller`).
+pub(crate) trait Watcher: Send + Sync {
+    fn notify(&self);
+}
+
+/// One socket's shared half.
+pub(crate) struct SocketShared {
+    pub id: u64,
+    pub socket_type: SocketType,
+    pub state: Mutex<SocketState>,
+    pub cond: Condvar,
+    watchers: Mutex<Vec<Weak<dyn Watcher>>>,
+}
+
+/// What the lock protects.
+pub(crate) struct SocketState {
+    pub pipes: Pipes,
+    pub pattern: Box<dyn Pattern>,
+    pub opts: Options,
+    /// The application closed the socket.
+    pub closed: bool,
+    /// Frames given with SNDMORE, waiting for the last frame.
+    pub send_partial: Parts,
+    /// Frames of a received message not yet handed out by `recv_msg`.
+    pub recv_partial: std::collections::VecDeque<bytes::Bytes>,
+    /// The endpoints bound or connected: (as given, as resolved).
+    pub endpoints: Vec<(String, String)>,
+    pub last_endpoint: Option<String>,
+}
+
+impl SocketShared {
+    pub fn new(id: u64, socket_type: SocketType) -> SocketShared {
+        SocketShared {
+            id,
+            socket_type,
+            state: Mutex::new(SocketState {
+                pipes: Pipes::default(),
+                pattern: pattern::for_type(socket_type),
+                opts: Options::default(),
+                closed: false,
+                send_partial: Parts::new(),
+                recv_partial: Default::default(),
+                endpoints: Vec::new(),
+                last_endpoint: None,
+            }),
+            cond: Condvar::new(),
+            watchers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Locks the state. A poisoned lock (a panic elsewhere while holding it) is recovered:
+    /// the state is plain data that stays consistent between statements.
+    pub fn lock(&self) -> MutexGuard<'_, SocketState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes blocked callers and watchers: readiness may have changed.
+    pub fn notify(&self) {
+        self.cond.notify_all();
+        let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
+        watchers.retain(|w| match w.upgrade() {
+            Some(w) => {
+                w.notify();
+                true
+            }
+            None => false,
+        });
+    }
+
+    pub fn add_watcher(&self, watcher: &Arc<dyn Watcher>) {
+        self.watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(watcher));
+    }
+
+    pub fn remove_watcher(&self, watcher: &Arc<dyn Watcher>) {
+        let target = Arc::as_ptr(watcher) as *const ();
+        self.watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|w| w.as_ptr() as *const () != target);
+    }
+}
+
+impl SocketState {
+    /// A new pipe with the socket's current high-water marks.
+    pub fn new_pipe(&self) -> Pipe {
+        Pipe::new(self.opts.sndhwm, self.opts.rcvhwm)
+    }
+
+    /// Adds a pipe and offers it to the pattern; `None` if the pattern refused it.
+    pub fn attach_pipe(&mut self, pipe: Pipe) -> Option<PipeId> {
+        let id = self.pipes.insert(pipe);
+        if self.pattern.attach(id, &mut self.pipes) {
+            Some(id)
+        } else {
+            self.pipes.remove(id);
+            None
+        }
+    }
+
+    /// The peer behind pipe `id` is gone for good: drop what was queued for it; keep what it
+    /// sent until the application has read it.
+    pub fn detach_pipe(&mut self, id: PipeId) {
+        let Some(pipe) = self.pipes.get_mut(id) else {
+            return;
+        };
+        pipe.detached = true;
+        pipe.conn = None;
+        pipe.outbound.clear();
+        if pipe.inbound.is_empty() {
+            self.pipes.remove(id);
+            self.pipes.dead.push(id);
+        }
+        self.reap();
+    }
+
+    /// Lets the pattern forget pipes that were drained after their peer left.
+    pub fn reap(&mut self) {
+        while let Some(id) = self.pipes.dead.pop() {
+            self.pattern.detach(id, &mut self.pipes);
+        }
+    }
+
+    /// Takes the wake-ups owed to the I/O thread.
+    pub fn take_wakes(&mut self) -> Vec<IoWake> {
+        std::mem::take(&mut self.pipes.wakes)
+    }
+}

@@ -1,0 +1,72 @@
+//! A connector: keeps one outgoing connection alive, reconnecting with exponential back-off.
+
+use crate::pipe::PipeId;
+use crate::transport::PeerAddr;
+use std::time::{Duration, Instant};
+
+pub(super) struct Connector {
+    pub socket_id: u64,
+    pub endpoint: String,
+    pub addr: PeerAddr,
+    /// The pipe that outlives reconnections, if the socket type keeps one.
+    pub pipe: Option<PipeId>,
+    /// The connection currently open (connecting, handshaking or active).
+    pub conn: Option<mio::Token>,
+    /// When to try again, while there is no connection.
+    pub retry_at: Option<Instant>,
+    /// The next back-off interval.
+    pub backoff: Duration,
+    /// Whether a handshake ever completed (the next one is a reconnection).
+    pub was_connected: bool,
+}
+
+impl Connector {
+    /// Schedules the next attempt after a failure and grows the back-off (doubling up to
+    /// `max`; a `max` of zero keeps the interval constant, as libzmq does).
+    pub fn schedule_retry(&mut self, now: Instant, base: Duration, max: Duration) {
+        if self.backoff.is_zero() {
+            self.backoff = base;
+        }
+        self.retry_at = Some(now + self.backoff);
+        if max > base {
+            self.backoff = (self.backoff * 2).min(max);
+        }
+    }
+
+    /// A handshake succeeded: start the back-off from the base interval again.
+    pub fn reset_backoff(&mut self) {
+        self.backoff = Duration::ZERO;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum() {
+        let mut c = Connector {
+            socket_id: 1,
+            endpoint: String::new(),
+            addr: PeerAddr::Ipc("/nonexistent".into()),
+            pipe: None,
+            conn: None,
+            retry_at: None,
+            backoff: Duration::ZERO,
+            was_connected: false,
+        };
+        let now = Instant::now();
+        let base = Duration::from_millis(100);
+        let max = Duration::from_millis(350);
+        let mut delays = Vec::new();
+        for _ in 0..4 {
+            c.schedule_retry(now, base, max);
+            delays.push(c.retry_at.unwrap() - now);
+        }
+        assert_eq!(delays, [100, 200, 350, 350].map(Duration::from_millis));
+        c.reset_backoff();
+        c.schedule_retry(now, base, Duration::ZERO);
+        c.schedule_retry(now, base, Duration::ZERO);
+        assert_eq!(c.retry_at.unwrap() - now, base);
+    }
+}

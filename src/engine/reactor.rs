@@ -1,0 +1,455 @@
+//! The event loop: accepts, connects, reads, writes, runs timers and commands.
+
+use super::connection::{Attachment, Connection, Origin};
+use super::connector::Connector;
+use super::{Command, IoThread, WAKER};
+use crate::core::SocketShared;
+use crate::pipe::IoWake;
+use crate::transport::Listener;
+use mio::{Events, Interest, Poll, Token};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct ListenerEntry {
+    socket_id: u64,
+    endpoint: String,
+    listener: Listener,
+}
+
+struct SocketEntry {
+    shared: Arc<SocketShared>,
+    /// Set once the application closed the socket: when lingering ends (None: never).
+    linger_until: Option<Option<Instant>>,
+}
+
+pub(super) struct Reactor {
+    poll: Poll,
+    io: Arc<IoThread>,
+    sockets: HashMap<u64, SocketEntry>,
+    conns: HashMap<Token, Connection>,
+    listeners: HashMap<Token, ListenerEntry>,
+    connectors: HashMap<u64, Connector>,
+    next_token: usize,
+    next_connector: u64,
+    shutting_down: bool,
+    wakes: Vec<IoWake>,
+    scratch: Vec<u8>,
+}
+
+impl Reactor {
+    pub fn new(poll: Poll, io: Arc<IoThread>) -> Reactor {
+        Reactor {
+            poll,
+            io,
+            sockets: HashMap::new(),
+            conns: HashMap::new(),
+            listeners: HashMap::new(),
+            connectors: HashMap::new(),
+            next_token: 1,
+            next_connector: 1,
+            shutting_down: false,
+            wakes: Vec::new(),
+            scratch: vec![0; 64 * 1024],
+        }
+    }
+
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut commands = Vec::new();
+        loop {
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != std::io::ErrorKind::Interrupted
+            {
+                log::error!("I/O thread poll failed: {e}");
+                return;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => {
+                        self.io.take_commands(&mut commands);
+                        for cmd in commands.drain(..) {
+                            self.command(cmd);
+                        }
+                    }
+                    token if self.listeners.contains_key(&token) => self.accept(token),
+                    token => self.conn_event(token),
+                }
+            }
+            self.run_wakes();
+            self.run_timers();
+            self.finish_closing_sockets();
+            if self.shutting_down && self.sockets.is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn token(&mut self) -> Token {
+        let t = Token(self.next_token);
+        self.next_token += 1;
+        t
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Bind {
+                socket,
+                mut listener,
+                endpoint,
+            } => {
+                let token = self.token();
+                if let Err(e) = self
+                    .poll
+                    .registry()
+                    .register(listener.source(), token, Interest::READABLE)
+                {
+                    log::error!("cannot watch listener {endpoint}: {e}");
+                    return;
+                }
+                let socket_id = socket.id;
+                self.socket_entry(socket);
+                self.listeners.insert(
+                    token,
+                    ListenerEntry {
+                        socket_id,
+                        endpoint,
+                        listener,
+                    },
+                );
+            }
+            Command::Connect {
+                socket,
+                endpoint,
+                addr,
+                pipe,
+            } => {
+                let socket_id = socket.id;
+                self.socket_entry(socket);
+                let id = self.next_connector;
+                self.next_connector += 1;
+                self.connectors.insert(
+                    id,
+                    Connector {
+                        socket_id,
+                        endpoint,
+                        addr,
+                        pipe,
+                        conn: None,
+                        retry_at: None,
+                        backoff: Duration::ZERO,
+                        was_connected: false,
+                    },
+                );
+                self.start_connect(id);
+            }
+            Command::Unbind { socket_id, endpoint } => {
+                let found: Vec<Token> = self
+                    .listeners
+                    .iter()
+                    .filter(|(_, l)| l.socket_id == socket_id && l.endpoint == endpoint)
+                    .map(|(t, _)| *t)
+                    .collect();
+                for token in found {
+                    if let Some(mut l) = self.listeners.remove(&token) {
+                        let _ = self.poll.registry().deregister(l.listener.source());
+                    }
+                    let accepted: Vec<Token> = self
+                        .conns
+                        .iter()
+                        .filter(|(_, c)| c.origin == Origin::Listener(token))
+                        .map(|(t, _)| *t)
+                        .collect();
+                    for t in accepted {
+                        self.close_conn(t, "unbound");
+                    }
+                }
+            }
+            Command::Disconnect { socket_id, endpoint } => {
+                let found: Vec<u64> = self
+                    .connectors
+                    .iter()
+                    .filter(|(_, c)| c.socket_id == socket_id && c.endpoint == endpoint)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in found {
+                    self.remove_connector(id);
+                }
+            }
+            Command::Wake(IoWake::Flush(conn)) => self.with_conn(Token(conn), |c, _, _| c.write()),
+            Command::Wake(IoWake::Resume(conn)) => {
+                self.with_conn(Token(conn), |c, scratch, wakes| c.resume(scratch, wakes))
+            }
+            Command::Close { socket_id } => self.close_socket(socket_id),
+            Command::Shutdown => self.shutting_down = true,
+        }
+    }
+
+    fn socket_entry(&mut self, shared: Arc<SocketShared>) {
+        self.sockets.entry(shared.id).or_insert(SocketEntry {
+            shared,
+            linger_until: None,
+        });
+    }
+
+    /// Runs `f` on a connection and closes it if `f` fails.
+    fn with_conn(
+        &mut self,
+        token: Token,
+        f: impl FnOnce(&mut Connection, &mut [u8], &mut Vec<IoWake>) -> Result<(), String>,
+    ) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if let Err(reason) = f(conn, &mut self.scratch, &mut self.wakes) {
+            self.close_conn(token, &reason);
+        }
+    }
+
+    fn conn_event(&mut self, token: Token) {
+        let was_connecting = self.conns.get(&token).is_some_and(|c| c.connecting);
+        self.with_conn(token, |c, scratch, wakes| c.on_event(scratch, wakes));
+        if was_connecting
+            && let Some(c) = self.conns.get(&token)
+            && !c.connecting
+        {
+            log::debug!("connected ({token:?})");
+        }
+    }
+
+    /// Wake-ups produced on this thread (e.g. a pattern queued on another pipe).
+    fn run_wakes(&mut self) {
+        while let Some(wake) = self.wakes.pop() {
+            self.command(Command::Wake(wake));
+        }
+    }
+
+    fn accept(&mut self, token: Token) {
+        loop {
+            let Some(entry) = self.listeners.get(&token) else {
+                return;
+            };
+            let socket_id = entry.socket_id;
+            let stream = match entry.listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    // Out of descriptors and the like: log and try later.
+                    log::warn!("accept failed on {}: {e}", entry.endpoint);
+                    return;
+                }
+            };
+            let Some(socket) = self.sockets.get(&socket_id).map(|s| Arc::clone(&s.shared)) else {
+                return;
+            };
+            let attachment = Attachment {
+                persistent_pipe: None,
+                reconnection: false,
+                routing_id: None,
+            };
+            self.add_conn(socket, Origin::Listener(token), stream, false, attachment);
+        }
+    }
+
+    fn add_conn(
+        &mut self,
+        socket: Arc<SocketShared>,
+        origin: Origin,
+        mut stream: crate::transport::Stream,
+        connecting: bool,
+        attachment: Attachment,
+    ) -> Option<Token> {
+        let token = self.token();
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(stream.source(), token, Interest::READABLE | Interest::WRITABLE)
+        {
+            log::warn!("cannot watch a connection: {e}");
+            return None;
+        }
+        let conn = Connection::new(token, socket, origin, stream, connecting, attachment);
+        self.conns.insert(token, conn);
+        // Send the greeting at once and read whatever is already there.
+        self.conn_event(token);
+        Some(token)
+    }
+
+    fn start_connect(&mut self, id: u64) {
+        let Some(c) = self.connectors.get_mut(&id) else {
+            return;
+        };
+        c.retry_at = None;
+        let Some(socket) = self.sockets.get(&c.socket_id).map(|s| Arc::clone(&s.shared)) else {
+            return;
+        };
+        let (base, max) = {
+            let st = socket.lock();
+            (st.opts.reconnect_ivl, st.opts.reconnect_ivl_max)
+        };
+        match c.addr.connect() {
+            Ok(stream) => {
+                let attachment = Attachment {
+                    persistent_pipe: c.pipe,
+                    reconnection: c.was_connected,
+                    routing_id: None,
+                };
+                let token = self.add_conn(socket, Origin::Connector(id), stream, true, attachment);
+                if let Some(c) = self.connectors.get_mut(&id) {
+                    if c.conn.is_none() && token.is_some_and(|t| self.conns.contains_key(&t)) {
+                        c.conn = token;
+                    } else if c.conn.is_none() && c.retry_at.is_none() {
+                        c.schedule_retry(Instant::now(), base, max);
+                    }
+                }
+            }
+            Err(e) => {
+                log::debug!("connect to {} failed: {e}", c.endpoint);
+                c.schedule_retry(Instant::now(), base, max);
+            }
+        }
+    }
+
+    fn remove_connector(&mut self, id: u64) {
+        let Some(c) = self.connectors.remove(&id) else {
+            return;
+        };
+        if let Some(token) = c.conn {
+            self.close_conn(token, "disconnected");
+        }
+        if let (Some(pipe), Some(entry)) = (c.pipe, self.sockets.get(&c.socket_id)) {
+            entry.shared.lock().detach_pipe(pipe);
+            entry.shared.notify();
+        }
+    }
+
+    fn close_conn(&mut self, token: Token, reason: &str) {
+        let Some(mut conn) = self.conns.remove(&token) else {
+            return;
+        };
+        log::debug!("closing connection {token:?}: {reason}");
+        let _ = self.poll.registry().deregister(conn.stream.source());
+        conn.release();
+        if let Origin::Connector(id) = conn.origin {
+            let Some(c) = self.connectors.get_mut(&id) else {
+                return;
+            };
+            if c.conn == Some(token) {
+                c.conn = None;
+                if !conn.connecting && conn.handshake_deadline.is_none() {
+                    c.was_connected = true;
+                    c.reset_backoff();
+                }
+                let (base, max) = {
+                    let st = conn.socket.lock();
+                    (st.opts.reconnect_ivl, st.opts.reconnect_ivl_max)
+                };
+                c.schedule_retry(Instant::now(), base, max);
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let handshakes = self.conns.values().filter_map(|c| c.handshake_deadline);
+        let retries = self.connectors.values().filter_map(|c| c.retry_at);
+        let lingers = self.sockets.values().filter_map(|s| s.linger_until.flatten());
+        let closing = self
+            .sockets
+            .values()
+            .any(|s| s.linger_until.is_some())
+            .then(|| Instant::now() + Duration::from_millis(10));
+        handshakes.chain(retries).chain(lingers).chain(closing).min()
+    }
+
+    fn run_timers(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<Token> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.handshake_deadline.is_some_and(|d| d <= now))
+            .map(|(t, _)| *t)
+            .collect();
+        for token in expired {
+            self.close_conn(token, "handshake timed out");
+        }
+        let due: Vec<u64> = self
+            .connectors
+            .iter()
+            .filter(|(_, c)| c.conn.is_none() && c.retry_at.is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.start_connect(id);
+        }
+    }
+
+    fn close_socket(&mut self, socket_id: u64) {
+        let listeners: Vec<Token> = self
+            .listeners
+            .iter()
+            .filter(|(_, l)| l.socket_id == socket_id)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in listeners {
+            if let Some(mut l) = self.listeners.remove(&token) {
+                let _ = self.poll.registry().deregister(l.listener.source());
+            }
+        }
+        let Some(entry) = self.sockets.get_mut(&socket_id) else {
+            return;
+        };
+        let linger = entry.shared.lock().opts.linger;
+        entry.linger_until = Some(linger.map(|d| Instant::now() + d));
+    }
+
+    /// Closes what a closed socket no longer needs: flushed connections, connectors with
+    /// nothing to deliver, and everything once the linger period is over.
+    fn finish_closing_sockets(&mut self) {
+        let now = Instant::now();
+        let closing: Vec<(u64, bool)> = self
+            .sockets
+            .iter()
+            .filter_map(|(id, s)| s.linger_until.map(|until| (*id, until.is_some_and(|u| u <= now))))
+            .collect();
+        for (socket_id, expired) in closing {
+            let done_conns: Vec<Token> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.socket.id == socket_id && (expired || c.is_flushed()))
+                .map(|(t, _)| *t)
+                .collect();
+            for token in done_conns {
+                self.close_conn(token, "socket closed");
+            }
+            let socket = &self.sockets[&socket_id].shared;
+            let done_connectors: Vec<u64> = self
+                .connectors
+                .iter()
+                .filter(|(_, c)| c.socket_id == socket_id)
+                .filter(|(_, c)| expired || (c.conn.is_none() && !has_pending(socket, c.pipe)))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in done_connectors {
+                self.remove_connector(id);
+            }
+            let busy = self.conns.values().any(|c| c.socket.id == socket_id)
+                || self.connectors.values().any(|c| c.socket_id == socket_id);
+            if !busy {
+                self.sockets.remove(&socket_id);
+            }
+        }
+    }
+}
+
+/// Whether a connector's persistent pipe still holds messages to deliver.
+fn has_pending(socket: &SocketShared, pipe: Option<crate::pipe::PipeId>) -> bool {
+    let Some(id) = pipe else { return false };
+    socket
+        .lock()
+        .pipes
+        .get(id)
+        .is_some_and(|p| !p.outbound.is_empty())
+}

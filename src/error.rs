@@ -1,0 +1,69 @@
+//! The one error type of the library.
+
+use std::io;
+
+/// Everything that can go wrong in a zocket call.
+///
+/// Each variant names the libzmq errno it corresponds to, so that code ported from libzmq
+/// can map its error handling one to one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operation would block: no message to receive, no room to send, or the timeout
+    /// expired (libzmq `EAGAIN`).
+    #[error("operation would block (no message ready, queue full, or timeout expired)")]
+    WouldBlock,
+    /// The endpoint string could not be parsed or resolved (libzmq `EINVAL`).
+    #[error("invalid endpoint `{endpoint}`: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The endpoint names a transport zocket does not speak (libzmq `EPROTONOSUPPORT`).
+    #[error("unsupported transport in `{0}`: use tcp:// or ipc://")]
+    UnsupportedTransport(String),
+    /// The address is already in use by another socket (libzmq `EADDRINUSE`).
+    #[error("address already in use: {0}")]
+    AddrInUse(String),
+    /// The address is not local to this machine (libzmq `EADDRNOTAVAIL`).
+    #[error("address not available: {0}")]
+    AddrNotAvailable(String),
+    /// `unbind` or `disconnect` named an endpoint this socket is not bound or connected to
+    /// (libzmq `ENOENT`).
+    #[error("endpoint not bound or connected on this socket: {0}")]
+    EndpointNotFound(String),
+    /// An option value is out of range or does not apply to this socket type (libzmq `EINVAL`).
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// The operation is not supported by this socket type, e.g. `send` on PULL
+    /// (libzmq `ENOTSUP`).
+    #[error("operation not supported by this socket type: {0}")]
+    NotSupported(&'static str),
+    /// The operation is not allowed in the socket's current state, e.g. two sends in a row on
+    /// REQ (libzmq `EFSM`).
+    #[error("operation not allowed in the current state: {0}")]
+    WrongState(&'static str),
+    /// A ROUTER with ROUTER_MANDATORY was asked to send to a routing id it does not know
+    /// (libzmq `EHOSTUNREACH`).
+    #[error("no peer with this routing id (host unreachable)")]
+    HostUnreachable,
+    /// The message is larger than the socket's maximum message size (libzmq `EMSGSIZE`).
+    #[error("message too large: {size} bytes, limit {limit}")]
+    MessageTooLarge {
+        /// The size of the message.
+        size: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// The context was terminated (libzmq `ETERM`).
+    #[error("context was terminated")]
+    Terminated,
+    /// An operating-system error.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Shorthand for `Result<T, zocket::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;

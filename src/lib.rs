@@ -1,0 +1,36 @@
+//! zocket: brokerless messaging sockets in the ZeroMQ family, speaking ZMTP 3.1 over TCP and
+//! Unix-domain sockets, driven by its own mio I/O thread.
+//!
+//! ```no_run
+//! let ctx = zocket::Context::new();
+//! let pull = ctx.socket(zocket::SocketType::Pull)?;
+//! pull.bind("tcp://127.0.0.1:0")?;
+//! let push = ctx.socket(zocket::SocketType::Push)?;
+//! push.connect(&pull.last_endpoint()?)?;
+//! push.send("hello", 0)?;
+//! assert_eq!(pull.recv_bytes(0)?, b"hello");
+//! # Ok::<(), zocket::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod context;
+mod core;
+mod engine;
+mod error;
+mod message;
+mod options;
+mod pattern;
+mod pipe;
+mod poller;
+mod socket;
+mod socket_type;
+mod transport;
+pub mod zmtp;
+
+pub use context::Context;
+pub use error::{Error, Result};
+pub use message::Message;
+pub use options::DEFAULT_LINGER;
+pub use poller::{POLLIN, POLLOUT, PollItem, poll};
+pub use socket::{DONTWAIT, SNDMORE, Socket};
+pub use socket_type::SocketType;

@@ -1,0 +1,46 @@
+//! Socket options and their defaults (libzmq's, unless noted).
+
+use bytes::Bytes;
+use std::time::Duration;
+
+/// How long a closing socket keeps trying to deliver queued messages by default.
+///
+/// libzmq's default is to wait forever, which can hang a program at exit when a peer is gone;
+/// zocket waits at most this long. Set `Some(..)`/`None` with `Socket::set_linger`.
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(2);
+
+/// Every option a socket carries.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    pub sndhwm: usize,
+    pub rcvhwm: usize,
+    pub linger: Option<Duration>,
+    pub sndtimeo: Option<Duration>,
+    pub rcvtimeo: Option<Duration>,
+    pub reconnect_ivl: Duration,
+    pub reconnect_ivl_max: Duration,
+    pub handshake_ivl: Option<Duration>,
+    pub max_msg_size: Option<u64>,
+    pub routing_id: Bytes,
+    pub connect_routing_id: Option<Bytes>,
+    pub immediate: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger: Some(DEFAULT_LINGER),
+            sndtimeo: None,
+            rcvtimeo: None,
+            reconnect_ivl: Duration::from_millis(100),
+            reconnect_ivl_max: Duration::ZERO,
+            handshake_ivl: Some(Duration::from_secs(30)),
+            max_msg_size: None,
+            routing_id: Bytes::new(),
+            connect_routing_id: None,
+            immediate: false,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Pattern logic: how each socket type routes messages among its pipes. Pattern code never
+//! touches I/O; it sees peers as pipes and decides where a message goes or comes from.
+
+mod dealer;
+mod fq;
+mod lb;
+mod pair;
+mod pubsub;
+mod pull;
+mod push;
+mod rep;
+mod req;
+mod router;
+mod trie;
+
+use crate::error::Error;
+use crate::message::Parts;
+use crate::pipe::{PipeId, Pipes};
+use crate::socket_type::SocketType;
+use bytes::Bytes;
+
+/// An option that only some patterns understand.
+#[derive(Clone, Debug)]
+pub(crate) enum PatternOption {
+    Subscribe(Bytes),
+    Unsubscribe(Bytes),
+    ReqRelaxed(bool),
+    ReqCorrelate(bool),
+    RouterMandatory(bool),
+    RouterHandover(bool),
+    XpubVerbose(bool),
+    XpubVerboser(bool),
+    XpubManual(bool),
+    XpubWelcomeMsg(Option<Bytes>),
+}
+
+/// Why a send did not happen.
+pub(crate) enum SendError {
+    /// No peer has room now; the message is handed back to retry.
+    WouldBlock(Parts),
+    /// The send is refused for good.
+    Fatal(Error),
+}
+
+/// The routing behaviour of one socket type.
+pub(crate) trait Pattern: Send {
+    /// A peer's pipe is ready. Returning false refuses it (the connection is closed).
+    fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool;
+
+    /// A persistent pipe's connection came back after a reconnect.
+    fn reconnected(&mut self, _id: PipeId, _pipes: &mut Pipes) {}
+
+    /// A pipe is gone and drained; forget it.
+    fn detach(&mut self, id: PipeId, pipes: &mut Pipes);
+
+    /// A message arrived on pipe `id` (called on the I/O thread). The default queues it on the
+    /// pipe, or hands it back when the pipe's inbound queue is full.
+    fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
+        match pipes.get_mut(id) {
+            Some(pipe) if pipe.inbound_full() => Err(msg),
+            Some(pipe) => {
+                pipe.inbound.push_back(msg);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Routes one whole message out.
+    fn send(&mut self, msg: Parts, pipes: &mut Pipes) -> Result<(), SendError>;
+
+    /// Takes the next whole message for the application, if one is ready.
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Option<Parts>, Error>;
+
+    /// Whether `send` would not block now.
+    fn can_send(&self, pipes: &Pipes) -> bool;
+
+    /// Whether `recv` would return a message now.
+    fn can_recv(&self, pipes: &Pipes) -> bool;
+
+    /// Sets a pattern-specific option.
+    fn set_option(&mut self, option: PatternOption, _pipes: &mut Pipes) -> Result<(), Error> {
+        Err(Error::InvalidOption(format!(
+            "{option:?} does not apply to this socket type"
+        )))
+    }
+}
+
+/// The pattern object for a socket type.
+pub(crate) fn for_type(socket_type: SocketType) -> Box<dyn Pattern> {
+    match socket_type {
+        SocketType::Push => Box::new(push::Push::default()),
+        SocketType::Pull => Box::new(pull::Pull::default()),
+        SocketType::Pair => Box::new(pair::Pair::default()),
+        SocketType::Dealer => Box::new(dealer::Dealer::default()),
+        SocketType::Router => Box::new(router::Router::default()),
+        SocketType::Req => Box::new(req::Req::default()),
+        SocketType::Rep => Box::new(rep::Rep::default()),
+        SocketType::Pub => Box::new(pubsub::Publisher::new(false)),
+        SocketType::XPub => Box::new(pubsub::Publisher::new(true)),
+        SocketType::Sub => Box::new(pubsub::Subscriber::new(false)),
+        SocketType::XSub => Box::new(pubsub::Subscriber::new(true)),
+    }
+}

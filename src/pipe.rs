@@ -1,0 +1,145 @@
+//! Pipes: the bounded queues between a socket and each of its peers.
+//!
+//! A pipe lives inside its socket's state (behind the socket's lock). The application side
+//! pushes outbound and pops inbound; the I/O thread does the reverse. Wake-ups cross threads
+//! only on edges: the I/O thread is told to write only when it had drained the pipe
+//! (`io_idle`), and to read again only when it had paused on a full inbound queue.
+
+use crate::message::Parts;
+use bytes::Bytes;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Identifies a pipe within its socket.
+pub(crate) type PipeId = u64;
+
+/// The I/O thread's connection handle (a mio token value).
+pub(crate) type ConnId = usize;
+
+/// Something the I/O thread must be told after the application touched a pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IoWake {
+    /// Outbound messages are waiting on an idle connection.
+    Flush(ConnId),
+    /// Room appeared in the inbound queue of a connection that stopped reading.
+    Resume(ConnId),
+}
+
+/// One peer's queues.
+pub(crate) struct Pipe {
+    pub inbound: VecDeque<Parts>,
+    pub outbound: VecDeque<Parts>,
+    pub sndhwm: usize,
+    pub rcvhwm: usize,
+    /// The peer's routing id (ROUTER) or announced identity.
+    pub routing_id: Bytes,
+    /// The live connection serving this pipe, if any.
+    pub conn: Option<ConnId>,
+    /// The I/O thread drained `outbound` and waits to be told about new messages.
+    pub io_idle: bool,
+    /// The I/O thread stopped reading because `inbound` was full.
+    pub read_paused: bool,
+    /// The peer is gone for good: no more sends; removed once `inbound` is drained.
+    pub detached: bool,
+}
+
+impl Pipe {
+    pub fn new(sndhwm: usize, rcvhwm: usize) -> Pipe {
+        Pipe {
+            inbound: VecDeque::new(),
+            outbound: VecDeque::new(),
+            sndhwm,
+            rcvhwm,
+            routing_id: Bytes::new(),
+            conn: None,
+            io_idle: true,
+            read_paused: false,
+            detached: false,
+        }
+    }
+
+    /// Whether a message may be queued now (below the send high-water mark; 0 = no limit).
+    pub fn can_write(&self) -> bool {
+        !self.detached && (self.sndhwm == 0 || self.outbound.len() < self.sndhwm)
+    }
+
+    /// Whether the inbound queue is at its high-water mark.
+    pub fn inbound_full(&self) -> bool {
+        self.rcvhwm != 0 && self.inbound.len() >= self.rcvhwm
+    }
+}
+
+/// All pipes of a socket, plus the wake-ups owed to the I/O thread.
+#[derive(Default)]
+pub(crate) struct Pipes {
+    map: BTreeMap<PipeId, Pipe>,
+    next_id: PipeId,
+    /// Wake-ups to hand to the I/O thread once the socket lock is released.
+    pub wakes: Vec<IoWake>,
+    /// Detached pipes drained by the application: to be forgotten by the pattern.
+    pub dead: Vec<PipeId>,
+}
+
+impl Pipes {
+    pub fn insert(&mut self, pipe: Pipe) -> PipeId {
+        self.next_id += 1;
+        self.map.insert(self.next_id, pipe);
+        self.next_id
+    }
+
+    pub fn get(&self, id: PipeId) -> Option<&Pipe> {
+        self.map.get(&id)
+    }
+
+    pub fn get_mut(&mut self, id: PipeId) -> Option<&mut Pipe> {
+        self.map.get_mut(&id)
+    }
+
+    pub fn remove(&mut self, id: PipeId) -> Option<Pipe> {
+        self.map.remove(&id)
+    }
+
+    pub fn can_write(&self, id: PipeId) -> bool {
+        self.map.get(&id).is_some_and(Pipe::can_write)
+    }
+
+    pub fn has_inbound(&self, id: PipeId) -> bool {
+        self.map.get(&id).is_some_and(|p| !p.inbound.is_empty())
+    }
+
+    /// Queues `msg` on pipe `id` regardless of its high-water mark; records a flush wake-up if
+    /// the I/O thread is idle on it. Returns false if the pipe is gone.
+    pub fn push_out(&mut self, id: PipeId, msg: Parts) -> bool {
+        let Some(pipe) = self.map.get_mut(&id) else {
+            return false;
+        };
+        if pipe.detached {
+            return false;
+        }
+        pipe.outbound.push_back(msg);
+        if pipe.io_idle
+            && let Some(conn) = pipe.conn
+        {
+            pipe.io_idle = false;
+            self.wakes.push(IoWake::Flush(conn));
+        }
+        true
+    }
+
+    /// Takes the next inbound message of pipe `id`; records a resume wake-up when the queue
+    /// drops to half its high-water mark after the I/O thread paused on it.
+    pub fn pop_in(&mut self, id: PipeId) -> Option<Parts> {
+        let pipe = self.map.get_mut(&id)?;
+        let msg = pipe.inbound.pop_front()?;
+        if pipe.read_paused && pipe.inbound.len() <= pipe.rcvhwm / 2 {
+            pipe.read_paused = false;
+            if let Some(conn) = pipe.conn {
+                self.wakes.push(IoWake::Resume(conn));
+            }
+        }
+        if pipe.detached && pipe.inbound.is_empty() {
+            self.map.remove(&id);
+            self.dead.push(id);
+        }
+        Some(msg)
+    }
+}

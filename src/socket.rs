@@ -1,0 +1,508 @@
+//! The public socket handle: bind/connect, send/recv, options.
+
+use crate::context::ContextInner;
+use crate::core::SocketShared;
+use crate::engine::{Command, IoThread};
+use crate::error::{Error, Result};
+use crate::message::{Message, Parts};
+use crate::pattern::{PatternOption, SendError};
+use crate::socket_type::SocketType;
+use crate::transport::{Endpoint, Listener, PeerAddr};
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Flag: do not block; return [`Error::WouldBlock`] instead (libzmq `ZMQ_DONTWAIT`).
+pub const DONTWAIT: i32 = 1;
+/// Flag: more frames of this message follow (libzmq `ZMQ_SNDMORE`).
+pub const SNDMORE: i32 = 2;
+
+/// A messaging socket. Safe to share between threads (calls are serialised internally);
+/// dropping it closes it, delivering what it queued for at most its linger period.
+pub struct Socket {
+    shared: Arc<SocketShared>,
+    readiness: std::sync::OnceLock<Arc<crate::poller::ReadinessFd>>,
+    io: Arc<IoThread>,
+    // Keeps the context (and its I/O thread) alive while the socket lives.
+    _ctx: Arc<ContextInner>,
+}
+
+impl Socket {
+    pub(crate) fn new(shared: Arc<SocketShared>, io: Arc<IoThread>, ctx: Arc<ContextInner>) -> Socket {
+        Socket {
+            shared,
+            io,
+            _ctx: ctx,
+            readiness: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// This socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.shared.socket_type
+    }
+
+    /// Binds to an endpoint (`tcp://host:port`, `tcp://*:0`, `ipc:///path`) and starts
+    /// accepting peers. The real endpoint is then readable with [`Socket::last_endpoint`].
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        let parsed = Endpoint::parse(endpoint)?;
+        let (listener, resolved) = Listener::bind(endpoint, &parsed)?;
+        {
+            let mut st = self.shared.lock();
+            st.endpoints.push((endpoint.to_string(), resolved.clone()));
+            st.last_endpoint = Some(resolved.clone());
+        }
+        self.io.send(Command::Bind {
+            socket: Arc::clone(&self.shared),
+            listener,
+            endpoint: resolved,
+        });
+        Ok(())
+    }
+
+    /// Connects to an endpoint. The peer need not be there yet: the socket reconnects with
+    /// back-off until it is, and (except ROUTER, or with `immediate`) messages sent meanwhile
+    /// wait in the pipe, up to the high-water mark.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        let parsed = Endpoint::parse(endpoint)?;
+        let addr = PeerAddr::resolve(endpoint, &parsed)?;
+        let pipe = {
+            let mut guard = self.shared.lock();
+            let st = &mut *guard;
+            st.endpoints.push((endpoint.to_string(), endpoint.to_string()));
+            st.last_endpoint = Some(endpoint.to_string());
+            let keeps_pipe = !st.opts.immediate && self.shared.socket_type != SocketType::Router;
+            let pipe = if keeps_pipe {
+                let mut pipe = st.new_pipe();
+                if let Some(id) = st.opts.connect_routing_id.take() {
+                    pipe.routing_id = id;
+                }
+                st.attach_pipe(pipe)
+            } else {
+                None
+            };
+            let wakes = st.take_wakes();
+            drop(guard);
+            self.io.wake_all(wakes);
+            pipe
+        };
+        self.shared.notify();
+        self.io.send(Command::Connect {
+            socket: Arc::clone(&self.shared),
+            endpoint: endpoint.to_string(),
+            addr,
+            pipe,
+        });
+        Ok(())
+    }
+
+    fn forget_endpoint(&self, endpoint: &str) -> Result<String> {
+        let mut st = self.shared.lock();
+        let pos = st
+            .endpoints
+            .iter()
+            .position(|(given, resolved)| given == endpoint || resolved == endpoint)
+            .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
+        Ok(st.endpoints.remove(pos).1)
+    }
+
+    /// Stops listening on an endpoint given to [`Socket::bind`] (as given, or as resolved) and
+    /// closes the connections accepted there.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        let resolved = self.forget_endpoint(endpoint)?;
+        self.io.send(Command::Unbind {
+            socket_id: self.shared.id,
+            endpoint: resolved,
+        });
+        Ok(())
+    }
+
+    /// Stops connecting to an endpoint given to [`Socket::connect`]; what was queued for it
+    /// is dropped.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        let resolved = self.forget_endpoint(endpoint)?;
+        self.io.send(Command::Disconnect {
+            socket_id: self.shared.id,
+            endpoint: resolved,
+        });
+        Ok(())
+    }
+
+    /// The endpoint last bound or connected, with the real port after binding port 0.
+    pub fn last_endpoint(&self) -> Result<String> {
+        self.shared
+            .lock()
+            .last_endpoint
+            .clone()
+            .ok_or_else(|| Error::InvalidOption("the socket was never bound or connected".into()))
+    }
+
+    /// Sends one frame. With [`SNDMORE`] the frame waits for the rest of its message, which
+    /// goes out atomically with the last frame. With [`DONTWAIT`], returns
+    /// [`Error::WouldBlock`] instead of blocking when no peer has room.
+    pub fn send(&self, msg: impl Into<Message>, flags: i32) -> Result<()> {
+        let data = msg.into().into_bytes();
+        if flags & SNDMORE != 0 {
+            self.shared.lock().send_partial.push(data);
+            return Ok(());
+        }
+        let mut parts = std::mem::take(&mut self.shared.lock().send_partial);
+        parts.push(data);
+        self.send_parts(parts, flags)
+    }
+
+    /// Sends a whole multipart message atomically.
+    pub fn send_multipart<I, M>(&self, parts: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Message>,
+    {
+        let parts: Parts = parts.into_iter().map(|m| m.into().into_bytes()).collect();
+        if parts.is_empty() {
+            return Err(Error::InvalidOption("a message needs at least one frame".into()));
+        }
+        self.send_parts(parts, flags & !SNDMORE)
+    }
+
+    fn send_parts(&self, mut parts: Parts, flags: i32) -> Result<()> {
+        let mut guard = self.shared.lock();
+        let deadline = guard.opts.sndtimeo.map(|t| Instant::now() + t);
+        loop {
+            let st = &mut *guard;
+            st.reap();
+            match st.pattern.send(parts, &mut st.pipes) {
+                Ok(()) => break,
+                Err(SendError::Fatal(e)) => return Err(e),
+                Err(SendError::WouldBlock(back)) => {
+                    parts = back;
+                    guard = self.wait(guard, flags, deadline)?;
+                }
+            }
+        }
+        let wakes = guard.take_wakes();
+        drop(guard);
+        self.io.wake_all(wakes);
+        Ok(())
+    }
+
+    /// Waits on the socket's condition variable, or fails with `WouldBlock` when the caller
+    /// asked not to block or the deadline passed.
+    fn wait<'a>(
+        &self,
+        guard: std::sync::MutexGuard<'a, crate::core::SocketState>,
+        flags: i32,
+        deadline: Option<Instant>,
+    ) -> Result<std::sync::MutexGuard<'a, crate::core::SocketState>> {
+        if flags & DONTWAIT != 0 {
+            return Err(Error::WouldBlock);
+        }
+        match deadline {
+            None => Ok(self.shared.cond.wait(guard).unwrap_or_else(|e| e.into_inner())),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Error::WouldBlock);
+                }
+                let (guard, _) = self
+                    .shared
+                    .cond
+                    .wait_timeout(guard, deadline - now)
+                    .unwrap_or_else(|e| e.into_inner());
+                Ok(guard)
+            }
+        }
+    }
+
+    fn recv_parts(&self, flags: i32) -> Result<Parts> {
+        let mut guard = self.shared.lock();
+        let deadline = guard.opts.rcvtimeo.map(|t| Instant::now() + t);
+        let parts = loop {
+            let st = &mut *guard;
+            let got = st.pattern.recv(&mut st.pipes);
+            st.reap();
+            let wakes = st.take_wakes();
+            if !wakes.is_empty() {
+                self.io.wake_all(wakes);
+            }
+            match got? {
+                Some(parts) => break parts,
+                None => guard = self.wait(guard, flags, deadline)?,
+            }
+        };
+        Ok(parts)
+    }
+
+    /// Receives one frame; [`Message::more`] tells whether more frames of the same message
+    /// follow (they are already here: messages arrive whole).
+    pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        {
+            let mut st = self.shared.lock();
+            if let Some(frame) = st.recv_partial.pop_front() {
+                let more = !st.recv_partial.is_empty();
+                return Ok(Message::with_more(frame, more));
+            }
+        }
+        let mut parts = self.recv_parts(flags)?.into_iter();
+        let first = parts.next().unwrap_or_default();
+        let mut st = self.shared.lock();
+        st.recv_partial.extend(parts);
+        let more = !st.recv_partial.is_empty();
+        Ok(Message::with_more(first, more))
+    }
+
+    /// Receives one frame as a `Vec<u8>`.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.recv_msg(flags).map(|m| m.to_vec())
+    }
+
+    /// Receives one frame as a UTF-8 string; `Ok(Err(bytes))` if it is not UTF-8.
+    pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.recv_bytes(flags)
+            .map(|b| String::from_utf8(b).map_err(|e| e.into_bytes()))
+    }
+
+    /// Receives a whole multipart message (the rest of it, if `recv_msg` took some frames).
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        Ok(self.recv_parts_whole(flags)?.iter().map(|b| b.to_vec()).collect())
+    }
+
+    /// Receives a whole multipart message as `Bytes` frames, without copying.
+    pub fn recv_frames(&self, flags: i32) -> Result<Vec<Bytes>> {
+        self.recv_parts_whole(flags)
+    }
+
+    fn recv_parts_whole(&self, flags: i32) -> Result<Vec<Bytes>> {
+        {
+            let mut st = self.shared.lock();
+            if !st.recv_partial.is_empty() {
+                return Ok(st.recv_partial.drain(..).collect());
+            }
+        }
+        Ok(self.recv_parts(flags)?.into_vec())
+    }
+
+    /// Whether the last frame received by [`Socket::recv_msg`] has more frames after it.
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        Ok(!self.shared.lock().recv_partial.is_empty())
+    }
+
+    /// Whether a `send` would not block now.
+    pub fn can_send(&self) -> bool {
+        let st = self.shared.lock();
+        st.pattern.can_send(&st.pipes)
+    }
+
+    /// Whether a `recv` would return a message now.
+    pub fn can_recv(&self) -> bool {
+        let st = self.shared.lock();
+        !st.recv_partial.is_empty() || st.pattern.can_recv(&st.pipes)
+    }
+
+    /// The events ready now: [`crate::POLLIN`] and/or [`crate::POLLOUT`] (libzmq
+    /// `ZMQ_EVENTS`). Also consumes the signal of [`Socket::readiness_fd`].
+    pub fn events(&self) -> i16 {
+        if let Some(fd) = self.readiness.get() {
+            fd.clear();
+        }
+        let mut events = 0;
+        if self.can_recv() {
+            events |= crate::poller::POLLIN;
+        }
+        if self.can_send() {
+            events |= crate::poller::POLLOUT;
+        }
+        events
+    }
+
+    /// A file descriptor for another event loop (libzmq `ZMQ_FD`): it becomes readable when
+    /// this socket's readiness may have changed. It is a signal, not a level: after it fires,
+    /// call [`Socket::events`] (which resets it) and send/receive until `WouldBlock`.
+    pub fn readiness_fd(&self) -> Result<std::os::fd::RawFd> {
+        if let Some(fd) = self.readiness.get() {
+            return Ok(fd.raw_fd());
+        }
+        let fd = Arc::new(crate::poller::ReadinessFd::new()?);
+        let fd = self.readiness.get_or_init(|| fd);
+        crate::poller::watch_with_fd(&self.shared, fd);
+        Ok(fd.raw_fd())
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SocketShared> {
+        &self.shared
+    }
+
+    fn set_pattern_option(&self, option: PatternOption) -> Result<()> {
+        let mut guard = self.shared.lock();
+        let st = &mut *guard;
+        st.pattern.set_option(option, &mut st.pipes)?;
+        let wakes = st.take_wakes();
+        drop(guard);
+        self.io.wake_all(wakes);
+        Ok(())
+    }
+
+    fn with_options<T>(&self, f: impl FnOnce(&mut crate::options::Options) -> T) -> T {
+        f(&mut self.shared.lock().opts)
+    }
+}
+
+/// Typed options. Each setter documents the libzmq option it mirrors.
+impl Socket {
+    /// Send high-water mark: messages queued per peer before `send` blocks (or drops, on
+    /// PUB); 0 = no limit. Applies to peers attached afterwards (libzmq `ZMQ_SNDHWM`).
+    pub fn set_sndhwm(&self, hwm: usize) -> Result<()> {
+        self.with_options(|o| o.sndhwm = hwm);
+        Ok(())
+    }
+    /// The send high-water mark.
+    pub fn sndhwm(&self) -> usize {
+        self.with_options(|o| o.sndhwm)
+    }
+    /// Receive high-water mark: messages queued per peer before reading from it pauses
+    /// (libzmq `ZMQ_RCVHWM`).
+    pub fn set_rcvhwm(&self, hwm: usize) -> Result<()> {
+        self.with_options(|o| o.rcvhwm = hwm);
+        Ok(())
+    }
+    /// The receive high-water mark.
+    pub fn rcvhwm(&self) -> usize {
+        self.with_options(|o| o.rcvhwm)
+    }
+    /// How long closing waits to deliver queued messages; `None` = forever
+    /// (libzmq `ZMQ_LINGER`; zocket's default is 2 s, see [`crate::DEFAULT_LINGER`]).
+    pub fn set_linger(&self, linger: Option<Duration>) -> Result<()> {
+        self.with_options(|o| o.linger = linger);
+        Ok(())
+    }
+    /// The linger period.
+    pub fn linger(&self) -> Option<Duration> {
+        self.with_options(|o| o.linger)
+    }
+    /// Send timeout: `None` blocks forever (libzmq `ZMQ_SNDTIMEO`).
+    pub fn set_sndtimeo(&self, timeout: Option<Duration>) -> Result<()> {
+        self.with_options(|o| o.sndtimeo = timeout);
+        Ok(())
+    }
+    /// Receive timeout: `None` blocks forever (libzmq `ZMQ_RCVTIMEO`).
+    pub fn set_rcvtimeo(&self, timeout: Option<Duration>) -> Result<()> {
+        self.with_options(|o| o.rcvtimeo = timeout);
+        Ok(())
+    }
+    /// First reconnection interval (libzmq `ZMQ_RECONNECT_IVL`, default 100 ms).
+    pub fn set_reconnect_ivl(&self, ivl: Duration) -> Result<()> {
+        if ivl.is_zero() {
+            return Err(Error::InvalidOption("reconnect interval must be positive".into()));
+        }
+        self.with_options(|o| o.reconnect_ivl = ivl);
+        Ok(())
+    }
+    /// Upper bound of the exponential back-off; zero keeps the interval constant
+    /// (libzmq `ZMQ_RECONNECT_IVL_MAX`).
+    pub fn set_reconnect_ivl_max(&self, ivl: Duration) -> Result<()> {
+        self.with_options(|o| o.reconnect_ivl_max = ivl);
+        Ok(())
+    }
+    /// Time allowed for the ZMTP handshake; `None` = no limit (libzmq `ZMQ_HANDSHAKE_IVL`,
+    /// default 30 s).
+    pub fn set_handshake_ivl(&self, ivl: Option<Duration>) -> Result<()> {
+        self.with_options(|o| o.handshake_ivl = ivl);
+        Ok(())
+    }
+    /// Largest message accepted from a peer, in bytes; a peer that sends more is
+    /// disconnected. `None` = no limit (libzmq `ZMQ_MAXMSGSIZE`).
+    pub fn set_maxmsgsize(&self, size: Option<u64>) -> Result<()> {
+        self.with_options(|o| o.max_msg_size = size);
+        Ok(())
+    }
+    /// This socket's routing id, announced to peers (libzmq `ZMQ_ROUTING_ID`): 1 to 255
+    /// bytes, not starting with a zero byte.
+    pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
+        if id.is_empty() || id.len() > 255 || id[0] == 0 {
+            return Err(Error::InvalidOption(
+                "a routing id is 1-255 bytes, not starting with 0".into(),
+            ));
+        }
+        self.with_options(|o| o.routing_id = Bytes::copy_from_slice(id));
+        Ok(())
+    }
+    /// The routing id this socket announces.
+    pub fn routing_id(&self) -> Vec<u8> {
+        self.with_options(|o| o.routing_id.to_vec())
+    }
+    /// The routing id to give the peer of the next `connect` (libzmq
+    /// `ZMQ_CONNECT_ROUTING_ID`), for ROUTER sockets addressing peers they connect to.
+    pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::InvalidOption("a routing id is 1-255 bytes".into()));
+        }
+        self.with_options(|o| o.connect_routing_id = Some(Bytes::copy_from_slice(id)));
+        Ok(())
+    }
+    /// Queue messages only to peers whose connection is complete (libzmq `ZMQ_IMMEDIATE`).
+    pub fn set_immediate(&self, on: bool) -> Result<()> {
+        self.with_options(|o| o.immediate = on);
+        Ok(())
+    }
+    /// SUB: receive messages starting with `prefix` (empty = everything).
+    pub fn set_subscribe(&self, prefix: &[u8]) -> Result<()> {
+        self.set_pattern_option(PatternOption::Subscribe(Bytes::copy_from_slice(prefix)))
+    }
+    /// SUB: remove one subscription to `prefix`.
+    pub fn set_unsubscribe(&self, prefix: &[u8]) -> Result<()> {
+        self.set_pattern_option(PatternOption::Unsubscribe(Bytes::copy_from_slice(prefix)))
+    }
+    /// REQ: allow a new request before the reply came (libzmq `ZMQ_REQ_RELAXED`).
+    pub fn set_req_relaxed(&self, on: bool) -> Result<()> {
+        self.set_pattern_option(PatternOption::ReqRelaxed(on))
+    }
+    /// REQ: tag requests with an id and drop replies that do not match
+    /// (libzmq `ZMQ_REQ_CORRELATE`).
+    pub fn set_req_correlate(&self, on: bool) -> Result<()> {
+        self.set_pattern_option(PatternOption::ReqCorrelate(on))
+    }
+    /// ROUTER: fail with `HostUnreachable` on unknown routing ids, and block (or
+    /// `WouldBlock`) on full peers, instead of dropping (libzmq `ZMQ_ROUTER_MANDATORY`).
+    pub fn set_router_mandatory(&self, on: bool) -> Result<()> {
+        self.set_pattern_option(PatternOption::RouterMandatory(on))
+    }
+    /// ROUTER: a new peer with a routing id in use takes it over (libzmq
+    /// `ZMQ_ROUTER_HANDOVER`); otherwise the newcomer is refused.
+    pub fn set_router_handover(&self, on: bool) -> Result<()> {
+        self.set_pattern_option(PatternOption::RouterHandover(on))
+    }
+    /// XPUB: pass every subscription to the application, not only new ones
+    /// (libzmq `ZMQ_XPUB_VERBOSE`).
+    pub fn set_xpub_verbose(&self, on: bool) -> Result<()> {
+        self.set_pattern_option(PatternOption::XpubVerbose(on))
+    }
+    /// XPUB: pass every subscription and unsubscription (libzmq `ZMQ_XPUB_VERBOSER`).
+    pub fn set_xpub_verboser(&self, on: bool) -> Result<()> {
+        self.set_pattern_option(PatternOption::XpubVerboser(on))
+    }
+    /// XPUB: the application decides subscriptions with `set_subscribe` after reading each
+    /// request (libzmq `ZMQ_XPUB_MANUAL`).
+    pub fn set_xpub_manual(&self, on: bool) -> Result<()> {
+        self.set_pattern_option(PatternOption::XpubManual(on))
+    }
+    /// XPUB: a message sent to each new subscriber (libzmq `ZMQ_XPUB_WELCOME_MSG`).
+    pub fn set_xpub_welcome_msg(&self, msg: Option<&[u8]>) -> Result<()> {
+        self.set_pattern_option(PatternOption::XpubWelcomeMsg(msg.map(Bytes::copy_from_slice)))
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.io.send(Command::Close {
+            socket_id: self.shared.id,
+        });
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("type", &self.shared.socket_type)
+            .finish()
+    }
+}

@@ -1,0 +1,234 @@
+//! Transports: parsing endpoints, binding listeners and opening streams for `tcp://` and
+//! `ipc://`. Everything here runs on the caller's thread so that errors reach the caller.
+
+mod ipc;
+mod tcp;
+
+use crate::error::{Error, Result};
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A parsed endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `tcp://host:port`; host may be `*`, an IPv4 address, `[IPv6]` or a name.
+    Tcp { host: String, port: u16 },
+    /// `ipc://path`; `*` asks for a fresh path.
+    Ipc(PathBuf),
+}
+
+impl Endpoint {
+    /// Parses an endpoint string, naming the problem when it is not valid.
+    pub fn parse(endpoint: &str) -> Result<Endpoint> {
+        let invalid = |reason: &str| Error::InvalidEndpoint {
+            endpoint: endpoint.to_string(),
+            reason: reason.to_string(),
+        };
+        let Some((scheme, rest)) = endpoint.split_once("://") else {
+            return Err(invalid("expected transport://address"));
+        };
+        match scheme {
+            "tcp" => {
+                let Some((host, port)) = rest.rsplit_once(':') else {
+                    return Err(invalid("a tcp endpoint needs host:port"));
+                };
+                let host = host
+                    .strip_prefix('[')
+                    .and_then(|h| h.strip_suffix(']'))
+                    .unwrap_or(host);
+                if host.is_empty() {
+                    return Err(invalid("empty host"));
+                }
+                let port = match port {
+                    "*" => 0,
+                    p => p
+                        .parse::<u16>()
+                        .map_err(|_| invalid("the port is not a number from 0 to 65535"))?,
+                };
+                Ok(Endpoint::Tcp {
+                    host: host.to_string(),
+                    port,
+                })
+            }
+            "ipc" => {
+                if rest.is_empty() {
+                    return Err(invalid("empty ipc path"));
+                }
+                Ok(Endpoint::Ipc(PathBuf::from(rest)))
+            }
+            _ => Err(Error::UnsupportedTransport(endpoint.to_string())),
+        }
+    }
+}
+
+/// Where a connector connects to, resolved once at `connect`.
+#[derive(Clone, Debug)]
+pub(crate) enum PeerAddr {
+    Tcp(SocketAddr),
+    Ipc(PathBuf),
+}
+
+impl PeerAddr {
+    /// Resolves an endpoint for connecting (host names are looked up here).
+    pub fn resolve(endpoint: &str, parsed: &Endpoint) -> Result<PeerAddr> {
+        match parsed {
+            Endpoint::Tcp { host, port } => tcp::resolve_peer(endpoint, host, *port).map(PeerAddr::Tcp),
+            Endpoint::Ipc(path) => Ok(PeerAddr::Ipc(path.clone())),
+        }
+    }
+
+    /// Starts a non-blocking connection.
+    pub fn connect(&self) -> io::Result<Stream> {
+        match self {
+            PeerAddr::Tcp(addr) => mio::net::TcpStream::connect(*addr).map(Stream::Tcp),
+            PeerAddr::Ipc(path) => mio::net::UnixStream::connect(path).map(Stream::Unix),
+        }
+    }
+}
+
+/// A bound listener.
+pub(crate) enum Listener {
+    Tcp(mio::net::TcpListener),
+    Ipc(ipc::IpcListener),
+}
+
+impl Listener {
+    /// Binds `parsed`; returns the listener and the real endpoint (with the port chosen by the
+    /// system for port 0, or the generated path for `ipc://*`).
+    pub fn bind(endpoint: &str, parsed: &Endpoint) -> Result<(Listener, String)> {
+        match parsed {
+            Endpoint::Tcp { host, port } => {
+                let (l, resolved) = tcp::bind(endpoint, host, *port)?;
+                Ok((Listener::Tcp(l), resolved))
+            }
+            Endpoint::Ipc(path) => {
+                let (l, resolved) = ipc::IpcListener::bind(endpoint, path)?;
+                Ok((Listener::Ipc(l), resolved))
+            }
+        }
+    }
+
+    /// Accepts one pending connection.
+    pub fn accept(&self) -> io::Result<Stream> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, _) = l.accept()?;
+                let _ = s.set_nodelay(true);
+                Ok(Stream::Tcp(s))
+            }
+            Listener::Ipc(l) => l.accept().map(Stream::Unix),
+        }
+    }
+
+    pub fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Listener::Tcp(l) => l,
+            Listener::Ipc(l) => l.source(),
+        }
+    }
+}
+
+/// A connected (or connecting) byte stream.
+pub(crate) enum Stream {
+    Tcp(mio::net::TcpStream),
+    Unix(mio::net::UnixStream),
+}
+
+impl Stream {
+    pub fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+        }
+    }
+
+    /// After a writable event on a connecting stream: `Ok(true)` once connected.
+    pub fn finish_connect(&mut self) -> io::Result<bool> {
+        match self {
+            Stream::Tcp(s) => {
+                if let Some(err) = s.take_error()? {
+                    return Err(err);
+                }
+                match s.peer_addr() {
+                    Ok(_) => {
+                        let _ = s.set_nodelay(true);
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+            Stream::Unix(s) => {
+                if let Some(err) = s.take_error()? {
+                    return Err(err);
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+
+    pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_endpoints() {
+        assert_eq!(
+            Endpoint::parse("tcp://127.0.0.1:5555").unwrap(),
+            Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: 5555
+            }
+        );
+        assert_eq!(
+            Endpoint::parse("tcp://[::1]:0").unwrap(),
+            Endpoint::Tcp {
+                host: "::1".into(),
+                port: 0
+            }
+        );
+        assert_eq!(
+            Endpoint::parse("tcp://*:*").unwrap(),
+            Endpoint::Tcp {
+                host: "*".into(),
+                port: 0
+            }
+        );
+        assert_eq!(
+            Endpoint::parse("ipc:///tmp/x").unwrap(),
+            Endpoint::Ipc("/tmp/x".into())
+        );
+        assert!(matches!(
+            Endpoint::parse("tcp://nohost"),
+            Err(Error::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            Endpoint::parse("tcp://h:99999"),
+            Err(Error::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            Endpoint::parse("foo://x"),
+            Err(Error::UnsupportedTransport(_))
+        ));
+        assert!(matches!(
+            Endpoint::parse("nonsense"),
+            Err(Error::InvalidEndpoint { .. })
+        ));
+    }
+}

@@ -1,0 +1,410 @@
+//! The per-connection protocol state machine: greeting, NULL handshake, then frames assembled
+//! into whole messages. Bytes in, events out, bytes to write queued in an [`OutBuf`]; no I/O.
+
+use super::ProtocolError;
+use super::command::{Command, Metadata};
+use super::frame::{self, FLAG_COMMAND, FLAG_MORE};
+use super::greeting::{GREETING_LEN, Greeting, MECHANISM_NULL};
+use super::outbuf::OutBuf;
+use crate::message::Parts;
+use crate::socket_type::SocketType;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// What this side announces in the handshake.
+#[derive(Clone, Debug)]
+pub struct LocalConfig {
+    /// Our socket type.
+    pub socket_type: SocketType,
+    /// Our routing id (sent as `Identity` by REQ, DEALER and ROUTER).
+    pub identity: Bytes,
+    /// Largest message accepted from the peer, in bytes (all frames together).
+    pub max_msg_size: u64,
+    /// Extra metadata properties (`X-` names) to announce.
+    pub extra_metadata: Vec<(String, Bytes)>,
+}
+
+/// What the peer announced in its handshake.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    /// The peer's socket type.
+    pub socket_type: SocketType,
+    /// The peer's `Identity` property (empty if it sent none).
+    pub identity: Bytes,
+    /// The peer's minor protocol version (0 = ZMTP 3.0, 1 = ZMTP 3.1).
+    pub minor: u8,
+    /// All properties of the peer's READY.
+    pub metadata: Metadata,
+}
+
+/// Something the peer said.
+#[derive(Debug, PartialEq)]
+pub enum Event {
+    /// The handshake is complete; messages may flow.
+    Ready,
+    /// A whole message. Subscriptions arriving as SUBSCRIBE/CANCEL commands are turned into the
+    /// one-frame message form (first byte 1 or 0), so that patterns see a single form.
+    Message(Parts),
+}
+
+enum State {
+    Greeting,
+    Ready,
+    Active,
+}
+
+/// One connection's ZMTP state.
+pub struct Protocol {
+    local: LocalConfig,
+    state: State,
+    peer: Option<PeerInfo>,
+    peer_minor: u8,
+    partial: Parts,
+    partial_size: u64,
+}
+
+impl Protocol {
+    /// Starts a connection: queues our greeting and our READY into `out` at once (the NULL
+    /// mechanism has nothing to wait for, and sending both saves a round trip).
+    pub fn new(local: LocalConfig, out: &mut OutBuf) -> Protocol {
+        out.push_slice(&Greeting::ours().encode());
+        let mut meta = Metadata::new();
+        meta.insert("Socket-Type", local.socket_type.name());
+        if local.socket_type.sends_identity() {
+            meta.insert("Identity", local.identity.clone());
+        }
+        for (name, value) in &local.extra_metadata {
+            meta.insert(name, value.clone());
+        }
+        push_command(&Command::Ready(meta), out);
+        Protocol {
+            local,
+            state: State::Greeting,
+            peer: None,
+            peer_minor: 0,
+            partial: Parts::new(),
+            partial_size: 0,
+        }
+    }
+
+    /// The peer's handshake, once [`Event::Ready`] has been returned.
+    pub fn peer(&self) -> Option<&PeerInfo> {
+        self.peer.as_ref()
+    }
+
+    /// Whether the handshake is complete.
+    pub fn is_active(&self) -> bool {
+        matches!(self.state, State::Active)
+    }
+
+    /// Consumes bytes from `input` until one event is complete or more bytes are needed.
+    /// Replies the protocol owes (PONG, ERROR) are queued into `out`. After an error the
+    /// connection must be closed (flushing `out` first is polite).
+    pub fn poll(&mut self, input: &mut BytesMut, out: &mut OutBuf) -> Result<Option<Event>, ProtocolError> {
+        loop {
+            match self.state {
+                State::Greeting => {
+                    Greeting::check_prefix(input)?;
+                    if input.len() < GREETING_LEN {
+                        return Ok(None);
+                    }
+                    let raw: [u8; GREETING_LEN] =
+                        input.split_to(GREETING_LEN)[..].try_into().expect("64 bytes");
+                    let greeting = Greeting::decode(&raw)?;
+                    if greeting.mechanism != MECHANISM_NULL {
+                        push_command(&Command::Error(Bytes::from_static(b"mechanism mismatch")), out);
+                        return Err(ProtocolError::MechanismMismatch(
+                            String::from_utf8_lossy(&greeting.mechanism).into_owned(),
+                        ));
+                    }
+                    self.peer_minor = greeting.minor;
+                    self.state = State::Ready;
+                }
+                State::Ready => {
+                    let Some(f) = frame::decode_frame(input, u64::from(u16::MAX) * 64)? else {
+                        return Ok(None);
+                    };
+                    if !f.command {
+                        return Err(ProtocolError::Handshake("a message arrived before READY"));
+                    }
+                    match Command::decode(f.body)? {
+                        Command::Ready(metadata) => {
+                            self.accept_ready(metadata, out)?;
+                            self.state = State::Active;
+                            return Ok(Some(Event::Ready));
+                        }
+                        Command::Error(reason) => {
+                            return Err(ProtocolError::PeerError(
+                                String::from_utf8_lossy(&reason).into_owned(),
+                            ));
+                        }
+                        _ => return Err(ProtocolError::Handshake("expected READY")),
+                    }
+                }
+                State::Active => return self.poll_active(input, out),
+            }
+        }
+    }
+
+    fn accept_ready(&mut self, metadata: Metadata, out: &mut OutBuf) -> Result<(), ProtocolError> {
+        let Some(type_name) = metadata.get("Socket-Type") else {
+            return Err(ProtocolError::Handshake("READY without Socket-Type"));
+        };
+        let Some(peer_type) = SocketType::from_name(type_name) else {
+            return Err(ProtocolError::Handshake("unknown Socket-Type"));
+        };
+        if !self.local.socket_type.compatible_with(peer_type) {
+            push_command(&Command::Error(Bytes::from_static(b"Invalid socket type")), out);
+            return Err(ProtocolError::IncompatibleSocketType {
+                local: self.local.socket_type,
+                peer: peer_type,
+            });
+        }
+        let identity = metadata.get("Identity").cloned().unwrap_or_default();
+        if identity.len() > 255 {
+            return Err(ProtocolError::Handshake("Identity longer than 255 bytes"));
+        }
+        self.peer = Some(PeerInfo {
+            socket_type: peer_type,
+            identity,
+            minor: self.peer_minor,
+            metadata,
+        });
+        Ok(())
+    }
+
+    fn poll_active(
+        &mut self,
+        input: &mut BytesMut,
+        out: &mut OutBuf,
+    ) -> Result<Option<Event>, ProtocolError> {
+        loop {
+            let budget = self.local.max_msg_size.saturating_sub(self.partial_size);
+            let Some(f) = frame::decode_frame(input, budget)? else {
+                return Ok(None);
+            };
+            if f.command {
+                if let Some(event) = self.on_command(f.body, out)? {
+                    return Ok(Some(event));
+                }
+                continue;
+            }
+            self.partial_size += f.body.len() as u64;
+            self.partial.push(f.body);
+            if !f.more {
+                self.partial_size = 0;
+                return Ok(Some(Event::Message(std::mem::take(&mut self.partial))));
+            }
+        }
+    }
+
+    fn on_command(&mut self, body: Bytes, out: &mut OutBuf) -> Result<Option<Event>, ProtocolError> {
+        match Command::decode(body)? {
+            Command::Ping { context, .. } => {
+                push_command(&Command::Pong(context), out);
+                Ok(None)
+            }
+            Command::Pong(_) => Ok(None),
+            Command::Subscribe(topic) => Ok(Some(Event::Message(subscription_message(1, &topic)))),
+            Command::Cancel(topic) => Ok(Some(Event::Message(subscription_message(0, &topic)))),
+            Command::Error(reason) => Err(ProtocolError::PeerError(
+                String::from_utf8_lossy(&reason).into_owned(),
+            )),
+            Command::Ready(_) => Err(ProtocolError::BadCommand("READY after the handshake")),
+        }
+    }
+
+    /// Encodes one whole message. On SUB and XSUB sockets, a one-frame message whose first byte
+    /// is 1 or 0 is a subscription: it goes to a ZMTP 3.1 peer as SUBSCRIBE or CANCEL, and to a
+    /// 3.0 peer as it is.
+    pub fn encode_message(&self, parts: &[Bytes], out: &mut OutBuf) {
+        if parts.len() == 1
+            && self.peer_minor >= 1
+            && matches!(self.local.socket_type, SocketType::Sub | SocketType::XSub)
+        {
+            match parts[0].first() {
+                Some(1) => return push_command(&Command::Subscribe(parts[0].slice(1..)), out),
+                Some(0) => return push_command(&Command::Cancel(parts[0].slice(1..)), out),
+                _ => {}
+            }
+        }
+        let last = parts.len().saturating_sub(1);
+        for (i, part) in parts.iter().enumerate() {
+            let flags = if i < last { FLAG_MORE } else { 0 };
+            let staging = out.staging();
+            let before = staging.len();
+            frame::encode_header(flags, part.len(), staging);
+            let header_len = staging.len() - before;
+            out.staged(header_len);
+            out.push_bytes(part);
+        }
+    }
+
+    /// Queues a PING (heartbeat) with the given TTL in deciseconds.
+    pub fn push_ping(&self, ttl: u16, out: &mut OutBuf) {
+        push_command(
+            &Command::Ping {
+                ttl,
+                context: Bytes::new(),
+            },
+            out,
+        );
+    }
+}
+
+fn subscription_message(kind: u8, topic: &[u8]) -> Parts {
+    let mut body = BytesMut::with_capacity(topic.len() + 1);
+    body.put_u8(kind);
+    body.extend_from_slice(topic);
+    let mut parts = Parts::new();
+    parts.push(body.freeze());
+    parts
+}
+
+/// Queues a command frame.
+pub fn push_command(cmd: &Command, out: &mut OutBuf) {
+    let mut body = BytesMut::new();
+    cmd.encode_body(&mut body);
+    let staging = out.staging();
+    let before = staging.len();
+    frame::encode_frame(FLAG_COMMAND, &body, staging);
+    let n = staging.len() - before;
+    out.staged(n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::IoSlice;
+
+    fn config(socket_type: SocketType) -> LocalConfig {
+        LocalConfig {
+            socket_type,
+            identity: Bytes::new(),
+            max_msg_size: 1 << 20,
+            extra_metadata: Vec::new(),
+        }
+    }
+
+    fn drain(out: &mut OutBuf) -> BytesMut {
+        let mut slices = [IoSlice::new(&[]); 64];
+        let n = out.io_slices(&mut slices);
+        let mut all = BytesMut::new();
+        for s in &slices[..n] {
+            all.extend_from_slice(s);
+        }
+        out.advance(all.len());
+        all
+    }
+
+    /// Two protocol ends wired to each other in memory.
+    fn pair(a: SocketType, b: SocketType) -> (Protocol, OutBuf, Protocol, OutBuf) {
+        let mut out_a = OutBuf::new();
+        let mut out_b = OutBuf::new();
+        let pa = Protocol::new(config(a), &mut out_a);
+        let pb = Protocol::new(config(b), &mut out_b);
+        (pa, out_a, pb, out_b)
+    }
+
+    #[test]
+    fn handshake_and_messages() {
+        let (mut pa, mut out_a, mut pb, mut out_b) = pair(SocketType::Push, SocketType::Pull);
+        let mut to_b = drain(&mut out_a);
+        let mut to_a = drain(&mut out_b);
+        assert_eq!(pb.poll(&mut to_b, &mut out_b).unwrap(), Some(Event::Ready));
+        assert_eq!(pa.poll(&mut to_a, &mut out_a).unwrap(), Some(Event::Ready));
+        assert_eq!(pb.peer().unwrap().socket_type, SocketType::Push);
+        pa.encode_message(
+            &[Bytes::from_static(b"a"), Bytes::from(vec![5u8; 5000])],
+            &mut out_a,
+        );
+        let mut to_b = drain(&mut out_a);
+        match pb.poll(&mut to_b, &mut out_b).unwrap() {
+            Some(Event::Message(parts)) => {
+                assert_eq!(parts.len(), 2);
+                assert_eq!(&parts[0][..], b"a");
+                assert_eq!(parts[1].len(), 5000);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mismatched_types_fail_the_handshake() {
+        let (_pa, mut out_a, mut pb, mut out_b) = pair(SocketType::Push, SocketType::Push);
+        let mut to_b = drain(&mut out_a);
+        assert!(matches!(
+            pb.poll(&mut to_b, &mut out_b),
+            Err(ProtocolError::IncompatibleSocketType { .. })
+        ));
+    }
+
+    #[test]
+    fn ping_is_answered_and_never_surfaces() {
+        let (pa, mut out_a, mut pb, mut out_b) = pair(SocketType::Pair, SocketType::Pair);
+        let mut to_b = drain(&mut out_a);
+        pb.poll(&mut to_b, &mut out_b).unwrap();
+        let _ = drain(&mut out_b);
+        pa.push_ping(10, &mut out_a);
+        let mut to_b = drain(&mut out_a);
+        assert_eq!(pb.poll(&mut to_b, &mut out_b).unwrap(), None);
+        let pong = drain(&mut out_b);
+        assert_eq!(&pong[..], b"\x04\x05\x04PONG");
+    }
+
+    #[test]
+    fn ping_is_answered_on_a_3_0_connection() {
+        // libzmq sends PING to 3.0 peers too; we must still answer.
+        let (_pa, mut out_a, mut pb, mut out_b) = pair(SocketType::Pair, SocketType::Pair);
+        let mut to_b = drain(&mut out_a);
+        to_b[11] = 0;
+        pb.poll(&mut to_b, &mut out_b).unwrap();
+        let _ = drain(&mut out_b);
+        let mut ping = BytesMut::from(&b"\x04\x08\x04PING\x00\x00ab"[..]);
+        assert_eq!(pb.poll(&mut ping, &mut out_b).unwrap(), None);
+        assert_eq!(&drain(&mut out_b)[..], b"\x04\x07\x04PONGab");
+    }
+
+    #[test]
+    fn subscriptions_follow_the_peer_version() {
+        let (mut sub, mut out_s, mut publ, mut out_p) = pair(SocketType::Sub, SocketType::Pub);
+        let mut to_p = drain(&mut out_s);
+        let mut to_s = drain(&mut out_p);
+        publ.poll(&mut to_p, &mut out_p).unwrap();
+        sub.poll(&mut to_s, &mut out_s).unwrap();
+        sub.encode_message(&[Bytes::from_static(b"\x01news")], &mut out_s);
+        let mut wire = drain(&mut out_s);
+        assert_eq!(&wire[..], b"\x04\x0e\x09SUBSCRIBEnews");
+        let Some(Event::Message(parts)) = publ.poll(&mut wire, &mut out_p).unwrap() else {
+            panic!("no subscription")
+        };
+        assert_eq!(&parts[0][..], b"\x01news");
+    }
+
+    #[test]
+    fn oversized_message_is_refused() {
+        let (pa, mut out_a, mut pb, mut out_b) = pair(SocketType::Push, SocketType::Pull);
+        let mut to_b = drain(&mut out_a);
+        pb.poll(&mut to_b, &mut out_b).unwrap();
+        pa.encode_message(
+            &[Bytes::from(vec![0u8; 600_000]), Bytes::from(vec![0u8; 600_000])],
+            &mut out_a,
+        );
+        let mut wire = drain(&mut out_a);
+        assert!(matches!(
+            pb.poll(&mut wire, &mut out_b),
+            Err(ProtocolError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_command_is_an_error() {
+        let (_pa, mut out_a, mut pb, mut out_b) = pair(SocketType::Pair, SocketType::Pair);
+        let mut to_b = drain(&mut out_a);
+        pb.poll(&mut to_b, &mut out_b).unwrap();
+        let mut wire = BytesMut::from(&b"\x04\x04\x03FOO"[..]);
+        assert!(matches!(
+            pb.poll(&mut wire, &mut out_b),
+            Err(ProtocolError::UnknownCommand(_))
+        ));
+    }
+}

@@ -1,0 +1,331 @@
+//! PUSH/PULL and PAIR over real TCP and IPC sockets on loopback.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use zocket::{Context, DONTWAIT, Error, SocketType};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A fresh bind endpoint for each transport.
+fn endpoints() -> [String; 2] {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("zocket-pp-{}-{n}.sock", std::process::id()));
+    [
+        "tcp://127.0.0.1:0".to_string(),
+        format!("ipc://{}", path.display()),
+    ]
+}
+
+fn pull_bound(ctx: &Context, ep: &str) -> (zocket::Socket, String) {
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    pull.bind(ep).unwrap();
+    let real = pull.last_endpoint().unwrap();
+    (pull, real)
+}
+
+#[test]
+fn hundred_thousand_messages_arrive_in_order() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let (pull, real) = pull_bound(&ctx, &ep);
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&real).unwrap();
+        let sender = std::thread::spawn(move || {
+            for i in 0u32..100_000 {
+                push.send(i.to_be_bytes(), 0).unwrap();
+            }
+            push
+        });
+        for i in 0u32..100_000 {
+            let m = pull.recv_bytes(0).unwrap();
+            assert_eq!(m, i.to_be_bytes(), "message {i} over {ep}");
+        }
+        drop(sender.join().unwrap());
+    }
+}
+
+#[test]
+fn multipart_and_large_messages_are_whole() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let (pull, real) = pull_bound(&ctx, &ep);
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&real).unwrap();
+        push.send("a", zocket::SNDMORE).unwrap();
+        push.send("", zocket::SNDMORE).unwrap();
+        push.send(vec![7u8; 300], 0).unwrap();
+        let big: Vec<u8> = (0..16 << 20).map(|i: u32| (i % 251) as u8).collect();
+        push.send(big.clone(), 0).unwrap();
+        let parts = pull.recv_multipart(0).unwrap();
+        assert_eq!(parts, vec![b"a".to_vec(), vec![], vec![7u8; 300]]);
+        let first = pull.recv_msg(0).unwrap();
+        assert!(!first.more());
+        assert_eq!(first.len(), big.len());
+        assert!(first[..] == big[..], "16 MiB payload differs over {ep}");
+    }
+}
+
+#[test]
+fn several_pushers_are_each_served() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let (pull, real) = pull_bound(&ctx, &ep);
+        let pushers: Vec<_> = (0..4u8)
+            .map(|k| {
+                let push = ctx.socket(SocketType::Push).unwrap();
+                push.connect(&real).unwrap();
+                for i in 0..100u8 {
+                    push.send([k, i], 0).unwrap();
+                }
+                push
+            })
+            .collect();
+        let mut next = [0u8; 4];
+        for _ in 0..400 {
+            let m = pull.recv_bytes(0).unwrap();
+            let k = m[0] as usize;
+            assert_eq!(m[1], next[k], "per-sender order");
+            next[k] += 1;
+        }
+        assert_eq!(next, [100; 4]);
+        drop(pushers);
+    }
+}
+
+#[test]
+fn one_pusher_spreads_over_several_pullers() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        let pullers: Vec<_> = (0..3)
+            .map(|k| {
+                let ep = if ep.starts_with("ipc") {
+                    format!("{ep}.{k}")
+                } else {
+                    ep.clone()
+                };
+                let (pull, real) = pull_bound(&ctx, &ep);
+                push.connect(&real).unwrap();
+                pull
+            })
+            .collect();
+        for i in 0..300u32 {
+            push.send(i.to_be_bytes(), 0).unwrap();
+        }
+        let mut total = 0;
+        for pull in &pullers {
+            let mut got = 0;
+            pull.set_rcvtimeo(Some(Duration::from_millis(500))).unwrap();
+            while pull.recv_bytes(0).is_ok() {
+                got += 1;
+            }
+            assert!(got >= 50, "a puller got only {got} of 300 over {ep}");
+            total += got;
+        }
+        assert_eq!(total, 300);
+    }
+}
+
+#[test]
+fn high_water_mark_blocks_then_resumes() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvhwm(10).unwrap();
+        pull.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+        pull.bind(&ep).unwrap();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_sndhwm(10).unwrap();
+        push.connect(&pull.last_endpoint().unwrap()).unwrap();
+        let payload = vec![0u8; 64 * 1024];
+        // Fill the pipes and kernel buffers until DONTWAIT refuses.
+        let mut sent = 0;
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match push.send(payload.clone(), DONTWAIT) {
+                Ok(()) => sent += 1,
+                Err(Error::WouldBlock) => {
+                    // Refused: is it for good? Give the I/O thread a moment to drain, retry.
+                    if (0..20).all(|_| {
+                        std::thread::sleep(Duration::from_millis(5));
+                        !push.can_send()
+                    }) {
+                        break;
+                    }
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+            assert!(Instant::now() < deadline, "never reached the high-water mark");
+            assert!(sent < 10_000, "HWM not enforced");
+        }
+        assert!(sent >= 20, "sent only {sent} before blocking");
+        // A blocking send now waits until the puller drains.
+        let blocked = std::thread::spawn(move || {
+            push.send("last", 0).unwrap();
+            push
+        });
+        for _ in 0..sent {
+            assert_eq!(pull.recv_bytes(0).unwrap().len(), payload.len());
+        }
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"last");
+        drop(blocked.join().unwrap());
+    }
+}
+
+#[test]
+fn connect_before_bind() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        // Learn a free port first, then release it so the pusher connects to nothing.
+        let real = {
+            let probe = ctx.socket(SocketType::Pull).unwrap();
+            probe.bind(&ep).unwrap();
+            let real = probe.last_endpoint().unwrap();
+            probe.unbind(&real).unwrap();
+            real
+        };
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
+        push.connect(&real).unwrap();
+        push.send("early", 0).unwrap();
+        let deadline = Instant::now() + TIMEOUT;
+        let pull = loop {
+            let pull = ctx.socket(SocketType::Pull).unwrap();
+            match pull.bind(&real) {
+                Ok(()) => break pull,
+                Err(Error::AddrInUse(_)) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10)); // the probe's unbind is asynchronous
+                }
+                Err(e) => panic!("bind {real}: {e}"),
+            }
+        };
+        pull.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"early");
+    }
+}
+
+#[test]
+fn pusher_reconnects_when_the_puller_restarts() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let (pull, real) = pull_bound(&ctx, &ep);
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
+        push.connect(&real).unwrap();
+        push.send("before", 0).unwrap();
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"before");
+        drop(pull);
+        // A new puller on the same endpoint; the pusher finds it by itself.
+        let deadline = Instant::now() + TIMEOUT;
+        let pull = loop {
+            let pull = ctx.socket(SocketType::Pull).unwrap();
+            match pull.bind(&real) {
+                Ok(()) => break pull,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => panic!("rebind {real}: {e}"),
+            }
+        };
+        pull.set_rcvtimeo(Some(Duration::from_millis(100))).unwrap();
+        // Messages sent into a connection that was dying may be lost (as with libzmq); keep
+        // sending until one arrives, then check an ordered run.
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            push.send("probe", 0).unwrap();
+            if pull.recv_bytes(0).is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "pusher never reconnected over {ep}");
+        }
+        while pull.recv_bytes(DONTWAIT).is_ok() {}
+        for i in 0..100u32 {
+            push.send(i.to_be_bytes(), 0).unwrap();
+        }
+        pull.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+        for i in 0..100u32 {
+            let m = pull.recv_bytes(0).unwrap();
+            if m == b"probe" {
+                continue;
+            }
+            assert_eq!(m, i.to_be_bytes());
+        }
+    }
+}
+
+#[test]
+fn pair_talks_both_ways() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let a = ctx.socket(SocketType::Pair).unwrap();
+        a.bind(&ep).unwrap();
+        let b = ctx.socket(SocketType::Pair).unwrap();
+        b.connect(&a.last_endpoint().unwrap()).unwrap();
+        for s in [&a, &b] {
+            s.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+        }
+        for i in 0..100u32 {
+            b.send(i.to_be_bytes(), 0).unwrap();
+            assert_eq!(a.recv_bytes(0).unwrap(), i.to_be_bytes());
+            a.send_multipart([&b"re"[..], &i.to_be_bytes()[..]], 0).unwrap();
+            assert_eq!(
+                b.recv_multipart(0).unwrap(),
+                vec![b"re".to_vec(), i.to_be_bytes().to_vec()]
+            );
+        }
+    }
+}
+
+#[test]
+fn linger_delivers_what_was_queued_at_close() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let (pull, real) = pull_bound(&ctx, &ep);
+        {
+            let push = ctx.socket(SocketType::Push).unwrap();
+            push.connect(&real).unwrap();
+            for i in 0..1000u32 {
+                push.send(i.to_be_bytes(), 0).unwrap();
+            }
+        } // closed at once; lingering delivers the rest
+        for i in 0..1000u32 {
+            assert_eq!(pull.recv_bytes(0).unwrap(), i.to_be_bytes());
+        }
+    }
+}
+
+#[test]
+fn timeouts_and_dontwait() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    pull.set_rcvtimeo(Some(Duration::from_millis(50))).unwrap();
+    let start = Instant::now();
+    assert!(matches!(pull.recv_bytes(0), Err(Error::WouldBlock)));
+    assert!(start.elapsed() >= Duration::from_millis(50));
+    let push = ctx.socket(SocketType::Push).unwrap();
+    assert!(
+        matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)),
+        "no peer: nowhere to queue"
+    );
+    push.set_sndtimeo(Some(Duration::from_millis(50))).unwrap();
+    assert!(matches!(push.send("x", 0), Err(Error::WouldBlock)));
+}
+
+#[test]
+fn context_drop_returns_promptly_with_an_absent_peer() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_linger(Some(Duration::from_millis(100))).unwrap();
+    push.connect("tcp://127.0.0.1:9").unwrap();
+    push.send("lost", 0).unwrap();
+    let start = Instant::now();
+    drop(push);
+    drop(ctx);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
+}

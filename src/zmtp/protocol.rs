@@ -359,7 +359,7 @@ mod tests {
         to_b[11] = 0;
         pb.poll(&mut to_b, &mut out_b).unwrap();
         let _ = drain(&mut out_b);
-        let mut ping = BytesMut::from(&b"\x04\x08\x04PING\x00\x00ab"[..]);
+        let mut ping = BytesMut::from(&b"\x04\x09\x04PING\x00\x00ab"[..]);
         assert_eq!(pb.poll(&mut ping, &mut out_b).unwrap(), None);
         assert_eq!(&drain(&mut out_b)[..], b"\x04\x07\x04PONGab");
     }

@@ -66,16 +66,17 @@ impl Socket {
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         let parsed = Endpoint::parse(endpoint)?;
         let addr = PeerAddr::resolve(endpoint, &parsed)?;
-        let pipe = {
+        let (pipe, routing_id) = {
             let mut guard = self.shared.lock();
             let st = &mut *guard;
             st.endpoints.push((endpoint.to_string(), endpoint.to_string()));
             st.last_endpoint = Some(endpoint.to_string());
+            let routing_id = st.opts.connect_routing_id.take();
             let keeps_pipe = !st.opts.immediate && self.shared.socket_type != SocketType::Router;
             let pipe = if keeps_pipe {
                 let mut pipe = st.new_pipe();
-                if let Some(id) = st.opts.connect_routing_id.take() {
-                    pipe.routing_id = id;
+                if let Some(id) = &routing_id {
+                    pipe.routing_id = id.clone();
                 }
                 st.attach_pipe(pipe)
             } else {
@@ -84,7 +85,7 @@ impl Socket {
             let wakes = st.take_wakes();
             drop(guard);
             self.io.wake_all(wakes);
-            pipe
+            (pipe, routing_id)
         };
         self.shared.notify();
         self.io.send(Command::Connect {
@@ -92,6 +93,7 @@ impl Socket {
             endpoint: endpoint.to_string(),
             addr,
             pipe,
+            routing_id,
         });
         Ok(())
     }

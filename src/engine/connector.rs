@@ -10,6 +10,8 @@ pub(super) struct Connector {
     pub addr: PeerAddr,
     /// The pipe that outlives reconnections, if the socket type keeps one.
     pub pipe: Option<PipeId>,
+    /// The routing id to give the peer (CONNECT_ROUTING_ID).
+    pub routing_id: Option<bytes::Bytes>,
     /// The connection currently open (connecting, handshaking or active).
     pub conn: Option<mio::Token>,
     /// When to try again, while there is no connection.
@@ -50,6 +52,7 @@ mod tests {
             endpoint: String::new(),
             addr: PeerAddr::Ipc("/nonexistent".into()),
             pipe: None,
+            routing_id: None,
             conn: None,
             retry_at: None,
             backoff: Duration::ZERO,

@@ -28,6 +28,8 @@ pub(crate) enum Command {
         addr: PeerAddr,
         /// The pipe created at `connect`, kept across reconnects (None: one per connection).
         pipe: Option<PipeId>,
+        /// CONNECT_ROUTING_ID: the routing id to give this peer.
+        routing_id: Option<bytes::Bytes>,
     },
     Unbind {
         socket_id: u64,

@@ -126,6 +126,7 @@ impl Reactor {
                 endpoint,
                 addr,
                 pipe,
+                routing_id,
             } => {
                 let socket_id = socket.id;
                 self.socket_entry(socket);
@@ -138,6 +139,7 @@ impl Reactor {
                         endpoint,
                         addr,
                         pipe,
+                        routing_id,
                         conn: None,
                         retry_at: None,
                         backoff: Duration::ZERO,
@@ -295,7 +297,7 @@ impl Reactor {
                 let attachment = Attachment {
                     persistent_pipe: c.pipe,
                     reconnection: c.was_connected,
-                    routing_id: None,
+                    routing_id: c.routing_id.clone(),
                 };
                 let token = self.add_conn(socket, Origin::Connector(id), stream, true, attachment);
                 if let Some(c) = self.connectors.get_mut(&id) {

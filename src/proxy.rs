@@ -1,0 +1,89 @@
+//! Forwarding between two sockets, as `zmq_proxy` and `zmq_proxy_steerable` do.
+
+use crate::error::{Error, Result};
+use crate::poller::{POLLIN, PollItem, poll};
+use crate::socket::{DONTWAIT, Socket};
+
+/// Moves whole messages from `frontend` to `backend` and back, forever, copying each to
+/// `capture` when given (libzmq `zmq_proxy`). Returns only on an error.
+///
+/// The classic use is a ROUTER frontend and a DEALER backend between REQ clients and REP
+/// workers, or an XSUB frontend and an XPUB backend between publishers and subscribers.
+pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> Result<()> {
+    run(frontend, backend, capture, None)
+}
+
+/// Like [`proxy`], steered by messages on `control` (libzmq `zmq_proxy_steerable`):
+/// `PAUSE` stops forwarding, `RESUME` restarts it, `TERMINATE` makes the function return
+/// `Ok(())`. Other commands are ignored.
+pub fn proxy_steerable(
+    frontend: &Socket,
+    backend: &Socket,
+    capture: Option<&Socket>,
+    control: &Socket,
+) -> Result<()> {
+    run(frontend, backend, capture, Some(control))
+}
+
+/// At most this many messages move in one direction before the other gets a turn.
+const BATCH: usize = 1000;
+
+fn run(
+    frontend: &Socket,
+    backend: &Socket,
+    capture: Option<&Socket>,
+    control: Option<&Socket>,
+) -> Result<()> {
+    let mut paused = false;
+    loop {
+        let mut items = vec![PollItem::new(frontend, POLLIN), PollItem::new(backend, POLLIN)];
+        if let Some(control) = control {
+            items.push(PollItem::new(control, POLLIN));
+        }
+        poll(&mut items, None)?;
+        if let Some(control) = control
+            && items[2].is_readable()
+        {
+            match &control.recv_frames(DONTWAIT)?[..] {
+                [cmd] if &cmd[..] == b"PAUSE" => paused = true,
+                [cmd] if &cmd[..] == b"RESUME" => paused = false,
+                [cmd] if &cmd[..] == b"TERMINATE" => return Ok(()),
+                _ => {}
+            }
+        }
+        if paused {
+            // Wait for the next command only.
+            if let Some(control) = control {
+                let mut items = [PollItem::new(control, POLLIN)];
+                poll(&mut items, None)?;
+            }
+            continue;
+        }
+        let (front_ready, back_ready) = (items[0].is_readable(), items[1].is_readable());
+        if front_ready {
+            forward(frontend, backend, capture)?;
+        }
+        if back_ready {
+            forward(backend, frontend, capture)?;
+        }
+    }
+}
+
+/// Moves up to [`BATCH`] waiting messages from `from` to `to`.
+fn forward(from: &Socket, to: &Socket, capture: Option<&Socket>) -> Result<()> {
+    for _ in 0..BATCH {
+        let frames = match from.recv_frames(DONTWAIT) {
+            Ok(frames) => frames,
+            Err(Error::WouldBlock) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if let Some(capture) = capture {
+            match capture.send_multipart(frames.iter().cloned(), DONTWAIT) {
+                Ok(()) | Err(Error::WouldBlock) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        to.send_multipart(frames, 0)?;
+    }
+    Ok(())
+}

@@ -4,8 +4,9 @@
 use crate::message::Parts;
 use crate::options::Options;
 use crate::pattern::{self, Pattern};
-use crate::pipe::{IoWake, Pipe, PipeId, Pipes};
+use crate::pipe::{Pipe, PipeId, Pipes, Wakes};
 use crate::socket_type::SocketType;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 /// Something that wants to hear when a socket's readiness may have changed (a `Poller`).
@@ -19,7 +20,10 @@ pub(crate) struct SocketShared {
     pub socket_type: SocketType,
     pub state: Mutex<SocketState>,
     pub cond: Condvar,
+    /// Threads blocked on `cond`; notifying costs a system call, so it is skipped when zero.
+    pub waiters: AtomicUsize,
     watchers: Mutex<Vec<Weak<dyn Watcher>>>,
+    has_watchers: AtomicBool,
 }
 
 /// What the lock protects.
@@ -36,6 +40,8 @@ pub(crate) struct SocketState {
     /// The endpoints bound or connected: (as given, as resolved).
     pub endpoints: Vec<(String, String)>,
     pub last_endpoint: Option<String>,
+    /// Where small outgoing frames are copied.
+    pub arena: crate::message::FrameArena,
 }
 
 impl SocketShared {
@@ -52,9 +58,12 @@ impl SocketShared {
                 recv_partial: Default::default(),
                 endpoints: Vec::new(),
                 last_endpoint: None,
+                arena: Default::default(),
             }),
             cond: Condvar::new(),
+            waiters: AtomicUsize::new(0),
             watchers: Mutex::new(Vec::new()),
+            has_watchers: AtomicBool::new(false),
         }
     }
 
@@ -65,8 +74,15 @@ impl SocketShared {
     }
 
     /// Wakes blocked callers and watchers: readiness may have changed.
+    /// Must be called after the state change was made under the lock (and the lock released),
+    /// so that a waiter either saw the change or was counted in `waiters`.
     pub fn notify(&self) {
-        self.cond.notify_all();
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.cond.notify_all();
+        }
+        if !self.has_watchers.load(Ordering::SeqCst) {
+            return;
+        }
         let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
         watchers.retain(|w| match w.upgrade() {
             Some(w) => {
@@ -75,13 +91,13 @@ impl SocketShared {
             }
             None => false,
         });
+        self.has_watchers.store(!watchers.is_empty(), Ordering::SeqCst);
     }
 
     pub fn add_watcher(&self, watcher: &Arc<dyn Watcher>) {
-        self.watchers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::downgrade(watcher));
+        let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
+        watchers.push(Arc::downgrade(watcher));
+        self.has_watchers.store(true, Ordering::SeqCst);
     }
 
     pub fn remove_watcher(&self, watcher: &Arc<dyn Watcher>) {
@@ -90,6 +106,26 @@ impl SocketShared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|w| w.as_ptr() as *const () != target);
+    }
+
+    /// Waits on the condition variable, counted in `waiters` (see [`SocketShared::notify`]).
+    pub fn wait<'a>(
+        &self,
+        guard: MutexGuard<'a, SocketState>,
+        timeout: Option<std::time::Duration>,
+    ) -> MutexGuard<'a, SocketState> {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let guard = match timeout {
+            None => self.cond.wait(guard).unwrap_or_else(|e| e.into_inner()),
+            Some(t) => {
+                self.cond
+                    .wait_timeout(guard, t)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+        };
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        guard
     }
 }
 
@@ -134,7 +170,7 @@ impl SocketState {
     }
 
     /// Takes the wake-ups owed to the I/O thread.
-    pub fn take_wakes(&mut self) -> Vec<IoWake> {
+    pub fn take_wakes(&mut self) -> Wakes {
         std::mem::take(&mut self.pipes.wakes)
     }
 }

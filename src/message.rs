@@ -1,6 +1,6 @@
 //! Message frames as seen by the application.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 use std::ops::Deref;
 
@@ -124,5 +124,106 @@ impl From<&Message> for Message {
     }
 }
 
-/// A whole message (all its frames) as it travels through pipes: delivered atomically.
-pub(crate) type Parts = SmallVec<[Bytes; 2]>;
+/// A whole message (all its frames) as it travels through pipes: delivered atomically. Three
+/// frames inline covers a routed request (routing id, delimiter, body) without allocating.
+pub(crate) type Parts = SmallVec<[Bytes; 3]>;
+
+/// Frames up to this size are copied into a socket's arena instead of allocated one by one.
+const ARENA_FRAME_MAX: usize = 256;
+/// The arena allocates in chunks of this size.
+const ARENA_CHUNK: usize = 32 * 1024;
+
+/// A socket's buffer for small outgoing frames: each is copied into a shared chunk, so that
+/// sending a small message does not allocate (one allocation per chunk of many frames).
+#[derive(Default)]
+pub struct FrameArena {
+    chunk: BytesMut,
+}
+
+impl FrameArena {
+    /// A frame holding a copy of `data`.
+    pub fn copy(&mut self, data: &[u8]) -> Bytes {
+        if data.len() > ARENA_FRAME_MAX {
+            return Bytes::copy_from_slice(data);
+        }
+        if data.is_empty() {
+            return Bytes::new();
+        }
+        if self.chunk.capacity() < data.len() {
+            self.chunk = BytesMut::with_capacity(ARENA_CHUNK);
+        }
+        self.chunk.extend_from_slice(data);
+        self.chunk.split().freeze()
+    }
+}
+
+/// Anything that can be sent as one frame: borrowed data is copied (cheaply, see
+/// [`FrameArena`]), owned data (`Vec<u8>`, `String`, `Bytes`, [`Message`]) is moved without a
+/// copy.
+pub trait IntoFrame {
+    /// Converts into the frame's payload.
+    fn into_frame(self, arena: &mut FrameArena) -> Bytes;
+}
+
+macro_rules! copied_frame {
+    ($($t:ty),*) => {$(
+        impl IntoFrame for $t {
+            fn into_frame(self, arena: &mut FrameArena) -> Bytes {
+                arena.copy(self.as_ref())
+            }
+        }
+    )*};
+}
+copied_frame!(&[u8], &str, &Vec<u8>, &String, &Bytes);
+
+impl<const N: usize> IntoFrame for &[u8; N] {
+    fn into_frame(self, arena: &mut FrameArena) -> Bytes {
+        arena.copy(self)
+    }
+}
+impl<const N: usize> IntoFrame for [u8; N] {
+    fn into_frame(self, arena: &mut FrameArena) -> Bytes {
+        arena.copy(&self)
+    }
+}
+impl IntoFrame for Vec<u8> {
+    fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
+        Bytes::from(self)
+    }
+}
+impl IntoFrame for String {
+    fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
+        Bytes::from(self)
+    }
+}
+impl IntoFrame for Bytes {
+    fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
+        self
+    }
+}
+impl IntoFrame for Message {
+    fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
+        self.data
+    }
+}
+impl IntoFrame for &Message {
+    fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
+        self.data.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arena_frames_are_independent_copies() {
+        let mut arena = FrameArena::default();
+        let frames: Vec<Bytes> = (0..5000u32).map(|i| arena.copy(&i.to_be_bytes())).collect();
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(&f[..], (i as u32).to_be_bytes());
+        }
+        assert_eq!(arena.copy(&[9u8; 300]).len(), 300);
+        assert!(arena.copy(b"").is_empty());
+    }
+}

@@ -24,6 +24,10 @@ pub(crate) enum IoWake {
     Resume(ConnId),
 }
 
+/// Wake-ups collected under the socket lock; a few fit inline, so the hot path does not
+/// allocate for them.
+pub(crate) type Wakes = smallvec::SmallVec<[IoWake; 4]>;
+
 /// One peer's queues.
 pub(crate) struct Pipe {
     pub inbound: VecDeque<Parts>,
@@ -74,7 +78,7 @@ pub(crate) struct Pipes {
     map: BTreeMap<PipeId, Pipe>,
     next_id: PipeId,
     /// Wake-ups to hand to the I/O thread once the socket lock is released.
-    pub wakes: Vec<IoWake>,
+    pub wakes: Wakes,
     /// Detached pipes drained by the application: to be forgotten by the pattern.
     pub dead: Vec<PipeId>,
 }

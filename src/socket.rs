@@ -4,7 +4,7 @@ use crate::context::ContextInner;
 use crate::core::SocketShared;
 use crate::engine::{Command, IoThread};
 use crate::error::{Error, Result};
-use crate::message::{Message, Parts};
+use crate::message::{IntoFrame, Message, Parts};
 use crate::pattern::{PatternOption, SendError};
 use crate::socket_type::SocketType;
 use crate::transport::{Endpoint, Listener, PeerAddr};
@@ -142,32 +142,38 @@ impl Socket {
     /// Sends one frame. With [`SNDMORE`] the frame waits for the rest of its message, which
     /// goes out atomically with the last frame. With [`DONTWAIT`], returns
     /// [`Error::WouldBlock`] instead of blocking when no peer has room.
-    pub fn send(&self, msg: impl Into<Message>, flags: i32) -> Result<()> {
-        let data = msg.into().into_bytes();
+    pub fn send(&self, msg: impl IntoFrame, flags: i32) -> Result<()> {
+        let mut guard = self.shared.lock();
+        let frame = msg.into_frame(&mut guard.arena);
+        guard.send_partial.push(frame);
         if flags & SNDMORE != 0 {
-            self.shared.lock().send_partial.push(data);
             return Ok(());
         }
-        let mut parts = std::mem::take(&mut self.shared.lock().send_partial);
-        parts.push(data);
-        self.send_parts(parts, flags)
+        let parts = std::mem::take(&mut guard.send_partial);
+        self.send_locked(guard, parts, flags)
     }
 
     /// Sends a whole multipart message atomically.
     pub fn send_multipart<I, M>(&self, parts: I, flags: i32) -> Result<()>
     where
         I: IntoIterator<Item = M>,
-        M: Into<Message>,
+        M: IntoFrame,
     {
-        let parts: Parts = parts.into_iter().map(|m| m.into().into_bytes()).collect();
+        let mut guard = self.shared.lock();
+        let st = &mut *guard;
+        let parts: Parts = parts.into_iter().map(|m| m.into_frame(&mut st.arena)).collect();
         if parts.is_empty() {
             return Err(Error::InvalidOption("a message needs at least one frame".into()));
         }
-        self.send_parts(parts, flags & !SNDMORE)
+        self.send_locked(guard, parts, flags & !SNDMORE)
     }
 
-    fn send_parts(&self, mut parts: Parts, flags: i32) -> Result<()> {
-        let mut guard = self.shared.lock();
+    fn send_locked(
+        &self,
+        mut guard: std::sync::MutexGuard<'_, crate::core::SocketState>,
+        mut parts: Parts,
+        flags: i32,
+    ) -> Result<()> {
         let deadline = guard.opts.sndtimeo.map(|t| Instant::now() + t);
         loop {
             let st = &mut *guard;
@@ -199,18 +205,13 @@ impl Socket {
             return Err(Error::WouldBlock);
         }
         match deadline {
-            None => Ok(self.shared.cond.wait(guard).unwrap_or_else(|e| e.into_inner())),
+            None => Ok(self.shared.wait(guard, None)),
             Some(deadline) => {
                 let now = Instant::now();
                 if now >= deadline {
                     return Err(Error::WouldBlock);
                 }
-                let (guard, _) = self
-                    .shared
-                    .cond
-                    .wait_timeout(guard, deadline - now)
-                    .unwrap_or_else(|e| e.into_inner());
-                Ok(guard)
+                Ok(self.shared.wait(guard, Some(deadline - now)))
             }
         }
     }

@@ -90,7 +90,7 @@ impl IoThread {
         self.send_all(std::iter::once(cmd));
     }
 
-    pub fn wake_all(&self, wakes: Vec<IoWake>) {
+    pub fn wake_all(&self, wakes: crate::pipe::Wakes) {
         if !wakes.is_empty() {
             self.send_all(wakes.into_iter().map(Command::Wake));
         }

@@ -14,6 +14,16 @@ pub(crate) trait Watcher: Send + Sync {
     fn notify(&self);
 }
 
+/// An endpoint a socket was bound or connected to.
+pub(crate) struct EndpointRecord {
+    /// As the application gave it.
+    pub given: String,
+    /// As resolved (the real port after binding port 0).
+    pub resolved: String,
+    /// Bound (true) or connected (false).
+    pub bound: bool,
+}
+
 /// One socket's shared half.
 pub(crate) struct SocketShared {
     pub id: u64,
@@ -37,8 +47,8 @@ pub(crate) struct SocketState {
     pub send_partial: Parts,
     /// Frames of a received message not yet handed out by `recv_msg`.
     pub recv_partial: std::collections::VecDeque<bytes::Bytes>,
-    /// The endpoints bound or connected: (as given, as resolved).
-    pub endpoints: Vec<(String, String)>,
+    /// The endpoints bound or connected.
+    pub endpoints: Vec<EndpointRecord>,
     pub last_endpoint: Option<String>,
     /// Where small outgoing frames are copied.
     pub arena: crate::message::FrameArena,

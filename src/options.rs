@@ -9,6 +9,11 @@ use std::time::Duration;
 /// zocket waits at most this long. Set `Some(..)`/`None` with `Socket::set_linger`.
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(2);
 
+/// The message-size limit when none is set: 2^47 bytes (128 TiB), more than any machine can
+/// hold, so a frame announcing more (a bogus size) is refused at once instead of being read
+/// until memory runs out (libzmq fails the allocation instead).
+pub(crate) const UNLIMITED_MSG_SIZE: u64 = 1 << 47;
+
 /// Every option a socket carries.
 #[derive(Clone, Debug)]
 pub(crate) struct Options {

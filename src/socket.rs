@@ -1,7 +1,7 @@
 //! The public socket handle: bind/connect, send/recv, options.
 
 use crate::context::ContextInner;
-use crate::core::SocketShared;
+use crate::core::{EndpointRecord, SocketShared};
 use crate::engine::{Command, IoThread};
 use crate::error::{Error, Result};
 use crate::message::{IntoFrame, Message, Parts};
@@ -49,7 +49,11 @@ impl Socket {
         let (listener, resolved) = Listener::bind(endpoint, &parsed)?;
         {
             let mut st = self.shared.lock();
-            st.endpoints.push((endpoint.to_string(), resolved.clone()));
+            st.endpoints.push(EndpointRecord {
+                given: endpoint.to_string(),
+                resolved: resolved.clone(),
+                bound: true,
+            });
             st.last_endpoint = Some(resolved.clone());
         }
         self.io.send(Command::Bind {
@@ -69,7 +73,11 @@ impl Socket {
         let (pipe, routing_id) = {
             let mut guard = self.shared.lock();
             let st = &mut *guard;
-            st.endpoints.push((endpoint.to_string(), endpoint.to_string()));
+            st.endpoints.push(EndpointRecord {
+                given: endpoint.to_string(),
+                resolved: endpoint.to_string(),
+                bound: false,
+            });
             st.last_endpoint = Some(endpoint.to_string());
             let routing_id = st.opts.connect_routing_id.take();
             let keeps_pipe = !st.opts.immediate && self.shared.socket_type != SocketType::Router;
@@ -98,20 +106,20 @@ impl Socket {
         Ok(())
     }
 
-    fn forget_endpoint(&self, endpoint: &str) -> Result<String> {
+    fn forget_endpoint(&self, endpoint: &str, bound: bool) -> Result<String> {
         let mut st = self.shared.lock();
         let pos = st
             .endpoints
             .iter()
-            .position(|(given, resolved)| given == endpoint || resolved == endpoint)
+            .position(|e| e.bound == bound && (e.given == endpoint || e.resolved == endpoint))
             .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
-        Ok(st.endpoints.remove(pos).1)
+        Ok(st.endpoints.remove(pos).resolved)
     }
 
     /// Stops listening on an endpoint given to [`Socket::bind`] (as given, or as resolved) and
     /// closes the connections accepted there.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
-        let resolved = self.forget_endpoint(endpoint)?;
+        let resolved = self.forget_endpoint(endpoint, true)?;
         self.io.send(Command::Unbind {
             socket_id: self.shared.id,
             endpoint: resolved,
@@ -122,7 +130,7 @@ impl Socket {
     /// Stops connecting to an endpoint given to [`Socket::connect`]; what was queued for it
     /// is dropped.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
-        let resolved = self.forget_endpoint(endpoint)?;
+        let resolved = self.forget_endpoint(endpoint, false)?;
         self.io.send(Command::Disconnect {
             socket_id: self.shared.id,
             endpoint: resolved,

@@ -37,9 +37,9 @@ fn allocations_per_message(client: SocketType, server: SocketType, rounds: u32, 
     b.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
     b.connect(&a.last_endpoint().unwrap()).unwrap();
     let payload = [7u8; 48];
-    let mut exchange = |n: u32| {
+    let exchange = |n: u32| {
         for _ in 0..n {
-            b.send(&payload, 0).unwrap();
+            b.send(payload, 0).unwrap();
             let m = a.recv_msg(0).unwrap();
             assert_eq!(m.len(), payload.len());
             if ping_pong {

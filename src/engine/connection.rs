@@ -73,7 +73,7 @@ impl Connection {
             let local = LocalConfig {
                 socket_type: socket.socket_type,
                 identity: st.opts.routing_id.clone(),
-                max_msg_size: st.opts.max_msg_size.unwrap_or(i64::MAX as u64),
+                max_msg_size: st.opts.max_msg_size.unwrap_or(crate::options::UNLIMITED_MSG_SIZE),
                 extra_metadata: Vec::new(),
             };
             (local, st.opts.handshake_ivl)

@@ -204,13 +204,23 @@ impl Protocol {
                 Ok(None)
             }
             Command::Pong(_) => Ok(None),
-            Command::Subscribe(topic) => Ok(Some(Event::Message(subscription_message(1, &topic)))),
-            Command::Cancel(topic) => Ok(Some(Event::Message(subscription_message(0, &topic)))),
+            // Subscriptions mean something only to publishers; other types ignore them.
+            Command::Subscribe(topic) if self.is_publisher() => {
+                Ok(Some(Event::Message(subscription_message(1, &topic))))
+            }
+            Command::Cancel(topic) if self.is_publisher() => {
+                Ok(Some(Event::Message(subscription_message(0, &topic))))
+            }
+            Command::Subscribe(_) | Command::Cancel(_) => Ok(None),
             Command::Error(reason) => Err(ProtocolError::PeerError(
                 String::from_utf8_lossy(&reason).into_owned(),
             )),
             Command::Ready(_) => Err(ProtocolError::BadCommand("READY after the handshake")),
         }
+    }
+
+    fn is_publisher(&self) -> bool {
+        matches!(self.local.socket_type, SocketType::Pub | SocketType::XPub)
     }
 
     /// Encodes one whole message. On SUB and XSUB sockets, a one-frame message whose first byte

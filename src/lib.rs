@@ -25,6 +25,7 @@ mod poller;
 mod proxy;
 mod socket;
 mod socket_type;
+pub mod spool;
 mod transport;
 pub mod zmtp;
 

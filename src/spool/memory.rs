@@ -1,0 +1,105 @@
+//! A spool in memory: no persistence, an optional quota.
+
+use super::{Spool, SpoolError, new_stream_id};
+use bytes::Bytes;
+use std::collections::VecDeque;
+
+/// Keeps messages in memory until acknowledged. Survives nothing, but bounds memory with a
+/// quota and lets a socket spill past its high-water mark.
+pub struct MemorySpool {
+    messages: VecDeque<Vec<Bytes>>,
+    first_seq: u64,
+    size: u64,
+    quota: Option<u64>,
+    stream_id: u64,
+}
+
+impl MemorySpool {
+    /// An empty spool holding at most `quota` bytes of payload (`None`: no limit).
+    pub fn new(quota: Option<u64>) -> MemorySpool {
+        MemorySpool {
+            messages: VecDeque::new(),
+            first_seq: 1,
+            size: 0,
+            quota,
+            stream_id: new_stream_id(),
+        }
+    }
+}
+
+impl Spool for MemorySpool {
+    fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
+        let len: u64 = frames.iter().map(|f| f.len() as u64).sum();
+        if let Some(limit) = self.quota
+            && self.size + len > limit
+        {
+            return Err(SpoolError::Full {
+                size: self.size,
+                limit,
+            });
+        }
+        self.messages.push_back(frames.to_vec());
+        self.size += len;
+        Ok(self.first_seq + self.messages.len() as u64 - 1)
+    }
+
+    fn read(&mut self, seq: u64) -> Result<Option<Vec<Bytes>>, SpoolError> {
+        let Some(index) = seq.checked_sub(self.first_seq) else {
+            return Ok(None);
+        };
+        Ok(self.messages.get(index as usize).cloned())
+    }
+
+    fn ack(&mut self, seq: u64) -> Result<(), SpoolError> {
+        while self.first_seq <= seq {
+            let Some(m) = self.messages.pop_front() else { break };
+            self.size -= m.iter().map(|f| f.len() as u64).sum::<u64>();
+            self.first_seq += 1;
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), SpoolError> {
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn first_unacked(&self) -> u64 {
+        self.first_seq
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.first_seq + self.messages.len() as u64
+    }
+
+    fn stream_id(&self) -> u64 {
+        self.stream_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_read_ack_and_quota() {
+        let mut s = MemorySpool::new(Some(10));
+        assert_eq!(s.append(&[Bytes::from_static(b"abcd")]).unwrap(), 1);
+        assert_eq!(
+            s.append(&[Bytes::from_static(b"ef"), Bytes::from_static(b"gh")])
+                .unwrap(),
+            2
+        );
+        assert!(matches!(
+            s.append(&[Bytes::from_static(b"xxxxx")]),
+            Err(SpoolError::Full { .. })
+        ));
+        assert_eq!(s.read(2).unwrap().unwrap().len(), 2);
+        s.ack(1).unwrap();
+        assert_eq!(s.read(1).unwrap(), None);
+        assert_eq!((s.first_unacked(), s.next_seq(), s.size()), (2, 3, 4));
+    }
+}

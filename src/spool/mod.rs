@@ -1,0 +1,95 @@
+//! Spools: where an outgoing socket keeps every accepted message until it is delivered, so
+//! that a crash, an absent peer or a full queue loses nothing.
+//!
+//! A spool numbers messages 1, 2, 3, … in the order they are appended, hands them back by
+//! number, and forgets them once acknowledged. [`FileSpool`] keeps them on disk;
+//! [`MemorySpool`] keeps them in memory (for tests, or to bound memory with a quota without
+//! persistence). Implement [`Spool`] to plug in another store.
+
+mod crc32c;
+mod file;
+mod memory;
+mod record;
+
+pub use file::{FileSpool, FileSpoolConfig, FsyncPolicy, OnCorruption};
+pub use memory::MemorySpool;
+
+use bytes::Bytes;
+use std::path::PathBuf;
+
+/// What can go wrong in a spool.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpoolError {
+    /// The disk quota would be exceeded; nothing was appended.
+    #[error("spool full: {size} bytes held, quota {limit} bytes")]
+    Full {
+        /// Bytes held now.
+        size: u64,
+        /// The configured quota.
+        limit: u64,
+    },
+    /// A file operation failed (directory not writable, disk full, …).
+    #[error("spool I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// A record is damaged (found on open, or when reading back).
+    #[error("corrupt spool record in {path} at byte {offset}: {reason}")]
+    Corrupt {
+        /// The segment file.
+        path: PathBuf,
+        /// Where the damaged record starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// A store of outgoing messages, numbered in append order. Object-safe: sockets hold a
+/// `Box<dyn Spool>`.
+pub trait Spool: Send {
+    /// Appends one message (all its frames, as one record) and returns its sequence number.
+    fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError>;
+
+    /// The message numbered `seq`, or `None` if it was acknowledged (or never appended).
+    /// Reading in increasing order is the fast path.
+    fn read(&mut self, seq: u64) -> Result<Option<Vec<Bytes>>, SpoolError>;
+
+    /// Acknowledges every message up to and including `seq`: they may be forgotten.
+    fn ack(&mut self, seq: u64) -> Result<(), SpoolError>;
+
+    /// Makes everything appended and acknowledged so far durable.
+    fn sync(&mut self) -> Result<(), SpoolError>;
+
+    /// Bytes held (on disk, for a file spool).
+    fn size(&self) -> u64;
+
+    /// The first message not yet acknowledged (= the next to append when all are).
+    fn first_unacked(&self) -> u64;
+
+    /// The number the next appended message gets.
+    fn next_seq(&self) -> u64;
+
+    /// A number that identifies this spool's message stream across restarts, so that a
+    /// receiver can tell a re-sent message from a new one.
+    fn stream_id(&self) -> u64;
+}
+
+/// A stream id unlikely to collide: time, process id and a counter, mixed.
+pub(crate) fn new_stream_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut x = nanos ^ (u64::from(std::process::id()) << 32) ^ COUNTER.fetch_add(1, Ordering::Relaxed);
+    // splitmix64 finaliser
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (x ^ (x >> 31)) | 1
+}

@@ -130,16 +130,12 @@ impl FileSpool {
         let stream_id = load_or_create_stream_id(&dir)?;
         let mut corruptions = Vec::new();
         let acked = load_acked(&dir, config.on_corruption, &mut corruptions)?;
-        let mut segments = VecDeque::new();
-        for (first_seq, path) in list_segments(&dir)? {
-            let is_last = false; // decided below: torn tails are cut only in the newest segment
-            segments.push_back((first_seq, path, is_last));
-        }
-        if let Some(last) = segments.back_mut() {
-            last.2 = true;
-        }
+        let found = list_segments(&dir)?;
+        let newest = found.len().saturating_sub(1);
         let mut scanned = VecDeque::new();
-        for (first_seq, path, is_last) in segments {
+        for (i, (first_seq, path)) in found.into_iter().enumerate() {
+            // A torn record can only be the last one written, in the newest segment.
+            let is_last = i == newest;
             let seg = scan_segment(first_seq, &path, is_last, config.on_corruption, &mut corruptions)?;
             if seg.last_seq <= acked && !is_last {
                 fs::remove_file(&seg.path).map_err(io_err(&seg.path))?;

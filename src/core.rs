@@ -6,6 +6,7 @@ use crate::options::Options;
 use crate::pattern::{self, Pattern};
 use crate::pipe::{Pipe, PipeId, Pipes, Wakes};
 use crate::socket_type::SocketType;
+use crate::spool::delivery::{Dedup, Delivery};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
@@ -52,6 +53,10 @@ pub(crate) struct SocketState {
     pub last_endpoint: Option<String>,
     /// Where small outgoing frames are copied.
     pub arena: crate::message::FrameArena,
+    /// The spool outgoing messages go through, when the application set one.
+    pub delivery: Option<Delivery>,
+    /// Sequence numbers already delivered from spooled zocket senders.
+    pub dedup: Dedup,
 }
 
 impl SocketShared {
@@ -69,6 +74,8 @@ impl SocketShared {
                 endpoints: Vec::new(),
                 last_endpoint: None,
                 arena: Default::default(),
+                delivery: None,
+                dedup: Dedup::default(),
             }),
             cond: Condvar::new(),
             waiters: AtomicUsize::new(0),
@@ -164,12 +171,33 @@ impl SocketState {
         };
         pipe.detached = true;
         pipe.conn = None;
-        pipe.outbound.clear();
-        if pipe.inbound.is_empty() {
+        let lost: Vec<u64> = pipe
+            .outbound
+            .drain(..)
+            .map(|(seq, _)| seq)
+            .filter(|&seq| seq != 0)
+            .collect();
+        if let Some(delivery) = &mut self.delivery {
+            delivery.requeue(lost);
+        }
+        if self.pipes.get(id).is_some_and(|p| p.inbound.is_empty()) {
             self.pipes.remove(id);
             self.pipes.dead.push(id);
         }
         self.reap();
+        self.dispatch_spool();
+    }
+
+    /// Routes spooled messages into pipes that have room.
+    pub fn dispatch_spool(&mut self) {
+        if let Some(delivery) = &mut self.delivery {
+            delivery.dispatch(self.pattern.as_mut(), &mut self.pipes);
+        }
+    }
+
+    /// Whether the spool still holds messages not confirmed delivered.
+    pub fn spool_pending(&self) -> bool {
+        self.delivery.as_ref().is_some_and(|d| !d.is_drained())
     }
 
     /// Lets the pattern forget pipes that were drained after their peer left.

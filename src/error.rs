@@ -60,6 +60,10 @@ pub enum Error {
     /// The context was terminated (libzmq `ETERM`).
     #[error("context was terminated")]
     Terminated,
+    /// The socket's spool failed or is full (with `DONTWAIT` or once the send timeout
+    /// expired; otherwise `send` waits for deliveries to free room).
+    #[error("spool: {0}")]
+    Spool(#[from] crate::spool::SpoolError),
     /// An operating-system error.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),

@@ -28,10 +28,44 @@ pub(crate) enum IoWake {
 /// allocate for them.
 pub(crate) type Wakes = smallvec::SmallVec<[IoWake; 4]>;
 
+/// Receiver-side state of zocket acknowledged delivery on a pipe: which connection position
+/// each queued message had, so that popping it tells how far delivery went.
+#[derive(Default)]
+pub(crate) struct RxAcks {
+    /// Connection generation (positions restart with each connection).
+    pub generation: u64,
+    /// (generation, position) of each inbound message, in queue order.
+    pub positions: VecDeque<(u64, u64)>,
+    /// Position of the last message dropped as a duplicate (delivered once the queue drains).
+    pub ghost_upto: u64,
+    /// Position up to which messages were handed to the application.
+    pub delivered: u64,
+    /// Position last acknowledged to the sender.
+    pub sent: u64,
+}
+
+impl RxAcks {
+    /// Positions handed over but not yet acknowledged, past which a wake-up is worth it.
+    const BATCH: u64 = 32;
+
+    fn on_pop(&mut self, queue_now_empty: bool) -> bool {
+        if let Some((generation, pos)) = self.positions.pop_front()
+            && generation == self.generation
+        {
+            self.delivered = self.delivered.max(pos);
+        }
+        if queue_now_empty {
+            self.delivered = self.delivered.max(self.ghost_upto);
+        }
+        self.delivered >= self.sent + Self::BATCH || (queue_now_empty && self.delivered > self.sent)
+    }
+}
+
 /// One peer's queues.
 pub(crate) struct Pipe {
     pub inbound: VecDeque<Parts>,
-    pub outbound: VecDeque<Parts>,
+    /// Messages to send, each with its spool sequence number (0: not spooled).
+    pub outbound: VecDeque<(u64, Parts)>,
     pub sndhwm: usize,
     pub rcvhwm: usize,
     /// The peer's routing id (ROUTER) or announced identity.
@@ -44,6 +78,8 @@ pub(crate) struct Pipe {
     pub read_paused: bool,
     /// The peer is gone for good: no more sends; removed once `inbound` is drained.
     pub detached: bool,
+    /// Acknowledged delivery from a spooled zocket sender, when the peer is one.
+    pub rx: Option<RxAcks>,
 }
 
 impl Pipe {
@@ -58,6 +94,7 @@ impl Pipe {
             io_idle: true,
             read_paused: false,
             detached: false,
+            rx: None,
         }
     }
 
@@ -81,6 +118,8 @@ pub(crate) struct Pipes {
     pub wakes: Wakes,
     /// Detached pipes drained by the application: to be forgotten by the pattern.
     pub dead: Vec<PipeId>,
+    /// The spool sequence number of the message being routed (0: not spooled).
+    pub sending_seq: u64,
 }
 
 impl Pipes {
@@ -119,7 +158,7 @@ impl Pipes {
         if pipe.detached {
             return false;
         }
-        pipe.outbound.push_back(msg);
+        pipe.outbound.push_back((self.sending_seq, msg));
         if pipe.io_idle
             && let Some(conn) = pipe.conn
         {
@@ -134,6 +173,14 @@ impl Pipes {
     pub fn pop_in(&mut self, id: PipeId) -> Option<Parts> {
         let pipe = self.map.get_mut(&id)?;
         let msg = pipe.inbound.pop_front()?;
+        let empty = pipe.inbound.is_empty();
+        if pipe.rx.as_mut().is_some_and(|rx| rx.on_pop(empty))
+            && pipe.io_idle
+            && let Some(conn) = pipe.conn
+        {
+            pipe.io_idle = false;
+            self.wakes.push(IoWake::Flush(conn));
+        }
         if pipe.read_paused && pipe.inbound.len() <= pipe.rcvhwm / 2 {
             pipe.read_paused = false;
             if let Some(conn) = pipe.conn {

@@ -183,6 +183,9 @@ impl Socket {
         flags: i32,
     ) -> Result<()> {
         let deadline = guard.opts.sndtimeo.map(|t| Instant::now() + t);
+        if guard.delivery.is_some() {
+            return self.send_spooled(guard, parts, flags, deadline);
+        }
         loop {
             let st = &mut *guard;
             st.reap();
@@ -198,6 +201,60 @@ impl Socket {
         let wakes = guard.take_wakes();
         drop(guard);
         self.io.wake_all(wakes);
+        Ok(())
+    }
+
+    /// With a spool, `send` appends (waiting while the quota is reached) and returns; delivery
+    /// drains the spool into the pipes as they have room.
+    fn send_spooled(
+        &self,
+        mut guard: std::sync::MutexGuard<'_, crate::core::SocketState>,
+        parts: Parts,
+        flags: i32,
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        loop {
+            let Some(delivery) = guard.delivery.as_mut() else {
+                return Err(Error::WrongState("the spool was removed"));
+            };
+            match delivery.append(&parts) {
+                Ok(_) => break,
+                Err(full @ crate::spool::SpoolError::Full { .. }) => {
+                    guard = self
+                        .wait(guard, flags, deadline)
+                        .map_err(|_| Error::Spool(full))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        guard.dispatch_spool();
+        let wakes = guard.take_wakes();
+        drop(guard);
+        self.io.wake_all(wakes);
+        Ok(())
+    }
+
+    /// Sends through `spool` from now on: `send` appends each message to it before returning,
+    /// and delivery drains it to peers as they have room, so nothing accepted is lost to a
+    /// crash, an absent peer or a full queue. Messages left in the spool by an earlier run are
+    /// delivered first. PUSH, DEALER and PAIR only; set it before `bind`/`connect`.
+    ///
+    /// "Delivered" means: to a zocket peer (which announces support in its handshake), handed
+    /// to the receiving application, which acknowledges it; to any other peer, written to the
+    /// kernel's socket buffer. Until then a message stays in the spool and is re-sent after a
+    /// reconnect or restart, so delivery is at-least-once; zocket receivers drop the duplicates.
+    pub fn set_spool(&self, spool: impl crate::spool::Spool + 'static) -> Result<()> {
+        if !matches!(
+            self.shared.socket_type,
+            SocketType::Push | SocketType::Dealer | SocketType::Pair
+        ) {
+            return Err(Error::NotSupported("a spool needs a PUSH, DEALER or PAIR socket"));
+        }
+        let mut st = self.shared.lock();
+        if !st.endpoints.is_empty() {
+            return Err(Error::WrongState("set the spool before bind or connect"));
+        }
+        st.delivery = Some(crate::spool::delivery::Delivery::new(Box::new(spool)));
         Ok(())
     }
 

@@ -697,6 +697,11 @@ fn identity_property_is_sent_by_req_dealer_and_router_only() {
         if sends_identity {
             props.push(("Identity", b""));
         }
+        // Types that can receive from a spooled zocket sender announce, as an application
+        // (X-) property, that they acknowledge delivery; libzmq ignores it.
+        if matches!(name, "PULL" | "DEALER" | "ROUTER" | "REP" | "PAIR") {
+            props.push(("X-Zocket-Ack", b"1"));
+        }
         let expected = encode_frame(FLAG_COMMAND, &ready_body(&props));
         assert_eq!(
             ready.wire,
@@ -706,7 +711,11 @@ fn identity_property_is_sent_by_req_dealer_and_router_only() {
             props
         );
         if socket_type == SocketType::Dealer {
-            assert_eq!(ready.wire, dealer_example);
+            // The RFC example's properties, then zocket's own.
+            assert_eq!(
+                &ready.wire[2..],
+                &[&dealer_example[2..], b"\x0cX-Zocket-Ack\x00\x00\x00\x011"].concat()[..]
+            );
         }
     }
 
@@ -722,7 +731,11 @@ fn identity_property_is_sent_by_req_dealer_and_router_only() {
         ready.wire,
         encode_frame(
             FLAG_COMMAND,
-            &ready_body(&[("Socket-Type", b"DEALER"), ("Identity", b"client-7")])
+            &ready_body(&[
+                ("Socket-Type", b"DEALER"),
+                ("Identity", b"client-7"),
+                ("X-Zocket-Ack", b"1")
+            ])
         ),
         "DEALER with routing id: {:?}",
         ready_props(&ready.body)

@@ -1,12 +1,15 @@
 //! One connection on the I/O thread: a stream, its protocol state, its buffers, and the pipe
 //! it feeds once the handshake is done.
 
+use super::acks::{PROP_ACK, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
 use crate::core::SocketShared;
 use crate::message::Parts;
+use crate::pipe::RxAcks;
 use crate::pipe::{IoWake, PipeId};
 use crate::transport::Stream;
+use crate::zmtp::command::Command;
 use crate::zmtp::outbuf::OutBuf;
-use crate::zmtp::protocol::{Event, LocalConfig, Protocol};
+use crate::zmtp::protocol::{Event, LocalConfig, Protocol, push_command};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -50,10 +53,14 @@ pub(super) struct Connection {
     out: OutBuf,
     pipe: Option<PipeId>,
     attachment: Attachment,
-    /// Decoded messages the pipe had no room for yet.
-    pending_in: VecDeque<Parts>,
+    /// Decoded messages the pipe had no room for yet, each with its ZSEQ tag if any.
+    pending_in: VecDeque<(Option<(u64, u64)>, Parts)>,
     /// Reading stopped because the pipe's inbound queue is full.
     paused: bool,
+    /// Bytes of this connection written to the kernel so far.
+    written: u64,
+    tx_acks: SenderAcks,
+    rx_acks: ReceiverAcks,
 }
 
 /// Why a connection must close.
@@ -70,11 +77,19 @@ impl Connection {
     ) -> Connection {
         let (local, handshake_ivl) = {
             let st = socket.lock();
+            let mut extra_metadata = Vec::new();
+            if receives_from_spools(socket.socket_type) {
+                extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
+            }
+            if let Some(delivery) = &st.delivery {
+                let id = format!("{:016x}", delivery.stream_id());
+                extra_metadata.push((PROP_STREAM.to_string(), Bytes::from(id)));
+            }
             let local = LocalConfig {
                 socket_type: socket.socket_type,
                 identity: st.opts.routing_id.clone(),
                 max_msg_size: st.opts.max_msg_size.unwrap_or(crate::options::UNLIMITED_MSG_SIZE),
-                extra_metadata: Vec::new(),
+                extra_metadata,
             };
             (local, st.opts.handshake_ivl)
         };
@@ -94,6 +109,9 @@ impl Connection {
             attachment,
             pending_in: VecDeque::new(),
             paused: false,
+            written: 0,
+            tx_acks: SenderAcks::default(),
+            rx_acks: ReceiverAcks::default(),
         }
     }
 
@@ -107,7 +125,7 @@ impl Connection {
             }
         }
         self.read(scratch, wakes)?;
-        self.write()
+        self.write(wakes)
     }
 
     /// The application made room in the inbound queue: deliver what waited, read on.
@@ -115,7 +133,7 @@ impl Connection {
         self.paused = false;
         self.deliver(wakes);
         self.read(scratch, wakes)?;
-        self.write()
+        self.write(wakes)
     }
 
     fn read(&mut self, scratch: &mut [u8], wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
@@ -141,11 +159,19 @@ impl Connection {
         loop {
             match self.proto.poll(&mut self.inbuf, &mut self.out) {
                 Ok(Some(Event::Ready)) => self.on_handshake(wakes)?,
-                Ok(Some(Event::Message(msg))) => self.pending_in.push_back(msg),
+                Ok(Some(Event::Message(msg))) => {
+                    self.pending_in.push_back((self.rx_acks.next_tag.take(), msg))
+                }
+                Ok(Some(Event::Seq { seq, low })) => self.rx_acks.next_tag = Some((seq, low)),
+                Ok(Some(Event::Ack(count))) => {
+                    let mut confirmed = Vec::new();
+                    self.tx_acks.peer_confirmed(count, &mut confirmed);
+                    self.confirm(&confirmed, wakes);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     self.deliver(wakes);
-                    let _ = self.write(); // flush an ERROR command if one was queued
+                    let _ = self.write(wakes); // flush an ERROR command if one was queued
                     return Err(e.to_string());
                 }
             }
@@ -156,9 +182,15 @@ impl Connection {
 
     fn on_handshake(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         self.handshake_deadline = None;
-        let peer_identity = self.proto.peer().map(|p| p.identity.clone()).unwrap_or_default();
+        let Some(peer) = self.proto.peer() else {
+            return Err("handshake finished without the peer's metadata".into());
+        };
+        let peer_identity = peer.identity.clone();
+        let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
+        self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
         let mut guard = self.socket.lock();
         let st = &mut *guard;
+        self.tx_acks.by_peer = st.delivery.is_some() && peer_confirms;
         let id = match self.attachment.persistent_pipe {
             Some(id) => {
                 let Some(pipe) = st.pipes.get_mut(id) else {
@@ -183,13 +215,24 @@ impl Connection {
             }
         };
         self.pipe = Some(id);
+        if self.rx_acks.stream.is_some()
+            && let Some(pipe) = st.pipes.get_mut(id)
+        {
+            // Positions restart with each connection; older queued messages keep theirs.
+            let rx = pipe.rx.get_or_insert_with(RxAcks::default);
+            rx.generation += 1;
+            (rx.ghost_upto, rx.delivered, rx.sent) = (0, 0, 0);
+        }
+        st.dispatch_spool();
         wakes.extend(st.take_wakes());
         drop(guard);
         self.socket.notify();
         Ok(())
     }
 
-    /// Hands decoded messages to the pattern; pauses reading when the pipe is full.
+    /// Hands decoded messages to the pattern; pauses reading when the pipe is full. Messages
+    /// from a spooled zocket sender are checked against duplicates and their positions kept,
+    /// so that the application's reads can be acknowledged.
     fn deliver(&mut self, wakes: &mut Vec<IoWake>) {
         let Some(id) = self.pipe else { return };
         if self.pending_in.is_empty() {
@@ -197,14 +240,37 @@ impl Connection {
         }
         let mut guard = self.socket.lock();
         let st = &mut *guard;
-        while let Some(msg) = self.pending_in.pop_front() {
+        while let Some((tag, msg)) = self.pending_in.pop_front() {
+            let sequenced = self.rx_acks.stream.zip(tag);
+            if let Some((stream, (seq, _))) = sequenced
+                && st.dedup.is_duplicate(stream, seq)
+            {
+                self.rx_acks.position += 1;
+                ghost(st.pipes.get_mut(id), self.rx_acks.position);
+                continue;
+            }
+            let queued_before = st.pipes.get(id).map_or(0, |p| p.inbound.len());
             if let Err(msg) = st.pattern.incoming(id, msg, &mut st.pipes) {
-                self.pending_in.push_front(msg);
+                self.pending_in.push_front((tag, msg));
                 self.paused = true;
                 if let Some(pipe) = st.pipes.get_mut(id) {
                     pipe.read_paused = true;
                 }
                 break;
+            }
+            if let Some((stream, (seq, low))) = sequenced {
+                self.rx_acks.position += 1;
+                let position = self.rx_acks.position;
+                st.dedup.accept(stream, seq, low);
+                let pipe = st.pipes.get_mut(id);
+                match pipe {
+                    Some(p) if p.inbound.len() > queued_before => {
+                        if let Some(rx) = &mut p.rx {
+                            rx.positions.push_back((rx.generation, position));
+                        }
+                    }
+                    other => ghost(other, position), // the pattern dropped it: counts as handled
+                }
             }
         }
         wakes.extend(st.take_wakes());
@@ -212,47 +278,89 @@ impl Connection {
         self.socket.notify();
     }
 
+    /// Confirms spooled deliveries and lets the spool refill the pipes.
+    fn confirm(&mut self, confirmed: &[u64], wakes: &mut Vec<IoWake>) {
+        if confirmed.is_empty() {
+            return;
+        }
+        let mut guard = self.socket.lock();
+        let st = &mut *guard;
+        if let Some(delivery) = &mut st.delivery {
+            delivery.confirm(confirmed.iter().copied());
+        }
+        st.dispatch_spool();
+        wakes.extend(st.take_wakes());
+        drop(guard);
+        self.socket.notify();
+    }
+
     /// Writes as much as the socket takes, refilling from the pipe as the buffer drains.
-    pub fn write(&mut self) -> Result<(), CloseReason> {
+    pub fn write(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         if self.connecting {
             return Ok(());
         }
-        loop {
+        let result = loop {
             if self.out.len() < REFILL_BELOW {
-                self.refill();
+                self.refill(wakes);
             }
             if self.out.is_empty() {
-                return Ok(());
+                break Ok(());
             }
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             let n = self.out.io_slices(&mut slices);
             match self.stream.write_vectored(&slices[..n]) {
-                Ok(0) => return Err("write returned zero".into()),
-                Ok(written) => self.out.advance(written),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Ok(0) => break Err("write returned zero".into()),
+                Ok(written) => {
+                    self.out.advance(written);
+                    self.written += written as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(format!("write failed: {e}")),
+                Err(e) => break Err(format!("write failed: {e}")),
             }
+        };
+        if !self.tx_acks.by_peer {
+            let mut confirmed = Vec::new();
+            self.tx_acks.written(self.written, &mut confirmed);
+            self.confirm(&confirmed, wakes);
         }
+        result
     }
 
-    /// Moves queued messages from the pipe into the write buffer, encoding them.
-    fn refill(&mut self) {
+    /// Moves queued messages from the pipe into the write buffer, encoding them; tops the pipe
+    /// up from the spool first, and sends the acknowledgement the application's reads owe.
+    fn refill(&mut self, wakes: &mut Vec<IoWake>) {
         let Some(id) = self.pipe else { return };
         let mut guard = self.socket.lock();
-        let Some(pipe) = guard.pipes.get_mut(id) else {
+        let st = &mut *guard;
+        st.dispatch_spool();
+        let low = st.delivery.as_ref().map_or(0, |d| d.low_water());
+        let Some(pipe) = st.pipes.get_mut(id) else {
             return;
         };
+        if let Some(rx) = &mut pipe.rx
+            && rx.delivered > rx.sent
+        {
+            push_command(&Command::Ack(rx.delivered), &mut self.out);
+            rx.sent = rx.delivered;
+        }
         let was_full = !pipe.detached && !pipe.can_write();
         let mut moved = false;
         while self.out.len() < REFILL_UP_TO {
-            let Some(msg) = pipe.outbound.pop_front() else {
+            let Some((seq, msg)) = pipe.outbound.pop_front() else {
                 break;
             };
+            if seq != 0 && self.tx_acks.by_peer {
+                push_command(&Command::Seq { seq, low }, &mut self.out);
+            }
             self.proto.encode_message(&msg, &mut self.out);
+            if seq != 0 {
+                self.tx_acks.sent(seq, self.written + self.out.len() as u64);
+            }
             moved = true;
         }
         pipe.io_idle = pipe.outbound.is_empty();
+        wakes.extend(st.take_wakes());
         drop(guard);
         if moved && was_full {
             self.socket.notify();
@@ -268,7 +376,7 @@ impl Connection {
             return true;
         };
         let st = self.socket.lock();
-        st.pipes.get(id).is_none_or(|p| p.outbound.is_empty())
+        st.pipes.get(id).is_none_or(|p| p.outbound.is_empty()) && !st.spool_pending()
     }
 
     /// Detaches from the pipe as the connection closes. Messages already decoded are still
@@ -277,8 +385,18 @@ impl Connection {
         let Some(id) = self.pipe.take() else { return };
         let mut guard = self.socket.lock();
         let st = &mut *guard;
-        if let Some(pipe) = st.pipes.get_mut(id) {
-            pipe.inbound.extend(self.pending_in.drain(..));
+        if let Some(delivery) = &mut st.delivery {
+            delivery.requeue(self.tx_acks.take_unconfirmed());
+        }
+        for (tag, msg) in self.pending_in.drain(..) {
+            if let Some((stream, (seq, low))) = self.rx_acks.stream.zip(tag)
+                && !st.dedup.accept(stream, seq, low)
+            {
+                continue;
+            }
+            if let Some(pipe) = st.pipes.get_mut(id) {
+                pipe.inbound.push_back(msg);
+            }
         }
         if self.attachment.persistent_pipe == Some(id) {
             if let Some(pipe) = st.pipes.get_mut(id) {
@@ -289,7 +407,28 @@ impl Connection {
         } else {
             st.detach_pipe(id);
         }
+        st.dispatch_spool();
         drop(guard);
         self.socket.notify();
+    }
+}
+
+/// Whether peers of this type may send from a spool (PUSH, DEALER, PAIR), so that it
+/// announces it acknowledges delivery.
+fn receives_from_spools(socket_type: crate::SocketType) -> bool {
+    use crate::SocketType::*;
+    matches!(socket_type, Pull | Dealer | Router | Rep | Pair)
+}
+
+/// A sequenced message that will never be read (a duplicate, or dropped by the pattern):
+/// it counts as delivered once everything queued before it is.
+fn ghost(pipe: Option<&mut crate::pipe::Pipe>, position: u64) {
+    let Some(pipe) = pipe else { return };
+    let empty = pipe.inbound.is_empty();
+    if let Some(rx) = &mut pipe.rx {
+        rx.ghost_upto = position;
+        if empty {
+            rx.delivered = rx.delivered.max(position);
+        }
     }
 }

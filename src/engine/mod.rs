@@ -1,6 +1,7 @@
 //! The I/O thread: one mio `Poll` loop per context, driven by commands from application
 //! threads and by socket readiness.
 
+pub(crate) mod acks;
 mod connection;
 mod connector;
 mod reactor;

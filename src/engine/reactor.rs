@@ -181,7 +181,7 @@ impl Reactor {
                     self.remove_connector(id);
                 }
             }
-            Command::Wake(IoWake::Flush(conn)) => self.with_conn(Token(conn), |c, _, _| c.write()),
+            Command::Wake(IoWake::Flush(conn)) => self.with_conn(Token(conn), |c, _, wakes| c.write(wakes)),
             Command::Wake(IoWake::Resume(conn)) => {
                 self.with_conn(Token(conn), |c, scratch, wakes| c.resume(scratch, wakes))
             }

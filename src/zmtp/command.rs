@@ -80,6 +80,18 @@ pub enum Command {
     },
     /// Heartbeat reply.
     Pong(Bytes),
+    /// zocket acknowledged delivery (only between peers that both announced
+    /// `X-Zocket-Ack`): the next message carries spool sequence number `seq`; every message of
+    /// the stream up to `low` has been acknowledged by some receiver.
+    Seq {
+        /// Sequence number of the next message.
+        seq: u64,
+        /// The sender's acknowledged low-water mark.
+        low: u64,
+    },
+    /// zocket acknowledged delivery: the receiver has handed the first `count` sequenced
+    /// messages of this connection to its application.
+    Ack(u64),
 }
 
 impl Command {
@@ -112,6 +124,16 @@ impl Command {
                 Command::Ping { ttl, context: body }
             }
             b"PONG" => Command::Pong(body),
+            b"ZSEQ" if body.len() == 16 => Command::Seq {
+                seq: body.get_u64(),
+                low: body.get_u64(),
+            },
+            b"ZACK" if body.len() == 8 => Command::Ack(body.get_u64()),
+            b"ZSEQ" | b"ZACK" => {
+                return Err(ProtocolError::BadCommand(
+                    "acknowledgement command of the wrong size",
+                ));
+            }
             _ => return Err(ProtocolError::UnknownCommand(lossy(&name))),
         })
     }
@@ -150,6 +172,15 @@ impl Command {
                 put_name(b"PONG", out);
                 out.extend_from_slice(&context[..context.len().min(16)]);
             }
+            Command::Seq { seq, low } => {
+                put_name(b"ZSEQ", out);
+                out.put_u64(*seq);
+                out.put_u64(*low);
+            }
+            Command::Ack(count) => {
+                put_name(b"ZACK", out);
+                out.put_u64(*count);
+            }
         }
     }
 }
@@ -183,6 +214,8 @@ mod tests {
             context: Bytes::from_static(b"ctx"),
         });
         round_trip(Command::Pong(Bytes::from_static(b"ctx")));
+        round_trip(Command::Seq { seq: 7, low: 3 });
+        round_trip(Command::Ack(42));
     }
 
     #[test]

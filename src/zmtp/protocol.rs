@@ -44,6 +44,15 @@ pub enum Event {
     /// A whole message. Subscriptions arriving as SUBSCRIBE/CANCEL commands are turned into the
     /// one-frame message form (first byte 1 or 0), so that patterns see a single form.
     Message(Parts),
+    /// zocket acknowledged delivery: the next message has this sequence number.
+    Seq {
+        /// Sequence number of the next message.
+        seq: u64,
+        /// The sender's acknowledged low-water mark.
+        low: u64,
+    },
+    /// zocket acknowledged delivery: the peer has delivered this many sequenced messages.
+    Ack(u64),
 }
 
 enum State {
@@ -204,6 +213,8 @@ impl Protocol {
                 Ok(None)
             }
             Command::Pong(_) => Ok(None),
+            Command::Seq { seq, low } => Ok(Some(Event::Seq { seq, low })),
+            Command::Ack(count) => Ok(Some(Event::Ack(count))),
             // Subscriptions mean something only to publishers; other types ignore them.
             Command::Subscribe(topic) if self.is_publisher() => {
                 Ok(Some(Event::Message(subscription_message(1, &topic))))

@@ -1,0 +1,115 @@
+//! Per-connection bookkeeping of spooled delivery.
+//!
+//! Sender side: which spooled messages this connection carried and how far each got. With a
+//! zocket peer that announced `X-Zocket-Ack`, a message is confirmed when the peer says it
+//! handed it to its application (ZACK); with any other peer, when its last byte was written to
+//! the kernel. Whatever is unconfirmed when the connection dies is re-queued.
+//!
+//! Receiver side: the sequence number announced (ZSEQ) for the next message, and the count of
+//! sequenced messages received, which is what ZACK counts.
+
+use std::collections::VecDeque;
+
+/// Metadata property: this peer confirms delivery of sequenced messages.
+pub(crate) const PROP_ACK: &str = "X-Zocket-Ack";
+/// Metadata property: this peer sends from a spool; the value is its stream id in hex.
+pub(crate) const PROP_STREAM: &str = "X-Zocket-Stream";
+
+#[derive(Default)]
+pub(super) struct SenderAcks {
+    /// The peer confirms delivery itself (ZACK).
+    pub by_peer: bool,
+    /// Peer-confirmed mode: sequence numbers sent here, oldest first, not yet confirmed.
+    unconfirmed: VecDeque<u64>,
+    /// How many sequenced messages the peer has confirmed on this connection.
+    confirmed: u64,
+    /// Kernel mode: (stream offset where the message ends, sequence number).
+    marks: VecDeque<(u64, u64)>,
+}
+
+impl SenderAcks {
+    /// A spooled message was encoded; it ends at `stream_end` bytes into the connection.
+    pub fn sent(&mut self, seq: u64, stream_end: u64) {
+        if self.by_peer {
+            self.unconfirmed.push_back(seq);
+        } else {
+            self.marks.push_back((stream_end, seq));
+        }
+    }
+
+    /// Kernel mode: what the bytes written so far confirm.
+    pub fn written(&mut self, written: u64, confirmed: &mut Vec<u64>) {
+        while self.marks.front().is_some_and(|&(end, _)| end <= written) {
+            confirmed.extend(self.marks.pop_front().map(|(_, seq)| seq));
+        }
+    }
+
+    /// Peer mode: the peer confirmed its first `count` messages of this connection.
+    pub fn peer_confirmed(&mut self, count: u64, confirmed: &mut Vec<u64>) {
+        let newly = count.saturating_sub(self.confirmed);
+        self.confirmed = self.confirmed.max(count);
+        for _ in 0..newly {
+            match self.unconfirmed.pop_front() {
+                Some(seq) => confirmed.push(seq),
+                None => break,
+            }
+        }
+    }
+
+    /// Everything not confirmed, as the connection dies.
+    pub fn take_unconfirmed(&mut self) -> Vec<u64> {
+        let mut lost: Vec<u64> = self.unconfirmed.drain(..).collect();
+        lost.extend(self.marks.drain(..).map(|(_, seq)| seq));
+        lost
+    }
+}
+
+#[derive(Default)]
+pub(super) struct ReceiverAcks {
+    /// The peer's stream id, when it is a spooled zocket sender.
+    pub stream: Option<u64>,
+    /// (sequence number, sender's low-water mark) announced for the next message.
+    pub next_tag: Option<(u64, u64)>,
+    /// Sequenced messages received on this connection.
+    pub position: u64,
+}
+
+/// Parses the hex stream id of `X-Zocket-Stream`.
+pub(super) fn parse_stream_id(value: &[u8]) -> Option<u64> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|s| u64::from_str_radix(s, 16).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_mode_confirms_by_bytes_written() {
+        let mut a = SenderAcks::default();
+        a.sent(5, 100);
+        a.sent(6, 200);
+        let mut done = Vec::new();
+        a.written(150, &mut done);
+        assert_eq!(done, [5]);
+        assert_eq!(a.take_unconfirmed(), [6]);
+    }
+
+    #[test]
+    fn peer_mode_confirms_by_count() {
+        let mut a = SenderAcks {
+            by_peer: true,
+            ..SenderAcks::default()
+        };
+        for seq in [3, 1, 4, 2] {
+            a.sent(seq, 0);
+        }
+        let mut done = Vec::new();
+        a.peer_confirmed(2, &mut done);
+        a.peer_confirmed(2, &mut done);
+        assert_eq!(done, [3, 1]);
+        assert_eq!(a.take_unconfirmed(), [4, 2]);
+        assert_eq!(parse_stream_id(b"00ff"), Some(255));
+    }
+}

@@ -1,0 +1,191 @@
+//! Delivery from a spool: feeds a socket's pipes from its spool as they have room, re-queues
+//! what a lost connection did not deliver, and acknowledges the spool as deliveries are
+//! confirmed (out of order across peers, so the spool's mark advances over the contiguous
+//! prefix).
+
+use super::{Spool, SpoolError};
+use crate::message::Parts;
+use crate::pattern::Pattern;
+use crate::pipe::Pipes;
+use bytes::Bytes;
+use std::collections::{BTreeSet, HashMap};
+
+pub(crate) struct Delivery {
+    spool: Box<dyn Spool>,
+    /// The next never-dispatched sequence number.
+    cursor: u64,
+    /// Dispatched before, lost with a connection: to dispatch again first.
+    requeue: BTreeSet<u64>,
+    /// Confirmed, but above a gap.
+    acked_ahead: BTreeSet<u64>,
+    /// Every message up to here is confirmed (and acknowledged in the spool).
+    low: u64,
+}
+
+impl Delivery {
+    pub fn new(spool: Box<dyn Spool>) -> Delivery {
+        let low = spool.first_unacked() - 1;
+        Delivery {
+            spool,
+            cursor: low + 1,
+            requeue: BTreeSet::new(),
+            acked_ahead: BTreeSet::new(),
+            low,
+        }
+    }
+
+    pub fn stream_id(&self) -> u64 {
+        self.spool.stream_id()
+    }
+
+    pub fn low_water(&self) -> u64 {
+        self.low
+    }
+
+    /// Whether everything appended has been confirmed.
+    pub fn is_drained(&self) -> bool {
+        self.low + 1 >= self.spool.next_seq()
+    }
+
+    pub fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
+        self.spool.append(frames)
+    }
+
+    /// Routes spooled messages through the pattern while some pipe has room.
+    pub fn dispatch(&mut self, pattern: &mut dyn Pattern, pipes: &mut Pipes) {
+        loop {
+            let seq = match self.requeue.first() {
+                Some(&seq) => seq,
+                None if self.cursor < self.spool.next_seq() => self.cursor,
+                None => return,
+            };
+            if !pattern.can_send(pipes) {
+                return;
+            }
+            let frames = match self.spool.read(seq) {
+                Ok(Some(frames)) => frames,
+                Ok(None) => {
+                    // Already confirmed, or a damaged record the spool reported and skipped.
+                    self.dispatched(seq);
+                    continue;
+                }
+                Err(e) => {
+                    log::error!("spool read of message {seq} failed, it is skipped: {e}");
+                    self.dispatched(seq);
+                    continue;
+                }
+            };
+            pipes.sending_seq = seq;
+            let sent = pattern.send(frames.into_iter().collect::<Parts>(), pipes);
+            pipes.sending_seq = 0;
+            if sent.is_err() {
+                return;
+            }
+            self.dispatched(seq);
+        }
+    }
+
+    fn dispatched(&mut self, seq: u64) {
+        if !self.requeue.remove(&seq) {
+            self.cursor = self.cursor.max(seq + 1);
+        }
+    }
+
+    /// Messages that were dispatched but whose delivery is now in doubt.
+    pub fn requeue(&mut self, seqs: impl IntoIterator<Item = u64>) {
+        for seq in seqs {
+            if seq > self.low && !self.acked_ahead.contains(&seq) {
+                self.requeue.insert(seq);
+            }
+        }
+    }
+
+    /// Confirms deliveries; acknowledges the spool over the contiguous prefix.
+    pub fn confirm(&mut self, seqs: impl IntoIterator<Item = u64>) {
+        for seq in seqs {
+            if seq > self.low {
+                self.acked_ahead.insert(seq);
+            }
+        }
+        let before = self.low;
+        while self.acked_ahead.remove(&(self.low + 1)) {
+            self.low += 1;
+        }
+        if self.low > before
+            && let Err(e) = self.spool.ack(self.low)
+        {
+            log::error!("spool acknowledgement up to {} failed: {e}", self.low);
+        }
+    }
+}
+
+/// Receiver side: which sequence numbers of each sender's stream were already delivered.
+#[derive(Default)]
+pub(crate) struct Dedup {
+    streams: HashMap<u64, Window>,
+}
+
+#[derive(Default)]
+struct Window {
+    low: u64,
+    seen: BTreeSet<u64>,
+}
+
+impl Dedup {
+    /// Records `seq` of `stream` (with the sender's low-water mark); false if it is a duplicate.
+    pub fn accept(&mut self, stream: u64, seq: u64, low: u64) -> bool {
+        let w = self.streams.entry(stream).or_default();
+        if low > w.low {
+            w.low = low;
+            w.seen = w.seen.split_off(&(low + 1));
+        }
+        seq > w.low && w.seen.insert(seq)
+    }
+
+    /// Whether `seq` of `stream` was delivered already.
+    pub fn is_duplicate(&self, stream: u64, seq: u64) -> bool {
+        self.streams
+            .get(&stream)
+            .is_some_and(|w| seq <= w.low || w.seen.contains(&seq))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spool::MemorySpool;
+
+    #[test]
+    fn confirm_advances_over_the_contiguous_prefix() {
+        let mut spool = MemorySpool::new(None);
+        for i in 0..5u8 {
+            spool.append(&[Bytes::copy_from_slice(&[i])]).unwrap();
+        }
+        let mut d = Delivery::new(Box::new(spool));
+        d.confirm([2, 3]);
+        assert_eq!(d.low_water(), 0);
+        d.confirm([1]);
+        assert_eq!(d.low_water(), 3);
+        d.requeue([3, 4]);
+        assert_eq!(
+            d.requeue.iter().copied().collect::<Vec<_>>(),
+            [4],
+            "confirmed ones are not re-sent"
+        );
+        d.confirm([4, 5]);
+        assert!(d.is_drained());
+    }
+
+    #[test]
+    fn dedup_by_stream_and_window() {
+        let mut dd = Dedup::default();
+        assert!(dd.accept(1, 5, 0));
+        assert!(!dd.accept(1, 5, 0));
+        assert!(dd.accept(2, 5, 0), "another stream");
+        assert!(dd.accept(1, 3, 0), "out of order is fine");
+        assert!(!dd.accept(1, 2, 4), "below the sender's low-water mark");
+        assert!(dd.is_duplicate(1, 5));
+        assert!(dd.accept(1, 6, 5));
+        assert_eq!(dd.streams[&1].seen.len(), 1);
+    }
+}

@@ -1,0 +1,48 @@
+//! One module per implementation under test, each playing the four peer roles.
+//!
+//! Every implementation follows the same rules so the numbers compare:
+//! - the server binds and calls [`crate::peer::announce`] with the endpoint it got;
+//! - each message sent is a fresh copy of a reused buffer (the library's ordinary send call);
+//! - the echo server sends back the message object it received, without copying it;
+//! - high-water marks are 1000 messages each way where the library has them (libzmq's default);
+//! - the role ends with [`crate::peer::finish`] while the sockets are still open.
+
+use crate::peer::PeerResult;
+use crate::spec::{Impl, Job};
+
+mod libzmq;
+mod raw;
+mod rzmq;
+mod zmqrs;
+mod zocket;
+
+/// The high-water mark set on both ends, in messages.
+pub const HWM: usize = 1000;
+
+/// One implementation's four peer roles. Each runs to completion in the calling process.
+pub trait Peer {
+    /// REP: binds, announces, echoes `warmup + count` requests.
+    fn lat_server(&self, job: &Job) -> PeerResult;
+    /// REQ: connects, makes `warmup` then `count` timed round trips, reports them.
+    fn lat_client(&self, job: &Job) -> PeerResult;
+    /// PULL: binds, announces, receives `count` messages timing first to last, reports them.
+    fn thr_receiver(&self, job: &Job) -> PeerResult;
+    /// PUSH: connects and sends `count` messages as fast as it can.
+    fn thr_sender(&self, job: &Job) -> PeerResult;
+}
+
+/// The peer roles of an implementation.
+pub fn get(imp: Impl) -> &'static dyn Peer {
+    match imp {
+        Impl::Zocket => &zocket::Zocket,
+        Impl::Libzmq => &libzmq::Libzmq,
+        Impl::Zmqrs => &zmqrs::Zmqrs,
+        Impl::Rzmq => &rzmq::Rzmq,
+        Impl::Raw => &raw::Raw,
+    }
+}
+
+/// A multi-threaded tokio runtime with the default number of workers, for the async libraries.
+pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}

@@ -1,0 +1,61 @@
+//! zocket, this project's library: blocking calls, one mio I/O thread per context.
+
+use super::{HWM, Peer};
+use crate::peer::{self, PeerResult};
+use crate::spec::Job;
+use zocket::{Context, SocketType};
+
+/// The zocket peer roles.
+pub struct Zocket;
+
+impl Peer for Zocket {
+    fn lat_server(&self, job: &Job) -> PeerResult {
+        let ctx = Context::new();
+        let rep = ctx.socket(SocketType::Rep)?;
+        rep.bind(&job.endpoint)?;
+        peer::announce(&rep.last_endpoint()?);
+        for _ in 0..job.warmup + job.count {
+            let msg = rep.recv_msg(0)?;
+            rep.send(msg, 0)?;
+        }
+        peer::finish();
+        Ok(())
+    }
+
+    fn lat_client(&self, job: &Job) -> PeerResult {
+        let ctx = Context::new();
+        let req = ctx.socket(SocketType::Req)?;
+        req.connect(&job.endpoint)?;
+        let payload = vec![0xA5u8; job.size];
+        peer::time_round_trips(job, || {
+            req.send(&payload[..], 0)?;
+            peer::check_size(req.recv_msg(0)?.len(), job.size)
+        })?;
+        peer::finish();
+        Ok(())
+    }
+
+    fn thr_receiver(&self, job: &Job) -> PeerResult {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull)?;
+        pull.set_rcvhwm(HWM)?;
+        pull.bind(&job.endpoint)?;
+        peer::announce(&pull.last_endpoint()?);
+        peer::time_receive(job, || Ok(pull.recv_msg(0)?.len()))?;
+        peer::finish();
+        Ok(())
+    }
+
+    fn thr_sender(&self, job: &Job) -> PeerResult {
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push)?;
+        push.set_sndhwm(HWM)?;
+        push.connect(&job.endpoint)?;
+        let payload = vec![0xA5u8; job.size];
+        for _ in 0..job.count {
+            push.send(&payload[..], 0)?;
+        }
+        peer::finish();
+        Ok(())
+    }
+}

@@ -1,0 +1,387 @@
+//! Turns the measurements into one summary per measurement (median, spread, ratios), and
+//! renders them as the text table, `results.json` and `results.csv`.
+
+use crate::orchestrate::{CellResult, Plan};
+use crate::spec::{Impl, Test, size_label};
+use std::fmt::Write as _;
+
+/// Facts about the run, printed above the table and stored in the JSON.
+#[derive(Clone, Debug)]
+pub struct Meta {
+    /// When the run started, UTC, ISO 8601.
+    pub started: String,
+    /// Wall time of the whole run, seconds.
+    pub wall_secs: f64,
+    /// `quick` or `full`.
+    pub mode: &'static str,
+    /// Repetitions per measurement.
+    pub reps: usize,
+    /// CPU model, cores and kernel.
+    pub machine: String,
+}
+
+/// One measurement's repetitions, summarised.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// The raw repetitions.
+    pub result: CellResult,
+    /// Median, minimum and maximum of the repetitions; `None` when n/a.
+    pub stats: Option<Stats>,
+    /// Median over libzmq's median for the same test, transport and size.
+    pub vs_libzmq: Option<f64>,
+    /// Median over the raw baseline's median for the same test, transport and size.
+    pub vs_raw: Option<f64>,
+    /// Largest peak RSS of the server process over the repetitions, KiB.
+    pub server_kib: Option<u64>,
+    /// Largest peak RSS of the client process over the repetitions, KiB.
+    pub client_kib: Option<u64>,
+}
+
+/// Median and spread of a set of values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    /// The median (mean of the middle two for an even count).
+    pub median: f64,
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value.
+    pub max: f64,
+}
+
+impl Stats {
+    /// The statistics of `values`, or `None` if there are none.
+    pub fn of(values: &[f64]) -> Option<Stats> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        let median = if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        };
+        Some(Stats {
+            median,
+            min: v[0],
+            max: v[v.len() - 1],
+        })
+    }
+}
+
+/// Summarises every measurement and works out the ratios to libzmq and the raw baseline.
+pub fn summarise(results: &[CellResult]) -> Vec<Summary> {
+    let stats_of = |r: &CellResult| match r.failure {
+        Some(_) => None,
+        None => Stats::of(&r.samples.iter().map(|s| s.value).collect::<Vec<_>>()),
+    };
+    let median_of = |imp: Impl, r: &CellResult| {
+        let cell = r.cell;
+        results
+            .iter()
+            .find(|o| {
+                o.cell.imp == imp
+                    && (o.cell.test, o.cell.transport, o.cell.size) == (cell.test, cell.transport, cell.size)
+            })
+            .and_then(stats_of)
+            .map(|s| s.median)
+    };
+    results
+        .iter()
+        .map(|r| {
+            let stats = stats_of(r);
+            let ratio = |imp| Some(stats?.median / median_of(imp, r)?);
+            Summary {
+                result: r.clone(),
+                stats,
+                vs_libzmq: ratio(Impl::Libzmq),
+                vs_raw: ratio(Impl::Raw),
+                server_kib: r.samples.iter().filter_map(|s| s.server_kib).max(),
+                client_kib: r.samples.iter().filter_map(|s| s.client_kib).max(),
+            }
+        })
+        .collect()
+}
+
+/// Megabytes (10^6 bytes) per second for a message rate at a message size.
+pub fn mb_per_s(msgs_per_s: f64, size: usize) -> f64 {
+    msgs_per_s * size as f64 / 1e6
+}
+
+/// A value in the unit of its test: `23.4 us` or `1.23M`.
+fn fmt_value(test: Test, v: f64) -> String {
+    match test {
+        Test::Lat => format!("{v:.1} us"),
+        Test::Thr => fmt_rate(v),
+    }
+}
+
+/// A message rate with an SI suffix: `950k`, `1.23M`.
+pub fn fmt_rate(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.0}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// A spread as `min–max` in the unit of the test (without the unit).
+fn fmt_spread(test: Test, s: Stats) -> String {
+    match test {
+        Test::Lat => format!("{:.1}–{:.1}", s.min, s.max),
+        Test::Thr => format!("{}–{}", fmt_rate(s.min), fmt_rate(s.max)),
+    }
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".into(), |r| format!("{r:.2}"))
+}
+
+fn fmt_mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+/// The one text table of the run, with its heading and notes.
+pub fn table(meta: &Meta, plan: &Plan, rows: &[Summary]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "zocket-bench ({} run, {} rep(s) per row, median shown) — {} — {}",
+        meta.mode, meta.reps, meta.started, meta.machine
+    );
+    let _ = writeln!(
+        out,
+        "{:<4} {:<3} {:>6} {:<7} {:>11} {:>15} {:>7} {:>6} {:>9} {:>13}  count",
+        "test", "tp", "size", "impl", "median", "min–max", "×libzmq", "×raw", "MB/s", "RSS srv/cli"
+    );
+    let mut last_group = None;
+    for row in rows {
+        let cell = row.result.cell;
+        let group = (cell.test, cell.transport, cell.size);
+        if last_group.is_some_and(|g| g != group) {
+            out.push('\n');
+        }
+        last_group = Some(group);
+        let head = format!(
+            "{:<4} {:<3} {:>6} {:<7}",
+            cell.test.key(),
+            cell.transport.key(),
+            size_label(cell.size),
+            cell.imp.label()
+        );
+        match (&row.stats, &row.result.failure) {
+            (Some(s), None) => {
+                let mbs = match cell.test {
+                    Test::Lat => "-".to_string(),
+                    Test::Thr => format!("{:.1}", mb_per_s(s.median, cell.size)),
+                };
+                let rss = format!("{}/{}", fmt_mib(row.server_kib), fmt_mib(row.client_kib));
+                let _ = writeln!(
+                    out,
+                    "{head} {:>11} {:>15} {:>7} {:>6} {:>9} {:>13}  {}",
+                    fmt_value(cell.test, s.median),
+                    fmt_spread(cell.test, *s),
+                    fmt_ratio(row.vs_libzmq),
+                    fmt_ratio(row.vs_raw),
+                    mbs,
+                    rss,
+                    row.result.count
+                );
+            }
+            (_, failure) => {
+                let reason = failure.as_deref().unwrap_or("no samples");
+                let reason: String = reason.chars().take(90).collect();
+                let _ = writeln!(out, "{head} {:>11}   {reason}", "n/a");
+            }
+        }
+    }
+    let _ = write!(
+        out,
+        "\nNotes:
+- lat = one-way latency of a REQ/REP ping-pong (round trip / 2), microseconds, lower is better;
+  {} warm-up round trips are not timed. raw = write size bytes, read size bytes back.
+- thr = PUSH -> PULL, messages per second counted by the receiver from its first message to its
+  last (M = 10^6, k = 10^3), higher is better; MB/s = msg/s x size / 10^6.
+- raw = blocking std TcpStream/UnixStream with no framing (TCP_NODELAY on); in thr its sender makes
+  one write() per message, so at small sizes it pays a system call per message while the
+  libraries batch messages into larger writes: a library can beat the raw baseline there.
+- ×libzmq, ×raw = this median / that median. For lat below 1 is faster; for thr above 1 is faster.
+- RSS srv/cli = peak resident memory (VmHWM) of the server and client processes in MiB, the
+  largest over the repetitions. thr: server = PULL receiver, client = PUSH sender.
+- Every row runs its two peers as two processes; HWM 1000 each way where the library has one
+  (zmq.rs has none); async libraries on a multi-threaded tokio runtime with default workers.
+- count = timed round trips or messages per repetition.\n",
+        plan.warmup(Test::Lat)
+    );
+    out
+}
+
+/// Escapes a string for JSON.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A JSON number, or `null` for none or a non-finite value.
+fn json_num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v}"),
+        _ => "null".into(),
+    }
+}
+
+/// The name of a test's unit in JSON and CSV.
+fn unit(test: Test) -> &'static str {
+    match test {
+        Test::Lat => "us_one_way",
+        Test::Thr => "msg_per_s",
+    }
+}
+
+/// `results.json`: the run's facts and every measurement with its raw repetitions.
+pub fn json(meta: &Meta, rows: &[Summary]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{{\n  \"meta\": {{");
+    let _ = writeln!(out, "    \"started\": {},", json_str(&meta.started));
+    let _ = writeln!(out, "    \"wall_secs\": {:.1},", meta.wall_secs);
+    let _ = writeln!(out, "    \"mode\": {},", json_str(meta.mode));
+    let _ = writeln!(out, "    \"reps\": {},", meta.reps);
+    let _ = writeln!(out, "    \"machine\": {}", json_str(&meta.machine));
+    let _ = writeln!(out, "  }},\n  \"results\": [");
+    for (i, row) in rows.iter().enumerate() {
+        let cell = row.result.cell;
+        let samples: Vec<String> = row
+            .result
+            .samples
+            .iter()
+            .map(|s| json_num(Some(s.value)))
+            .collect();
+        let mbs = match cell.test {
+            Test::Thr => row.stats.map(|s| mb_per_s(s.median, cell.size)),
+            Test::Lat => None,
+        };
+        let fields = [
+            ("test", json_str(cell.test.key())),
+            ("transport", json_str(cell.transport.key())),
+            ("size", cell.size.to_string()),
+            ("impl", json_str(cell.imp.label())),
+            ("unit", json_str(unit(cell.test))),
+            ("status", json_str(if row.stats.is_some() { "ok" } else { "n/a" })),
+            (
+                "reason",
+                row.result.failure.as_deref().map_or("null".into(), json_str),
+            ),
+            ("count", row.result.count.to_string()),
+            ("samples", format!("[{}]", samples.join(", "))),
+            ("median", json_num(row.stats.map(|s| s.median))),
+            ("min", json_num(row.stats.map(|s| s.min))),
+            ("max", json_num(row.stats.map(|s| s.max))),
+            ("mb_per_s", json_num(mbs)),
+            ("vs_libzmq", json_num(row.vs_libzmq)),
+            ("vs_raw", json_num(row.vs_raw)),
+            ("server_vmhwm_kib", json_num(row.server_kib.map(|k| k as f64))),
+            ("client_vmhwm_kib", json_num(row.client_kib.map(|k| k as f64))),
+        ];
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}: {v}", json_str(k)))
+            .collect();
+        let comma = if i + 1 < rows.len() { "," } else { "" };
+        let _ = writeln!(out, "    {{{}}}{comma}", body.join(", "));
+    }
+    out.push_str("  ]\n}\n");
+    out
+}
+
+/// Quotes a CSV field when it needs it.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// `results.csv`: one line per measurement.
+pub fn csv(rows: &[Summary]) -> String {
+    let mut out = String::from(
+        "test,transport,size,impl,status,unit,median,min,max,mb_per_s,vs_libzmq,vs_raw,reps,count,\
+         server_vmhwm_kib,client_vmhwm_kib,reason\n",
+    );
+    let num = |v: Option<f64>| {
+        v.filter(|v| v.is_finite())
+            .map_or(String::new(), |v| format!("{v}"))
+    };
+    for row in rows {
+        let cell = row.result.cell;
+        let mbs = match cell.test {
+            Test::Thr => row.stats.map(|s| mb_per_s(s.median, cell.size)),
+            Test::Lat => None,
+        };
+        let fields = [
+            cell.test.key().to_string(),
+            cell.transport.key().to_string(),
+            cell.size.to_string(),
+            cell.imp.label().to_string(),
+            if row.stats.is_some() { "ok" } else { "n/a" }.to_string(),
+            unit(cell.test).to_string(),
+            num(row.stats.map(|s| s.median)),
+            num(row.stats.map(|s| s.min)),
+            num(row.stats.map(|s| s.max)),
+            num(mbs),
+            num(row.vs_libzmq),
+            num(row.vs_raw),
+            row.result.samples.len().to_string(),
+            row.result.count.to_string(),
+            row.server_kib.map_or(String::new(), |k| k.to_string()),
+            row.client_kib.map_or(String::new(), |k| k.to_string()),
+            csv_field(row.result.failure.as_deref().unwrap_or("")),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_median_and_spread() {
+        assert_eq!(
+            Stats::of(&[3.0, 1.0, 2.0]),
+            Some(Stats {
+                median: 2.0,
+                min: 1.0,
+                max: 3.0
+            })
+        );
+        assert_eq!(Stats::of(&[4.0, 1.0]).unwrap().median, 2.5);
+        assert_eq!(Stats::of(&[]), None);
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(csv_field("x, \"y\""), "\"x, \"\"y\"\"\"");
+        assert_eq!(fmt_rate(1_234_567.0), "1.23M");
+        assert_eq!(fmt_rate(95_000.0), "95k");
+    }
+}

@@ -1,0 +1,309 @@
+//! What one measurement is: the implementation, test, transport and message size, and the
+//! arguments a peer process is started with.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An implementation under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Impl {
+    /// This project's library.
+    Zocket,
+    /// The C library, through the `zmq` crate.
+    Libzmq,
+    /// zmq.rs, the `zeromq` crate (tokio).
+    Zmqrs,
+    /// The `rzmq` crate (tokio).
+    Rzmq,
+    /// Blocking std sockets with no framing: the floor any messaging library sits on.
+    Raw,
+}
+
+impl Impl {
+    /// Every implementation, in table order.
+    pub const ALL: [Impl; 5] = [Impl::Zocket, Impl::Libzmq, Impl::Zmqrs, Impl::Rzmq, Impl::Raw];
+
+    /// The name shown in tables and charts.
+    pub fn label(self) -> &'static str {
+        match self {
+            Impl::Zocket => "zocket",
+            Impl::Libzmq => "libzmq",
+            Impl::Zmqrs => "zmq.rs",
+            Impl::Rzmq => "rzmq",
+            Impl::Raw => "raw",
+        }
+    }
+
+    /// The name used on the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Impl::Zmqrs => "zmqrs",
+            other => other.label(),
+        }
+    }
+}
+
+impl FromStr for Impl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Impl, String> {
+        Impl::ALL
+            .into_iter()
+            .find(|i| i.key() == s || i.label() == s)
+            .ok_or_else(|| format!("unknown implementation {s:?}"))
+    }
+}
+
+/// Which pattern is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Test {
+    /// REQ/REP ping-pong; reported as one-way latency (round trip / 2).
+    Lat,
+    /// PUSH → PULL streaming; reported as messages and megabytes per second.
+    Thr,
+}
+
+impl Test {
+    /// Both tests, in table order.
+    pub const ALL: [Test; 2] = [Test::Lat, Test::Thr];
+
+    /// The short name used in tables and on the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Test::Lat => "lat",
+            Test::Thr => "thr",
+        }
+    }
+
+    /// The message sizes this test runs at, in bytes.
+    pub fn sizes(self) -> &'static [usize] {
+        match self {
+            Test::Lat => &[1, 64, 1024],
+            Test::Thr => &[1, 64, 1024, 65536],
+        }
+    }
+}
+
+impl FromStr for Test {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Test, String> {
+        Test::ALL
+            .into_iter()
+            .find(|t| t.key() == s)
+            .ok_or_else(|| format!("unknown test {s:?}"))
+    }
+}
+
+/// The transport between the two peers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// TCP over 127.0.0.1.
+    Tcp,
+    /// Unix-domain stream sockets.
+    Ipc,
+}
+
+impl Transport {
+    /// Both transports, in table order.
+    pub const ALL: [Transport; 2] = [Transport::Tcp, Transport::Ipc];
+
+    /// The short name used in tables and on the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Ipc => "ipc",
+        }
+    }
+}
+
+impl FromStr for Transport {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Transport, String> {
+        Transport::ALL
+            .into_iter()
+            .find(|t| t.key() == s)
+            .ok_or_else(|| format!("unknown transport {s:?}"))
+    }
+}
+
+/// Which end of the conversation a peer process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Binds and prints its endpoint: the REP side, or the PULL side (which measures).
+    Server,
+    /// Connects to the server's endpoint: the REQ side (which measures), or the PUSH side.
+    Client,
+}
+
+impl Role {
+    /// The name used on the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Server => "server",
+            Role::Client => "client",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        [Role::Server, Role::Client]
+            .into_iter()
+            .find(|r| r.key() == s)
+            .ok_or_else(|| format!("unknown role {s:?}"))
+    }
+}
+
+/// Everything a peer process needs to play its part in one measurement.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The implementation to drive.
+    pub imp: Impl,
+    /// Server or client.
+    pub role: Role,
+    /// Latency or throughput.
+    pub test: Test,
+    /// TCP or IPC.
+    pub transport: Transport,
+    /// Message size in bytes.
+    pub size: usize,
+    /// Measured round trips (latency) or messages (throughput).
+    pub count: u64,
+    /// Round trips made before the clock starts (latency only).
+    pub warmup: u64,
+    /// For the server, where to bind (TCP port 0 is allowed); for the client, where to connect.
+    pub endpoint: String,
+}
+
+impl Job {
+    /// The arguments that start a peer process for this job (after the `peer` word).
+    pub fn to_args(&self) -> Vec<String> {
+        [
+            ("--impl", self.imp.key().to_string()),
+            ("--role", self.role.key().to_string()),
+            ("--test", self.test.key().to_string()),
+            ("--transport", self.transport.key().to_string()),
+            ("--size", self.size.to_string()),
+            ("--count", self.count.to_string()),
+            ("--warmup", self.warmup.to_string()),
+            ("--endpoint", self.endpoint.clone()),
+        ]
+        .into_iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value])
+        .collect()
+    }
+
+    /// Parses the arguments written by [`Job::to_args`].
+    pub fn parse(args: &[String]) -> Result<Job, String> {
+        let mut imp = None;
+        let mut role = None;
+        let mut test = None;
+        let mut transport = None;
+        let mut size = None;
+        let mut count = None;
+        let mut warmup = 0;
+        let mut endpoint = None;
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let number = || value.parse::<u64>().map_err(|e| format!("{flag} {value}: {e}"));
+            match flag.as_str() {
+                "--impl" => imp = Some(value.parse()?),
+                "--role" => role = Some(value.parse()?),
+                "--test" => test = Some(value.parse()?),
+                "--transport" => transport = Some(value.parse()?),
+                "--size" => size = Some(number()? as usize),
+                "--count" => count = Some(number()?),
+                "--warmup" => warmup = number()?,
+                "--endpoint" => endpoint = Some(value.clone()),
+                other => return Err(format!("unknown peer argument {other}")),
+            }
+        }
+        let missing = |name: &str| format!("peer needs {name}");
+        Ok(Job {
+            imp: imp.ok_or_else(|| missing("--impl"))?,
+            role: role.ok_or_else(|| missing("--role"))?,
+            test: test.ok_or_else(|| missing("--test"))?,
+            transport: transport.ok_or_else(|| missing("--transport"))?,
+            size: size.ok_or_else(|| missing("--size"))?,
+            count: count.ok_or_else(|| missing("--count"))?.max(2),
+            warmup,
+            endpoint: endpoint.ok_or_else(|| missing("--endpoint"))?,
+        })
+    }
+}
+
+/// A timed stretch of work, as a peer reports it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Measured {
+    /// Seconds on the clock.
+    pub secs: f64,
+    /// What was done in that time: round trips (latency) or messages (throughput).
+    pub units: f64,
+}
+
+impl fmt::Display for Measured {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.secs, self.units)
+    }
+}
+
+impl FromStr for Measured {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Measured, String> {
+        let mut it = s.split_whitespace().map(|w| w.parse::<f64>());
+        match (it.next(), it.next(), it.next()) {
+            (Some(Ok(secs)), Some(Ok(units)), None) if secs > 0.0 && units > 0.0 => {
+                Ok(Measured { secs, units })
+            }
+            _ => Err(format!("bad result line {s:?}")),
+        }
+    }
+}
+
+/// Formats a size in bytes the way tables show it: `1 B`, `64 B`, `1 KiB`, `64 KiB`.
+pub fn size_label(size: usize) -> String {
+    if size >= 1024 && size.is_multiple_of(1024) {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_args_round_trip() {
+        let job = Job {
+            imp: Impl::Zmqrs,
+            role: Role::Client,
+            test: Test::Thr,
+            transport: Transport::Ipc,
+            size: 64,
+            count: 1000,
+            warmup: 10,
+            endpoint: "ipc:///tmp/x.sock".into(),
+        };
+        let back = Job::parse(&job.to_args()).unwrap();
+        assert_eq!(back.to_args(), job.to_args());
+    }
+
+    #[test]
+    fn measured_round_trip() {
+        let m = Measured {
+            secs: 0.25,
+            units: 1000.0,
+        };
+        assert_eq!(m.to_string().parse::<Measured>().unwrap(), m);
+        assert!("0 5".parse::<Measured>().is_err());
+    }
+
+    #[test]
+    fn size_labels() {
+        assert_eq!(size_label(1), "1 B");
+        assert_eq!(size_label(1024), "1 KiB");
+        assert_eq!(size_label(65536), "64 KiB");
+    }
+}

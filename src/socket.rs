@@ -117,13 +117,16 @@ impl Socket {
     }
 
     /// Stops listening on an endpoint given to [`Socket::bind`] (as given, or as resolved) and
-    /// closes the connections accepted there.
+    /// closes the connections accepted there. When it returns, the address can be bound again.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         let resolved = self.forget_endpoint(endpoint, true)?;
+        let (done, finished) = crate::engine::done_channel();
         self.io.send(Command::Unbind {
             socket_id: self.shared.id,
             endpoint: resolved,
+            done,
         });
+        crate::engine::wait_done(finished); // the address is free when unbind returns
         Ok(())
     }
 
@@ -281,40 +284,50 @@ impl Socket {
         }
     }
 
-    fn recv_parts(&self, flags: i32) -> Result<Parts> {
-        let mut guard = self.shared.lock();
+    /// Takes the next whole message, waiting per `flags` and the receive timeout. Returns with
+    /// the lock still held, so callers finish their bookkeeping in the same critical section.
+    fn recv_locked<'a>(
+        &self,
+        mut guard: std::sync::MutexGuard<'a, crate::core::SocketState>,
+        flags: i32,
+    ) -> Result<(std::sync::MutexGuard<'a, crate::core::SocketState>, Parts)> {
         let deadline = guard.opts.rcvtimeo.map(|t| Instant::now() + t);
-        let parts = loop {
+        loop {
             let st = &mut *guard;
             let got = st.pattern.recv(&mut st.pipes);
             st.reap();
-            let wakes = st.take_wakes();
-            if !wakes.is_empty() {
-                self.io.wake_all(wakes);
+            if let Some(parts) = got? {
+                return Ok((guard, parts));
             }
-            match got? {
-                Some(parts) => break parts,
-                None => guard = self.wait(guard, flags, deadline)?,
-            }
-        };
-        Ok(parts)
+            // Room made while looking (e.g. stale replies dropped) must reach the I/O thread
+            // before waiting, or it may never read the message we wait for.
+            let wakes = guard.take_wakes();
+            self.io.wake_all(wakes);
+            guard = self.wait(guard, flags, deadline)?;
+        }
+    }
+
+    /// Hands the I/O thread the wake-ups a receive produced, after releasing the lock.
+    fn finish(&self, mut guard: std::sync::MutexGuard<'_, crate::core::SocketState>) {
+        let wakes = guard.take_wakes();
+        drop(guard);
+        self.io.wake_all(wakes);
     }
 
     /// Receives one frame; [`Message::more`] tells whether more frames of the same message
     /// follow (they are already here: messages arrive whole).
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {
-        {
-            let mut st = self.shared.lock();
-            if let Some(frame) = st.recv_partial.pop_front() {
-                let more = !st.recv_partial.is_empty();
-                return Ok(Message::with_more(frame, more));
-            }
+        let mut guard = self.shared.lock();
+        if let Some(frame) = guard.recv_partial.pop_front() {
+            let more = !guard.recv_partial.is_empty();
+            return Ok(Message::with_more(frame, more));
         }
-        let mut parts = self.recv_parts(flags)?.into_iter();
+        let (mut guard, parts) = self.recv_locked(guard, flags)?;
+        let mut parts = parts.into_iter();
         let first = parts.next().unwrap_or_default();
-        let mut st = self.shared.lock();
-        st.recv_partial.extend(parts);
-        let more = !st.recv_partial.is_empty();
+        guard.recv_partial.extend(parts);
+        let more = !guard.recv_partial.is_empty();
+        self.finish(guard);
         Ok(Message::with_more(first, more))
     }
 
@@ -331,22 +344,18 @@ impl Socket {
 
     /// Receives a whole multipart message (the rest of it, if `recv_msg` took some frames).
     pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
-        Ok(self.recv_parts_whole(flags)?.iter().map(|b| b.to_vec()).collect())
+        Ok(self.recv_frames(flags)?.iter().map(|b| b.to_vec()).collect())
     }
 
     /// Receives a whole multipart message as `Bytes` frames, without copying.
     pub fn recv_frames(&self, flags: i32) -> Result<Vec<Bytes>> {
-        self.recv_parts_whole(flags)
-    }
-
-    fn recv_parts_whole(&self, flags: i32) -> Result<Vec<Bytes>> {
-        {
-            let mut st = self.shared.lock();
-            if !st.recv_partial.is_empty() {
-                return Ok(st.recv_partial.drain(..).collect());
-            }
+        let mut guard = self.shared.lock();
+        if !guard.recv_partial.is_empty() {
+            return Ok(guard.recv_partial.drain(..).collect());
         }
-        Ok(self.recv_parts(flags)?.into_vec())
+        let (guard, parts) = self.recv_locked(guard, flags)?;
+        self.finish(guard);
+        Ok(parts.into_vec())
     }
 
     /// Whether the last frame received by [`Socket::recv_msg`] has more frames after it.
@@ -560,10 +569,26 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.shared.lock().closed = true;
+        let bound = {
+            let mut st = self.shared.lock();
+            st.closed = true;
+            st.endpoints.iter().any(|e| e.bound)
+        };
+        // A bound socket waits until its listeners are closed, so that the address can be
+        // bound again right away (lingering deliveries go on in the background).
+        let (done, finished) = if bound {
+            let (done, finished) = crate::engine::done_channel();
+            (done, Some(finished))
+        } else {
+            (None, None)
+        };
         self.io.send(Command::Close {
             socket_id: self.shared.id,
+            done,
         });
+        if let Some(finished) = finished {
+            crate::engine::wait_done(finished);
+        }
     }
 }
 

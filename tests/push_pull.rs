@@ -329,3 +329,19 @@ fn context_drop_returns_promptly_with_an_absent_peer() {
         start.elapsed()
     );
 }
+
+#[test]
+fn an_address_is_free_again_once_unbind_or_close_returns() {
+    for ep in endpoints() {
+        let ctx = Context::new();
+        let first = ctx.socket(SocketType::Pull).unwrap();
+        first.bind(&ep).unwrap();
+        let real = first.last_endpoint().unwrap();
+        first.unbind(&real).unwrap();
+        let second = ctx.socket(SocketType::Pull).unwrap();
+        second.bind(&real).unwrap();
+        drop(second);
+        let third = ctx.socket(SocketType::Pull).unwrap();
+        third.bind(&real).unwrap();
+    }
+}

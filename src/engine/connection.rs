@@ -61,6 +61,10 @@ pub(super) struct Connection {
     written: u64,
     tx_acks: SenderAcks,
     rx_acks: ReceiverAcks,
+    /// Messages taken from the pipe, not yet encoded.
+    batch: VecDeque<(u64, Parts)>,
+    /// The spool's low-water mark when the batch was taken.
+    batch_low: u64,
 }
 
 /// Why a connection must close.
@@ -112,11 +116,13 @@ impl Connection {
             written: 0,
             tx_acks: SenderAcks::default(),
             rx_acks: ReceiverAcks::default(),
+            batch: VecDeque::new(),
+            batch_low: 0,
         }
     }
 
     /// Handles readiness: completes a pending connect, reads, then writes.
-    pub fn on_event(&mut self, scratch: &mut [u8], wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    pub fn on_event(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         if self.connecting {
             match self.stream.finish_connect() {
                 Ok(true) => self.connecting = false,
@@ -124,19 +130,19 @@ impl Connection {
                 Err(e) => return Err(format!("connect failed: {e}")),
             }
         }
-        self.read(scratch, wakes)?;
+        self.read(wakes)?;
         self.write(wakes)
     }
 
     /// The application made room in the inbound queue: deliver what waited, read on.
-    pub fn resume(&mut self, scratch: &mut [u8], wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    pub fn resume(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         self.paused = false;
         self.deliver(wakes);
-        self.read(scratch, wakes)?;
+        self.read(wakes)?;
         self.write(wakes)
     }
 
-    fn read(&mut self, scratch: &mut [u8], wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    fn read(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         if self.connecting {
             return Ok(());
         }
@@ -144,9 +150,9 @@ impl Connection {
             if self.paused {
                 return Ok(());
             }
-            match self.stream.read(scratch) {
+            match self.stream.read_into(&mut self.inbuf) {
                 Ok(0) => return Err("peer closed the connection".into()),
-                Ok(n) => self.inbuf.extend_from_slice(&scratch[..n]),
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(format!("read failed: {e}")),
@@ -327,14 +333,40 @@ impl Connection {
         result
     }
 
-    /// Moves queued messages from the pipe into the write buffer, encoding them; tops the pipe
-    /// up from the spool first, and sends the acknowledgement the application's reads owe.
+    /// Moves queued messages from the pipe into the write buffer, encoding them. The pipe's
+    /// whole queue is taken in one swap under the socket lock and encoded outside it, so the
+    /// application is not held up while the batch is encoded. Also tops the pipe up from the
+    /// spool, and sends the acknowledgement the application's reads owe.
     fn refill(&mut self, wakes: &mut Vec<IoWake>) {
+        if self.batch.is_empty() {
+            self.take_batch(wakes);
+        }
+        while self.out.len() < REFILL_UP_TO {
+            let Some((seq, msg)) = self.batch.pop_front() else {
+                break;
+            };
+            if seq != 0 && self.tx_acks.by_peer {
+                push_command(
+                    &Command::Seq {
+                        seq,
+                        low: self.batch_low,
+                    },
+                    &mut self.out,
+                );
+            }
+            self.proto.encode_message(&msg, &mut self.out);
+            if seq != 0 {
+                self.tx_acks.sent(seq, self.written + self.out.len() as u64);
+            }
+        }
+    }
+
+    fn take_batch(&mut self, wakes: &mut Vec<IoWake>) {
         let Some(id) = self.pipe else { return };
         let mut guard = self.socket.lock();
         let st = &mut *guard;
         st.dispatch_spool();
-        let low = st.delivery.as_ref().map_or(0, |d| d.low_water());
+        self.batch_low = st.delivery.as_ref().map_or(0, |d| d.low_water());
         let Some(pipe) = st.pipes.get_mut(id) else {
             return;
         };
@@ -345,31 +377,19 @@ impl Connection {
             rx.sent = rx.delivered;
         }
         let was_full = !pipe.detached && !pipe.can_write();
-        let mut moved = false;
-        while self.out.len() < REFILL_UP_TO {
-            let Some((seq, msg)) = pipe.outbound.pop_front() else {
-                break;
-            };
-            if seq != 0 && self.tx_acks.by_peer {
-                push_command(&Command::Seq { seq, low }, &mut self.out);
-            }
-            self.proto.encode_message(&msg, &mut self.out);
-            if seq != 0 {
-                self.tx_acks.sent(seq, self.written + self.out.len() as u64);
-            }
-            moved = true;
-        }
-        pipe.io_idle = pipe.outbound.is_empty();
+        std::mem::swap(&mut pipe.outbound, &mut self.batch);
+        // Idle (wake me on the next message) only if there was nothing to take.
+        pipe.io_idle = self.batch.is_empty();
         wakes.extend(st.take_wakes());
         drop(guard);
-        if moved && was_full {
+        if was_full {
             self.socket.notify();
         }
     }
 
     /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
     pub fn is_flushed(&self) -> bool {
-        if !self.out.is_empty() {
+        if !self.out.is_empty() || !self.batch.is_empty() {
             return false;
         }
         let Some(id) = self.pipe.or(self.attachment.persistent_pipe) else {
@@ -385,6 +405,12 @@ impl Connection {
         let Some(id) = self.pipe.take() else { return };
         let mut guard = self.socket.lock();
         let st = &mut *guard;
+        if let Some(pipe) = st.pipes.get_mut(id) {
+            // Taken for writing but never written: back to the front of the queue.
+            while let Some(entry) = self.batch.pop_back() {
+                pipe.outbound.push_front(entry);
+            }
+        }
         if let Some(delivery) = &mut st.delivery {
             delivery.requeue(self.tx_acks.take_unconfirmed());
         }

@@ -32,9 +32,11 @@ pub(crate) enum Command {
         /// CONNECT_ROUTING_ID: the routing id to give this peer.
         routing_id: Option<bytes::Bytes>,
     },
+    /// Stop listening; `done` is signalled once the listener is closed (the address is free).
     Unbind {
         socket_id: u64,
         endpoint: String,
+        done: Done,
     },
     Disconnect {
         socket_id: u64,
@@ -44,9 +46,26 @@ pub(crate) enum Command {
     /// The application closed the socket: flush per linger, then forget it.
     Close {
         socket_id: u64,
+        /// Signalled once the socket's listeners are closed (lingering goes on after).
+        done: Done,
     },
     /// The context is gone: finish lingering sockets and exit.
     Shutdown,
+}
+
+/// A one-shot reply from the I/O thread.
+pub(crate) type Done = Option<std::sync::mpsc::SyncSender<()>>;
+
+/// Creates a reply channel for a command whose completion the caller waits for.
+pub(crate) fn done_channel() -> (Done, std::sync::mpsc::Receiver<()>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    (Some(tx), rx)
+}
+
+/// Waits for a command's completion; the I/O thread answers within microseconds, the bound
+/// only guards against a thread that died.
+pub(crate) fn wait_done(rx: std::sync::mpsc::Receiver<()>) {
+    let _ = rx.recv_timeout(std::time::Duration::from_secs(5));
 }
 
 /// The application side's handle on the I/O thread.

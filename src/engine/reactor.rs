@@ -34,7 +34,6 @@ pub(super) struct Reactor {
     next_connector: u64,
     shutting_down: bool,
     wakes: Vec<IoWake>,
-    scratch: Vec<u8>,
 }
 
 impl Reactor {
@@ -50,7 +49,6 @@ impl Reactor {
             next_connector: 1,
             shutting_down: false,
             wakes: Vec::new(),
-            scratch: vec![0; 64 * 1024],
         }
     }
 
@@ -148,7 +146,11 @@ impl Reactor {
                 );
                 self.start_connect(id);
             }
-            Command::Unbind { socket_id, endpoint } => {
+            Command::Unbind {
+                socket_id,
+                endpoint,
+                done,
+            } => {
                 let found: Vec<Token> = self
                     .listeners
                     .iter()
@@ -169,6 +171,7 @@ impl Reactor {
                         self.close_conn(t, "unbound");
                     }
                 }
+                signal(done);
             }
             Command::Disconnect { socket_id, endpoint } => {
                 let found: Vec<u64> = self
@@ -181,11 +184,12 @@ impl Reactor {
                     self.remove_connector(id);
                 }
             }
-            Command::Wake(IoWake::Flush(conn)) => self.with_conn(Token(conn), |c, _, wakes| c.write(wakes)),
-            Command::Wake(IoWake::Resume(conn)) => {
-                self.with_conn(Token(conn), |c, scratch, wakes| c.resume(scratch, wakes))
+            Command::Wake(IoWake::Flush(conn)) => self.with_conn(Token(conn), |c, wakes| c.write(wakes)),
+            Command::Wake(IoWake::Resume(conn)) => self.with_conn(Token(conn), |c, wakes| c.resume(wakes)),
+            Command::Close { socket_id, done } => {
+                self.close_socket(socket_id);
+                signal(done);
             }
-            Command::Close { socket_id } => self.close_socket(socket_id),
             Command::Shutdown => self.shutting_down = true,
         }
     }
@@ -201,19 +205,19 @@ impl Reactor {
     fn with_conn(
         &mut self,
         token: Token,
-        f: impl FnOnce(&mut Connection, &mut [u8], &mut Vec<IoWake>) -> Result<(), String>,
+        f: impl FnOnce(&mut Connection, &mut Vec<IoWake>) -> Result<(), String>,
     ) {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        if let Err(reason) = f(conn, &mut self.scratch, &mut self.wakes) {
+        if let Err(reason) = f(conn, &mut self.wakes) {
             self.close_conn(token, &reason);
         }
     }
 
     fn conn_event(&mut self, token: Token) {
         let was_connecting = self.conns.get(&token).is_some_and(|c| c.connecting);
-        self.with_conn(token, |c, scratch, wakes| c.on_event(scratch, wakes));
+        self.with_conn(token, |c, wakes| c.on_event(wakes));
         if was_connecting
             && let Some(c) = self.conns.get(&token)
             && !c.connecting
@@ -443,6 +447,12 @@ impl Reactor {
                 self.sockets.remove(&socket_id);
             }
         }
+    }
+}
+
+fn signal(done: super::Done) {
+    if let Some(tx) = done {
+        let _ = tx.try_send(());
     }
 }
 

@@ -25,8 +25,14 @@ impl IpcListener {
                 if std::os::unix::net::UnixStream::connect(&path).is_ok() {
                     return Err(Error::AddrInUse(endpoint.to_string()));
                 }
-                std::fs::remove_file(&path)?;
-                std::os::unix::net::UnixListener::bind(&path)?
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::Io(e)),
+                    _ => {}
+                }
+                std::os::unix::net::UnixListener::bind(&path).map_err(|e| match e.kind() {
+                    io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_string()),
+                    _ => Error::Io(e),
+                })?
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Error::InvalidEndpoint {

@@ -5,7 +5,7 @@ mod ipc;
 mod tcp;
 
 use crate::error::{Error, Result};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -168,11 +168,21 @@ impl Stream {
         }
     }
 
-    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
+    /// Reads into the spare capacity of `buf` (reserving at least `MIN_READ` bytes), without
+    /// zeroing it first and without an intermediate copy.
+    pub fn read_into(&mut self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
+        const MIN_READ: usize = 16 * 1024;
+        if buf.capacity() - buf.len() < MIN_READ {
+            buf.reserve(4 * MIN_READ);
         }
+        let spare = buf.spare_capacity_mut();
+        let n = match self {
+            Stream::Tcp(s) => socket2::SockRef::from(&*s).recv(spare)?,
+            Stream::Unix(s) => socket2::SockRef::from(&*s).recv(spare)?,
+        };
+        // SAFETY: recv initialised the first `n` bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
     }
 
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {

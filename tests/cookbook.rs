@@ -1,0 +1,193 @@
+//! The `patterns/` cookbook: runs each recipe's example binary with `--short` and checks the
+//! counts on its `SUMMARY` line (never its timings).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RECIPES: [&str; 6] = [
+    "pipeline",
+    "pubsub_fanout",
+    "reqrep_broker",
+    "lazy_pirate",
+    "lbbroker",
+    "mixed_peers",
+];
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// A recipe's binary, next to the test binaries. A plain `cargo test` builds the examples;
+/// when only this test was asked for (or a binary is older than its recipe or than this
+/// test binary, i.e. than the library), they are built here first, once.
+fn example(name: &str) -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    let this = std::env::current_exe().unwrap();
+    let mut dir = this.clone();
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let dir = dir.join("examples");
+    BUILT.call_once(|| {
+        let modified = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+        let fresh = |r: &str| {
+            let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("patterns/{r}.rs"));
+            modified(&dir.join(r)).is_some_and(|built| {
+                [source.as_path(), this.as_path()]
+                    .iter()
+                    .all(|p| modified(p).is_none_or(|t| t <= built))
+            })
+        };
+        if RECIPES.iter().all(|r| fresh(r)) {
+            return;
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.arg("build").current_dir(env!("CARGO_MANIFEST_DIR"));
+        if dir.parent().is_some_and(|p| p.ends_with("release")) {
+            cmd.arg("--release");
+        }
+        for r in RECIPES {
+            cmd.args(["--example", r]);
+        }
+        assert!(cmd.status().unwrap().success(), "building the recipes failed");
+    });
+    dir.join(name)
+}
+
+/// Runs a recipe with `--short` (killed after TIME_LIMIT) and returns its SUMMARY fields.
+fn run(name: &str) -> HashMap<String, String> {
+    let mut child = Command::new(example(name))
+        .arg("--short")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).map(|_| text)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{name} still running after {TIME_LIMIT:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = reader.join().unwrap().unwrap();
+    assert!(status.success(), "{name} failed ({status}); output:\n{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("SUMMARY ")).collect();
+    assert_eq!(lines.len(), 1, "{name}: expected one SUMMARY line in:\n{text}");
+    let mut words = lines[0].split_whitespace().skip(1);
+    assert_eq!(words.next(), Some(name), "{}", lines[0]);
+    words
+        .map(|w| match w.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (w.to_string(), String::new()), // e.g. "skipped"
+        })
+        .collect()
+}
+
+fn num(s: &HashMap<String, String>, key: &str) -> u64 {
+    let v = s.get(key).unwrap_or_else(|| panic!("no {key} in {s:?}"));
+    v.parse().unwrap_or_else(|_| panic!("{key}={v} is not a number"))
+}
+
+fn nums(s: &HashMap<String, String>, key: &str) -> Vec<u64> {
+    let v = s.get(key).unwrap_or_else(|| panic!("no {key} in {s:?}"));
+    v.split(',').map(|n| n.parse().unwrap()).collect()
+}
+
+/// "got/want" pairs, comma-separated.
+fn fractions(s: &HashMap<String, String>, key: &str) -> Vec<(u64, u64)> {
+    let v = s.get(key).unwrap_or_else(|| panic!("no {key} in {s:?}"));
+    v.split(',')
+        .map(|f| {
+            let (got, want) = f.split_once('/').unwrap();
+            (got.parse().unwrap(), want.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn pipeline_does_every_task_with_1_2_and_4_workers() {
+    let s = run("pipeline");
+    let tasks = num(&s, "tasks");
+    assert!(tasks > 0);
+    assert_eq!(nums(&s, "done"), vec![tasks; 3], "{s:?}");
+    assert_eq!(s["sum_ok"], "true", "{s:?}");
+}
+
+#[test]
+fn pubsub_fast_subscribers_get_all_the_slow_one_fewer() {
+    let s = run("pubsub_fanout");
+    let published = num(&s, "published");
+    let fast = fractions(&s, "fast");
+    assert_eq!(fast.len(), 2, "{s:?}");
+    for (got, want) in &fast {
+        assert!(*want > 0 && got == want, "a fast subscriber lost messages: {s:?}");
+    }
+    assert_eq!(fast.iter().map(|f| f.1).sum::<u64>(), published, "{s:?}");
+    let [(slow, slow_of)] = fractions(&s, "slow")[..] else {
+        panic!("{s:?}")
+    };
+    assert_eq!(slow_of, published);
+    assert!(slow > 0 && slow < published, "the slow subscriber: {s:?}");
+}
+
+#[test]
+fn reqrep_broker_answers_all_and_every_worker_serves() {
+    let s = run("reqrep_broker");
+    let requests = num(&s, "requests");
+    assert_eq!(num(&s, "replies"), requests, "{s:?}");
+    let per_worker = nums(&s, "per_worker");
+    assert_eq!(per_worker.len() as u64, num(&s, "workers"), "{s:?}");
+    assert!(per_worker.iter().all(|&n| n > 0), "an idle worker: {s:?}");
+    assert_eq!(per_worker.iter().sum::<u64>(), requests, "{s:?}");
+}
+
+#[test]
+fn lazy_pirate_gets_every_request_answered_despite_crashes() {
+    let s = run("lazy_pirate");
+    let requests = num(&s, "requests");
+    assert!(requests > 0);
+    assert_eq!(num(&s, "answered"), requests, "{s:?}");
+    assert_eq!(num(&s, "abandoned"), 0, "{s:?}");
+    assert!(num(&s, "crashes") > 0, "the server never crashed: {s:?}");
+    assert!(num(&s, "retries") >= num(&s, "crashes"), "{s:?}");
+}
+
+#[test]
+fn lbbroker_answers_all_and_every_worker_serves() {
+    let s = run("lbbroker");
+    let requests = num(&s, "requests");
+    assert_eq!(num(&s, "replies"), requests, "{s:?}");
+    let per_worker = nums(&s, "per_worker");
+    assert_eq!(per_worker.len() as u64, num(&s, "workers"), "{s:?}");
+    assert!(per_worker.iter().all(|&n| n > 0), "an idle worker: {s:?}");
+    assert_eq!(per_worker.iter().sum::<u64>(), requests, "{s:?}");
+}
+
+#[test]
+fn mixed_peers_completes_or_is_skipped() {
+    let s = run("mixed_peers");
+    if s.contains_key("skipped") {
+        assert!(s.contains_key("reason"), "{s:?}");
+        eprintln!("mixed_peers skipped: {}", s["reason"]);
+        return;
+    }
+    let tasks = num(&s, "tasks");
+    assert!(tasks > 0);
+    assert_eq!(num(&s, "done"), tasks, "{s:?}");
+    assert_eq!(s["sum_ok"], "true", "{s:?}");
+    let per_worker = nums(&s, "per_worker");
+    assert_eq!(per_worker.len() as u64, num(&s, "workers"), "{s:?}");
+    assert_eq!(per_worker.iter().sum::<u64>(), tasks, "{s:?}");
+    assert_eq!(num(&s, "exited_cleanly"), num(&s, "workers"), "{s:?}");
+}

@@ -28,9 +28,16 @@ fn run(connect_to: &str, size: &str, count: &str) -> Result<(), Box<dyn std::err
     // Like libzmq's tool: wait until everything is delivered before exiting.
     push.set_linger(Some(Duration::from_secs(60)))?;
     push.connect(connect_to)?;
-    let payload = bytes::Bytes::from(vec![0u8; size]);
+    // Like libzmq's tool, each message is its own buffer: small ones are copied into the
+    // socket's arena, large ones share one allocation (no copy).
+    let payload = vec![0u8; size];
+    let shared = bytes::Bytes::from(payload.clone());
     for _ in 0..count {
-        push.send(payload.clone(), 0)?;
+        if size <= 256 {
+            push.send(&payload[..], 0)?;
+        } else {
+            push.send(shared.clone(), 0)?;
+        }
     }
     Ok(())
 }

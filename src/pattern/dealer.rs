@@ -24,13 +24,7 @@ impl Pattern for Dealer {
         self.fq.remove(id);
     }
     fn send(&mut self, msg: Parts, pipes: &mut Pipes) -> Result<(), SendError> {
-        match self.lb.pick(pipes) {
-            Some(id) => {
-                pipes.push_out(id, msg);
-                Ok(())
-            }
-            None => Err(SendError::WouldBlock(msg)),
-        }
+        self.lb.send(msg, pipes)
     }
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Option<Parts>, Error> {
         Ok(self.fq.pop(pipes).map(|(_, m)| m))

@@ -1,42 +1,41 @@
 //! Load balancing: round-robin over the pipes that have room.
 
+use super::SendError;
+use super::ring::Ring;
+use crate::message::Parts;
 use crate::pipe::{PipeId, Pipes};
 
 #[derive(Default)]
 pub(crate) struct LoadBalancer {
-    peers: Vec<PipeId>,
-    next: usize,
+    ring: Ring,
 }
 
 impl LoadBalancer {
     pub fn add(&mut self, id: PipeId) {
-        self.peers.push(id);
+        self.ring.add(id);
     }
 
     pub fn remove(&mut self, id: PipeId) {
-        if let Some(pos) = self.peers.iter().position(|&p| p == id) {
-            self.peers.remove(pos);
-            if self.next > pos {
-                self.next -= 1;
-            }
-        }
+        self.ring.remove(id);
     }
 
-    /// The next pipe with room, advancing the round-robin cursor past it.
+    /// The next pipe with room, advancing the round-robin turn past it.
     pub fn pick(&mut self, pipes: &Pipes) -> Option<PipeId> {
-        let n = self.peers.len();
-        for i in 0..n {
-            let idx = (self.next + i) % n;
-            let id = self.peers[idx];
-            if pipes.can_write(id) {
-                self.next = (idx + 1) % n;
-                return Some(id);
+        self.ring.next(|id| pipes.can_write(id))
+    }
+
+    /// Queues `msg` on the next pipe with room, or hands it back.
+    pub fn send(&mut self, msg: Parts, pipes: &mut Pipes) -> Result<(), SendError> {
+        match self.pick(pipes) {
+            Some(id) => {
+                pipes.push_out(id, msg);
+                Ok(())
             }
+            None => Err(SendError::WouldBlock(msg)),
         }
-        None
     }
 
     pub fn has_room(&self, pipes: &Pipes) -> bool {
-        self.peers.iter().any(|&id| pipes.can_write(id))
+        self.ring.any(|&id| pipes.can_write(id))
     }
 }

@@ -10,6 +10,7 @@ mod pull;
 mod push;
 mod rep;
 mod req;
+mod ring;
 mod router;
 mod trie;
 
@@ -56,14 +57,7 @@ pub(crate) trait Pattern: Send {
     /// A message arrived on pipe `id` (called on the I/O thread). The default queues it on the
     /// pipe, or hands it back when the pipe's inbound queue is full.
     fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
-        match pipes.get_mut(id) {
-            Some(pipe) if pipe.inbound_full() => Err(msg),
-            Some(pipe) => {
-                pipe.inbound.push_back(msg);
-                Ok(())
-            }
-            None => Ok(()),
-        }
+        queue_inbound(id, msg, pipes)
     }
 
     /// Routes one whole message out.
@@ -83,6 +77,19 @@ pub(crate) trait Pattern: Send {
         Err(Error::InvalidOption(format!(
             "{option:?} does not apply to this socket type"
         )))
+    }
+}
+
+/// Queues a message on its pipe for the application, or hands it back when the pipe's inbound
+/// queue is full (the I/O thread then stops reading from that peer).
+pub(crate) fn queue_inbound(id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
+    match pipes.get_mut(id) {
+        Some(pipe) if pipe.inbound_full() => Err(msg),
+        Some(pipe) => {
+            pipe.inbound.push_back(msg);
+            Ok(())
+        }
+        None => Ok(()),
     }
 }
 

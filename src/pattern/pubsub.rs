@@ -4,7 +4,7 @@
 
 use super::fq::FairQueue;
 use super::trie::Trie;
-use super::{Pattern, PatternOption, SendError};
+use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
 use crate::message::Parts;
 use crate::pipe::{PipeId, Pipes};
@@ -243,14 +243,7 @@ impl Pattern for Subscriber {
         if !self.subs.matches(topic) {
             return Ok(());
         }
-        match pipes.get_mut(id) {
-            Some(pipe) if pipe.inbound_full() => Err(msg),
-            Some(pipe) => {
-                pipe.inbound.push_back(msg);
-                Ok(())
-            }
-            None => Ok(()),
-        }
+        queue_inbound(id, msg, pipes)
     }
 
     fn send(&mut self, msg: Parts, pipes: &mut Pipes) -> Result<(), SendError> {

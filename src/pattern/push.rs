@@ -23,13 +23,7 @@ impl Pattern for Push {
         Ok(()) // a PULL peer never sends data; drop anything that arrives
     }
     fn send(&mut self, msg: Parts, pipes: &mut Pipes) -> Result<(), SendError> {
-        match self.lb.pick(pipes) {
-            Some(id) => {
-                pipes.push_out(id, msg);
-                Ok(())
-            }
-            None => Err(SendError::WouldBlock(msg)),
-        }
+        self.lb.send(msg, pipes)
     }
     fn recv(&mut self, _pipes: &mut Pipes) -> Result<Option<Parts>, Error> {
         Err(Error::NotSupported("PUSH sockets cannot receive"))

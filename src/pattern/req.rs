@@ -1,7 +1,7 @@
 //! REQ: send a request to one REP (load-balanced), then receive its reply, strictly in turn.
 
 use super::lb::LoadBalancer;
-use super::{Pattern, PatternOption, SendError};
+use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
 use crate::message::Parts;
 use crate::pipe::{PipeId, Pipes};
@@ -48,14 +48,7 @@ impl Pattern for Req {
         if self.awaiting != Some(id) {
             return Ok(()); // not the peer we asked: drop, as libzmq does
         }
-        match pipes.get_mut(id) {
-            Some(pipe) if pipe.inbound_full() => Err(msg),
-            Some(pipe) => {
-                pipe.inbound.push_back(msg);
-                Ok(())
-            }
-            None => Ok(()),
-        }
+        queue_inbound(id, msg, pipes)
     }
 
     fn send(&mut self, msg: Parts, pipes: &mut Pipes) -> Result<(), SendError> {

@@ -272,7 +272,7 @@ fn subscription_filtering() {
             }
             assert!(Instant::now() < deadline, "unsubscribe never applied");
         }
-        while all.recv_bytes(0).is_ok() {}
+        while all.recv_bytes(DONTWAIT).is_ok() {}
         for s in [&all, &news] {
             s.set_rcvtimeo(Some(TIMEOUT)).unwrap();
         }
@@ -282,7 +282,11 @@ fn subscription_filtering() {
         publ.send("end", 0).unwrap();
         let mut got_all = Vec::new();
         while let Ok(m) = all.recv_bytes(0) {
-            got_all.push(String::from_utf8(m).unwrap());
+            let m = String::from_utf8(m).unwrap();
+            if m.ends_with(".probe") || m == "news.marker" {
+                continue; // late copies of the probes sent while waiting above
+            }
+            got_all.push(m);
             if got_all.last().unwrap() == "end" {
                 break;
             }

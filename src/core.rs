@@ -4,7 +4,7 @@
 use crate::message::Parts;
 use crate::options::Options;
 use crate::pattern::{self, Pattern};
-use crate::pipe::{Pipe, PipeId, Pipes, Wakes};
+use crate::pipe::{IoWake, Pipe, PipeId, Pipes, Wakes};
 use crate::socket_type::SocketType;
 use crate::spool::delivery::{Dedup, Delivery};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -57,6 +57,10 @@ pub(crate) struct SocketState {
     pub delivery: Option<Delivery>,
     /// Sequence numbers already delivered from spooled zocket senders.
     pub dedup: Dedup,
+    /// A receive happened since the last direct write: the next send may write directly.
+    /// Request/reply traffic alternates, so each send gets the fast path; a stream of sends
+    /// (PUSH, PUB, a busy DEALER) leaves writing to the I/O thread, which batches.
+    pub fast_credit: bool,
 }
 
 impl SocketShared {
@@ -76,6 +80,7 @@ impl SocketShared {
                 arena: Default::default(),
                 delivery: None,
                 dedup: Dedup::default(),
+                fast_credit: true,
             }),
             cond: Condvar::new(),
             waiters: AtomicUsize::new(0),
@@ -171,6 +176,7 @@ impl SocketState {
         };
         pipe.detached = true;
         pipe.conn = None;
+        pipe.fast = None;
         let lost: Vec<u64> = pipe
             .outbound
             .drain(..)
@@ -207,8 +213,38 @@ impl SocketState {
         }
     }
 
-    /// Takes the wake-ups owed to the I/O thread.
+    /// Writes directly the pipes that got messages while their I/O thread was idle, if a
+    /// receive came since the last time (see `fast_credit`); the ones that cannot be written
+    /// now become flush wake-ups. Called by sending threads.
+    pub fn run_fast_path(&mut self) {
+        if !std::mem::take(&mut self.fast_credit) {
+            return; // take_wakes turns the pending pipes into flush wake-ups
+        }
+        let pending = std::mem::take(&mut self.pipes.fast_pending);
+        for id in pending {
+            let Some(pipe) = self.pipes.get_mut(id) else {
+                continue;
+            };
+            match pipe.fast.clone() {
+                Some(fast) if fast.try_send(pipe) => pipe.io_idle = true,
+                _ => {
+                    if let Some(conn) = pipe.conn {
+                        self.pipes.wakes.push(IoWake::Flush(conn));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the wake-ups owed to the I/O thread (pipes awaiting a direct write that nobody
+    /// did become flush wake-ups).
     pub fn take_wakes(&mut self) -> Wakes {
+        let pending = std::mem::take(&mut self.pipes.fast_pending);
+        for id in pending {
+            if let Some(conn) = self.pipes.get(id).and_then(|p| p.conn) {
+                self.pipes.wakes.push(IoWake::Flush(conn));
+            }
+        }
         std::mem::take(&mut self.pipes.wakes)
     }
 }

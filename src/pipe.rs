@@ -80,6 +80,8 @@ pub(crate) struct Pipe {
     pub detached: bool,
     /// Acknowledged delivery from a spooled zocket sender, when the peer is one.
     pub rx: Option<RxAcks>,
+    /// The connection's direct-write path, once its handshake is done.
+    pub fast: Option<std::sync::Arc<crate::engine::fast_path::FastPath>>,
 }
 
 impl Pipe {
@@ -95,6 +97,7 @@ impl Pipe {
             read_paused: false,
             detached: false,
             rx: None,
+            fast: None,
         }
     }
 
@@ -120,6 +123,9 @@ pub(crate) struct Pipes {
     pub dead: Vec<PipeId>,
     /// The spool sequence number of the message being routed (0: not spooled).
     pub sending_seq: u64,
+    /// Pipes that got messages while their I/O thread was idle and that have a fast path: the
+    /// sending thread writes them itself, or else turns them into flush wake-ups.
+    pub fast_pending: smallvec::SmallVec<[PipeId; 2]>,
 }
 
 impl Pipes {
@@ -159,11 +165,14 @@ impl Pipes {
             return false;
         }
         pipe.outbound.push_back((self.sending_seq, msg));
-        if pipe.io_idle
-            && let Some(conn) = pipe.conn
-        {
-            pipe.io_idle = false;
-            self.wakes.push(IoWake::Flush(conn));
+        if pipe.io_idle {
+            if pipe.fast.is_some() {
+                pipe.io_idle = false;
+                self.fast_pending.push(id);
+            } else if let Some(conn) = pipe.conn {
+                pipe.io_idle = false;
+                self.wakes.push(IoWake::Flush(conn));
+            }
         }
         true
     }

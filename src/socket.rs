@@ -193,7 +193,10 @@ impl Socket {
             let st = &mut *guard;
             st.reap();
             match st.pattern.send(parts, &mut st.pipes) {
-                Ok(()) => break,
+                Ok(()) => {
+                    st.run_fast_path();
+                    break;
+                }
                 Err(SendError::Fatal(e)) => return Err(e),
                 Err(SendError::WouldBlock(back)) => {
                     parts = back;
@@ -297,6 +300,7 @@ impl Socket {
             let got = st.pattern.recv(&mut st.pipes);
             st.reap();
             if let Some(parts) = got? {
+                guard.fast_credit = true;
                 return Ok((guard, parts));
             }
             // Room made while looking (e.g. stale replies dropped) must reach the I/O thread

@@ -2,6 +2,7 @@
 //! it feeds once the handshake is done.
 
 use super::acks::{PROP_ACK, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
+use super::fast_path::FastPath;
 use crate::core::SocketShared;
 use crate::message::Parts;
 use crate::pipe::RxAcks;
@@ -65,6 +66,8 @@ pub(super) struct Connection {
     batch: VecDeque<(u64, Parts)>,
     /// The spool's low-water mark when the batch was taken.
     batch_low: u64,
+    /// The application's direct-write path, shared with the pipe.
+    fast: Option<Arc<FastPath>>,
 }
 
 /// Why a connection must close.
@@ -118,6 +121,7 @@ impl Connection {
             rx_acks: ReceiverAcks::default(),
             batch: VecDeque::new(),
             batch_low: 0,
+            fast: None,
         }
     }
 
@@ -221,6 +225,19 @@ impl Connection {
             }
         };
         self.pipe = Some(id);
+        // Spooled sockets track every byte they write, so they always write from here.
+        if st.delivery.is_none() {
+            match FastPath::new(&self.stream, self.proto.encoder()) {
+                Ok(fast) => {
+                    let fast = Arc::new(fast);
+                    if let Some(pipe) = st.pipes.get_mut(id) {
+                        pipe.fast = Some(Arc::clone(&fast));
+                    }
+                    self.fast = Some(fast);
+                }
+                Err(e) => log::debug!("no direct-write path for this connection: {e}"),
+            }
+        }
         if self.rx_acks.stream.is_some()
             && let Some(pipe) = st.pipes.get_mut(id)
         {
@@ -305,6 +322,9 @@ impl Connection {
         if self.connecting {
             return Ok(());
         }
+        if let Some(fast) = &self.fast {
+            fast.claim(&mut self.out);
+        }
         let result = loop {
             if self.out.len() < REFILL_BELOW {
                 self.refill(wakes);
@@ -380,6 +400,12 @@ impl Connection {
         std::mem::swap(&mut pipe.outbound, &mut self.batch);
         // Idle (wake me on the next message) only if there was nothing to take.
         pipe.io_idle = self.batch.is_empty();
+        if pipe.io_idle
+            && self.out.is_empty()
+            && let Some(fast) = &self.fast
+        {
+            fast.release(); // nothing pending: the sending thread may write directly
+        }
         wakes.extend(st.take_wakes());
         drop(guard);
         if was_full {
@@ -389,7 +415,10 @@ impl Connection {
 
     /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
     pub fn is_flushed(&self) -> bool {
-        if !self.out.is_empty() || !self.batch.is_empty() {
+        if !self.out.is_empty()
+            || !self.batch.is_empty()
+            || self.fast.as_ref().is_some_and(|f| f.has_leftover())
+        {
             return false;
         }
         let Some(id) = self.pipe.or(self.attachment.persistent_pipe) else {
@@ -424,8 +453,10 @@ impl Connection {
                 pipe.inbound.push_back(msg);
             }
         }
+        self.fast = None;
         if self.attachment.persistent_pipe == Some(id) {
             if let Some(pipe) = st.pipes.get_mut(id) {
+                pipe.fast = None;
                 pipe.conn = None;
                 pipe.io_idle = true;
                 pipe.read_paused = false;

@@ -4,6 +4,7 @@
 pub(crate) mod acks;
 mod connection;
 mod connector;
+pub(crate) mod fast_path;
 mod reactor;
 
 use crate::core::SocketShared;

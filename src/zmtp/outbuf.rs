@@ -5,6 +5,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
+/// At most this many buffers in one vectored write.
+const MAX_IOVECS: usize = 64;
+
 /// Bodies at least this large are queued by reference instead of copied.
 const COPY_LIMIT: usize = 4096;
 
@@ -98,6 +101,44 @@ impl OutBuf {
         }
     }
 
+    /// Puts `front` before everything queued.
+    pub fn prepend(&mut self, mut front: OutBuf) {
+        if front.is_empty() {
+            return;
+        }
+        if !front.staging.is_empty() {
+            front.chunks.push_back(front.staging.split().freeze());
+        }
+        self.len += front.len;
+        while let Some(chunk) = front.chunks.pop_back() {
+            self.chunks.push_front(chunk);
+        }
+    }
+
+    /// Writes with `write` (a vectored write) until everything is written or it would block.
+    /// Returns the number of bytes written; other errors are returned as they are.
+    pub fn write_with(
+        &mut self,
+        mut write: impl FnMut(&[IoSlice<'_>]) -> std::io::Result<usize>,
+    ) -> std::io::Result<usize> {
+        let mut total = 0;
+        while !self.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let n = self.io_slices(&mut slices);
+            match write(&slices[..n]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(written) => {
+                    self.advance(written);
+                    total += written;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+
     /// Drops everything queued.
     pub fn clear(&mut self) {
         self.chunks.clear();
@@ -131,5 +172,25 @@ mod tests {
         assert_eq!(collect(&buf).len(), buf.len());
         buf.advance(buf.len());
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn prepend_keeps_both_orders() {
+        let mut back = OutBuf::new();
+        back.push_slice(b"cd");
+        let mut front = OutBuf::new();
+        front.push_slice(b"a");
+        front.push_bytes(&Bytes::from(vec![b'b'; COPY_LIMIT]));
+        back.prepend(front);
+        let all = collect(&back);
+        assert_eq!(all.len(), back.len());
+        assert_eq!(all[0], b'a');
+        assert_eq!(&all[all.len() - 3..], b"bcd");
+        let mut sink = Vec::new();
+        let n = back
+            .write_with(|bufs| std::io::Write::write_vectored(&mut sink, bufs))
+            .unwrap();
+        assert_eq!(n, all.len());
+        assert_eq!(sink, all);
     }
 }

@@ -234,13 +234,47 @@ impl Protocol {
         matches!(self.local.socket_type, SocketType::Pub | SocketType::XPub)
     }
 
-    /// Encodes one whole message. On SUB and XSUB sockets, a one-frame message whose first byte
-    /// is 1 or 0 is a subscription: it goes to a ZMTP 3.1 peer as SUBSCRIBE or CANCEL, and to a
-    /// 3.0 peer as it is.
+    /// Encodes one whole message (see [`Encoder::encode_message`]).
+    pub fn encode_message(&self, parts: &[Bytes], out: &mut OutBuf) {
+        self.encoder().encode_message(parts, out);
+    }
+
+    /// The message encoder for this connection, usable from another thread.
+    pub fn encoder(&self) -> Encoder {
+        Encoder {
+            socket_type: self.local.socket_type,
+            peer_minor: self.peer_minor,
+        }
+    }
+
+    /// Queues a PING (heartbeat) with the given TTL in deciseconds.
+    pub fn push_ping(&self, ttl: u16, out: &mut OutBuf) {
+        push_command(
+            &Command::Ping {
+                ttl,
+                context: Bytes::new(),
+            },
+            out,
+        );
+    }
+}
+
+/// Encodes messages for one connection once its handshake is done: all it needs is the local
+/// socket type and the peer's protocol version.
+#[derive(Clone, Copy, Debug)]
+pub struct Encoder {
+    socket_type: SocketType,
+    peer_minor: u8,
+}
+
+impl Encoder {
+    /// Encodes one whole message. On SUB and XSUB sockets, a one-frame message whose first
+    /// byte is 1 or 0 is a subscription: it goes to a ZMTP 3.1 peer as SUBSCRIBE or CANCEL, and
+    /// to a 3.0 peer as it is.
     pub fn encode_message(&self, parts: &[Bytes], out: &mut OutBuf) {
         if parts.len() == 1
             && self.peer_minor >= 1
-            && matches!(self.local.socket_type, SocketType::Sub | SocketType::XSub)
+            && matches!(self.socket_type, SocketType::Sub | SocketType::XSub)
         {
             match parts[0].first() {
                 Some(1) => return push_command(&Command::Subscribe(parts[0].slice(1..)), out),
@@ -258,17 +292,6 @@ impl Protocol {
             out.staged(header_len);
             out.push_bytes(part);
         }
-    }
-
-    /// Queues a PING (heartbeat) with the given TTL in deciseconds.
-    pub fn push_ping(&self, ttl: u16, out: &mut OutBuf) {
-        push_command(
-            &Command::Ping {
-                ttl,
-                context: Bytes::new(),
-            },
-            out,
-        );
     }
 }
 

@@ -3,258 +3,18 @@
 //! one connection, allocates nothing out of proportion, and leaves the socket serving its
 //! well-behaved peers; whatever a user passes returns the right error instead of panicking.
 //!
-//! The bad peers are raw `std::net::TcpStream`s speaking (or failing to speak) ZMTP 3.1 by hand.
+//! The bad peers are raw `std::net::TcpStream`s speaking (or failing to speak) ZMTP 3.1 by hand
+//! (`common::RawPeer`).
 
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod common;
+
+use common::*;
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 use zocket::{Context, DONTWAIT, Error, Socket, SocketType};
 
-/// How long anything may take before the test fails.
-const DEADLINE: Duration = Duration::from_secs(5);
-/// Read timeout of the raw streams: each blocking read returns after at most this.
-const READ_SLICE: Duration = Duration::from_millis(20);
-
-const FLAG_MORE: u8 = 0x01;
-const FLAG_LONG: u8 = 0x02;
-const FLAG_COMMAND: u8 = 0x04;
-
-// ---------------------------------------------------------------------------------------------
-// A raw ZMTP peer.
-
-/// A 64-byte ZMTP 3.x greeting for the NULL mechanism.
-fn greeting(minor: u8, padding: [u8; 8]) -> [u8; 64] {
-    let mut g = [0u8; 64];
-    g[0] = 0xFF;
-    g[1..9].copy_from_slice(&padding);
-    g[9] = 0x7F;
-    g[10] = 3;
-    g[11] = minor;
-    g[12..16].copy_from_slice(b"NULL");
-    g
-}
-
-/// A whole frame: short size form up to 255 bytes, long form above (as libzmq does).
-fn encode_frame(flags: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 9);
-    if body.len() <= 255 {
-        out.push(flags);
-        out.push(body.len() as u8);
-    } else {
-        out.push(flags | FLAG_LONG);
-        out.extend_from_slice(&(body.len() as u64).to_be_bytes());
-    }
-    out.extend_from_slice(body);
-    out
-}
-
-/// A frame header in the long (8-byte size) form, whatever the size.
-fn long_header(flags: u8, size: u64) -> Vec<u8> {
-    let mut out = vec![flags | FLAG_LONG];
-    out.extend_from_slice(&size.to_be_bytes());
-    out
-}
-
-/// A command body: name length, name, data.
-fn command_body(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut body = vec![name.len() as u8];
-    body.extend_from_slice(name.as_bytes());
-    body.extend_from_slice(data);
-    body
-}
-
-/// A READY command body with the given properties, in the order given.
-fn ready_body(props: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut body = command_body("READY", b"");
-    for (name, value) in props {
-        body.push(name.len() as u8);
-        body.extend_from_slice(name.as_bytes());
-        body.extend_from_slice(&(value.len() as u32).to_be_bytes());
-        body.extend_from_slice(value);
-    }
-    body
-}
-
-/// One frame as read off the wire.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Frame {
-    flags: u8,
-    body: Vec<u8>,
-}
-
-impl Frame {
-    fn is_command(&self) -> bool {
-        self.flags & FLAG_COMMAND != 0
-    }
-
-    fn command_name(&self) -> Option<&[u8]> {
-        let len = usize::from(*self.body.first()?);
-        self.is_command().then(|| self.body.get(1..1 + len)).flatten()
-    }
-}
-
-/// Parses one frame from the front of `buf`: the frame and the bytes it took, or `None` if
-/// `buf` does not hold all of it yet.
-fn parse_frame(buf: &[u8]) -> Option<(Frame, usize)> {
-    let &flags = buf.first()?;
-    let (header, size) = if flags & FLAG_LONG != 0 {
-        let size: [u8; 8] = buf.get(1..9)?.try_into().expect("8 bytes");
-        (9, u64::from_be_bytes(size))
-    } else {
-        (2, u64::from(*buf.get(1)?))
-    };
-    assert!(size < 64 << 20, "zocket announced a frame of {size} bytes");
-    let end = header + size as usize;
-    let body = buf.get(header..end)?.to_vec();
-    Some((Frame { flags, body }, end))
-}
-
-fn is_retry(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
-/// A hand-driven ZMTP peer over a plain TCP stream with read timeouts.
-struct RawPeer {
-    stream: TcpStream,
-    inbuf: Vec<u8>,
-    /// The zocket side's greeting, once read.
-    peer_greeting: Option<[u8; 64]>,
-    /// The zocket side's READY frame, once read.
-    peer_ready: Option<Frame>,
-}
-
-impl RawPeer {
-    fn connect(endpoint: &str) -> RawPeer {
-        let addr = endpoint.strip_prefix("tcp://").expect("a tcp:// endpoint");
-        let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-        stream.set_read_timeout(Some(READ_SLICE)).unwrap();
-        stream.set_write_timeout(Some(DEADLINE)).unwrap();
-        stream.set_nodelay(true).unwrap();
-        RawPeer {
-            stream,
-            inbuf: Vec::new(),
-            peer_greeting: None,
-            peer_ready: None,
-        }
-    }
-
-    /// Connects, sends a ZMTP 3.`minor` greeting and a READY announcing `socket_type`, and reads
-    /// zocket's greeting and READY.
-    fn handshaken(endpoint: &str, socket_type: &str, minor: u8) -> RawPeer {
-        let mut raw = RawPeer::connect(endpoint);
-        raw.handshake(minor, &[("Socket-Type", socket_type.as_bytes())])
-            .unwrap_or_else(|e| panic!("handshake as {socket_type} with zocket failed: {e}"));
-        raw
-    }
-
-    fn handshake(&mut self, minor: u8, props: &[(&str, &[u8])]) -> io::Result<()> {
-        let mut out = greeting(minor, [0; 8]).to_vec();
-        out.extend(encode_frame(FLAG_COMMAND, &ready_body(props)));
-        self.send_raw(&out)?;
-        self.read_peer_handshake()
-    }
-
-    fn read_peer_handshake(&mut self) -> io::Result<()> {
-        let deadline = Instant::now() + DEADLINE;
-        while self.inbuf.len() < 64 {
-            self.read_some(deadline)?;
-        }
-        let g: Vec<u8> = self.inbuf.drain(..64).collect();
-        self.peer_greeting = Some(g.try_into().expect("64 bytes"));
-        let ready = self.read_frame_until(deadline)?;
-        assert_eq!(
-            ready.command_name(),
-            Some(&b"READY"[..]),
-            "zocket's first frame is not READY: {ready:?}"
-        );
-        self.peer_ready = Some(ready);
-        Ok(())
-    }
-
-    fn send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes)
-    }
-
-    fn send_frame(&mut self, flags: u8, body: &[u8]) -> io::Result<()> {
-        self.send_raw(&encode_frame(flags, body))
-    }
-
-    fn send_message(&mut self, parts: &[&[u8]]) -> io::Result<()> {
-        let mut out = Vec::new();
-        for (i, part) in parts.iter().enumerate() {
-            let flags = if i + 1 < parts.len() { FLAG_MORE } else { 0 };
-            out.extend(encode_frame(flags, part));
-        }
-        self.send_raw(&out)
-    }
-
-    /// One read into the input buffer. `TimedOut` once `deadline` passed, `UnexpectedEof` when
-    /// the peer closed.
-    fn read_some(&mut self, deadline: Instant) -> io::Result<()> {
-        let mut chunk = [0u8; 64 * 1024];
-        loop {
-            if Instant::now() >= deadline {
-                return Err(io::ErrorKind::TimedOut.into());
-            }
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => {
-                    self.inbuf.extend_from_slice(&chunk[..n]);
-                    return Ok(());
-                }
-                Err(e) if is_retry(&e) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn read_frame_until(&mut self, deadline: Instant) -> io::Result<Frame> {
-        loop {
-            if let Some((frame, used)) = parse_frame(&self.inbuf) {
-                self.inbuf.drain(..used);
-                return Ok(frame);
-            }
-            self.read_some(deadline)?;
-        }
-    }
-
-    /// Reads (and keeps) whatever arrives until the peer closes the connection: true if it
-    /// did (EOF or reset) within `within`.
-    fn wait_closed(&mut self, within: Duration) -> bool {
-        let deadline = Instant::now() + within;
-        loop {
-            match self.read_some(deadline) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => return false,
-                Err(_) => return true,
-            }
-        }
-    }
-}
-
-/// Asserts that zocket closes the raw connection within the deadline.
-fn assert_closed(raw: &mut RawPeer, what: &str) {
-    assert!(
-        raw.wait_closed(DEADLINE),
-        "{what}: zocket kept the connection open for {DEADLINE:?} (it sent {} bytes after the handshake)",
-        raw.inbuf.len()
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // zocket sockets under test.
-
-/// A socket that never blocks a test for long and never lingers at exit.
-fn socket(ctx: &Context, socket_type: SocketType) -> Socket {
-    let s = ctx.socket(socket_type).unwrap();
-    s.set_linger(Some(Duration::ZERO)).unwrap();
-    s.set_rcvtimeo(Some(DEADLINE)).unwrap();
-    s.set_sndtimeo(Some(DEADLINE)).unwrap();
-    s
-}
 
 /// A zocket PULL bound on loopback, with a well-behaved zocket PUSH connected to it whose
 /// messages must keep arriving whatever the bad peers do.
@@ -310,19 +70,6 @@ fn rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Deterministic pseudo-random bytes (xorshift64).
-fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 macro_rules! assert_err {
     ($call:expr, $pattern:pat) => {{
         let result = $call;
@@ -343,7 +90,7 @@ macro_rules! assert_err {
 fn http_request_instead_of_a_greeting_is_refused() {
     let mut sink = Sink::new(|_| {});
     let mut raw = RawPeer::connect(&sink.endpoint);
-    let _ = raw.send_raw(b"GET / HTTP/1.1\r\n\r\n");
+    let _ = raw.try_send_raw(b"GET / HTTP/1.1\r\n\r\n");
     assert_closed(&mut raw, "an HTTP request");
     sink.good_peer_is_served("after an HTTP request");
 }
@@ -364,7 +111,7 @@ fn random_greetings_with_bad_version_bits_are_refused() {
             }
         }
         let mut raw = RawPeer::connect(&sink.endpoint);
-        let _ = raw.send_raw(&bytes);
+        let _ = raw.try_send_raw(&bytes);
         let what = format!("64 random bytes {:02x?}", &bytes[..12]);
         assert_closed(&mut raw, &what);
         sink.good_peer_is_served(&format!("after {what}"));
@@ -394,7 +141,7 @@ fn greetings_with_another_mechanism_or_bad_fields_are_refused() {
             FLAG_COMMAND,
             &ready_body(&[("Socket-Type", b"PUSH")]),
         ));
-        let _ = raw.send_raw(&out);
+        let _ = raw.try_send_raw(&out);
         assert_closed(&mut raw, what);
         sink.good_peer_is_served(&format!("after a greeting with {what}"));
     }
@@ -404,7 +151,7 @@ fn greetings_with_another_mechanism_or_bad_fields_are_refused() {
 fn a_peer_that_stalls_in_the_greeting_is_dropped_after_the_handshake_interval() {
     let mut sink = Sink::new(|pull| pull.set_handshake_ivl(Some(Duration::from_millis(200))).unwrap());
     let mut raw = RawPeer::connect(&sink.endpoint);
-    let _ = raw.send_raw(&greeting(1, [0; 8])[..10]);
+    let _ = raw.try_send_raw(&greeting(1, [0; 8])[..10]);
     assert_closed(&mut raw, "a peer that sent 10 bytes of greeting and stalled");
     sink.good_peer_is_served("after a stalled greeting");
 }
@@ -419,9 +166,9 @@ fn a_frame_announcing_2_pow_62_bytes_is_refused_without_allocating() {
     let mut sink = Sink::new(|_| {});
     let rss_before = rss_bytes();
     let mut raw = RawPeer::handshaken(&sink.endpoint, "PUSH", 1);
-    let _ = raw.send_raw(&long_header(0, 1 << 62));
+    let _ = raw.try_send_raw(&long_header(0, 1 << 62));
     // Trickle a little of the announced body, as an attacker would.
-    let _ = raw.send_raw(&vec![0x55; 256 * 1024]);
+    let _ = raw.try_send_raw(&vec![0x55; 256 * 1024]);
     sink.good_peer_is_served("while a peer announces a 2^62-byte frame");
     if let (Some(before), Some(after)) = (rss_before, rss_bytes()) {
         assert!(
@@ -439,7 +186,7 @@ fn a_huge_frame_in_place_of_ready_is_refused() {
     let mut raw = RawPeer::connect(&sink.endpoint);
     let mut out = greeting(1, [0; 8]).to_vec();
     out.extend(long_header(FLAG_COMMAND, 1 << 62));
-    let _ = raw.send_raw(&out);
+    let _ = raw.try_send_raw(&out);
     assert_closed(&mut raw, "a 2^62-byte command frame in place of READY");
     sink.good_peer_is_served("after a 2^62-byte command frame in place of READY");
 }
@@ -450,7 +197,7 @@ fn messages_beyond_maxmsgsize_close_the_connection() {
 
     // Exactly at the limit is fine.
     let mut raw = RawPeer::handshaken(&sink.endpoint, "PUSH", 1);
-    raw.send_message(&[&[0xAB; 1024]]).unwrap();
+    raw.send_message(&[&[0xAB; 1024]]);
     let got = sink
         .pull
         .recv_bytes(0)
@@ -459,13 +206,13 @@ fn messages_beyond_maxmsgsize_close_the_connection() {
     sink.good_peer_is_served("after a message of exactly MAXMSGSIZE");
 
     // A 4 KiB frame.
-    let _ = raw.send_message(&[&[0xCD; 4096]]);
+    let _ = raw.try_send_message(&[&[0xCD; 4096]]);
     assert_closed(&mut raw, "a 4 KiB frame beyond MAXMSGSIZE 1024");
     sink.good_peer_is_served("after a 4 KiB frame beyond MAXMSGSIZE 1024");
 
     // Three frames of 400 bytes: each fits, the message does not.
     let mut raw = RawPeer::handshaken(&sink.endpoint, "PUSH", 1);
-    let _ = raw.send_message(&[&[1; 400], &[2; 400], &[3; 400]]);
+    let _ = raw.try_send_message(&[&[1; 400], &[2; 400], &[3; 400]]);
     assert_closed(&mut raw, "a 1200-byte multipart message beyond MAXMSGSIZE 1024");
     sink.good_peer_is_served("after a 1200-byte multipart message");
     assert_err!(sink.pull.recv_bytes(DONTWAIT), Error::WouldBlock);
@@ -478,14 +225,14 @@ fn messages_beyond_maxmsgsize_close_the_connection() {
 fn an_unknown_command_closes_the_connection() {
     let mut sink = Sink::new(|_| {});
     let mut raw = RawPeer::handshaken(&sink.endpoint, "PUSH", 1);
-    let _ = raw.send_raw(b"\x04\x04\x03FOO");
+    let _ = raw.try_send_raw(b"\x04\x04\x03FOO");
     assert_closed(&mut raw, "an unknown command FOO after the handshake");
     sink.good_peer_is_served("after an unknown command");
 
     let mut raw = RawPeer::connect(&sink.endpoint);
     let mut out = greeting(1, [0; 8]).to_vec();
     out.extend_from_slice(b"\x04\x04\x03FOO");
-    let _ = raw.send_raw(&out);
+    let _ = raw.try_send_raw(&out);
     assert_closed(&mut raw, "an unknown command FOO in place of READY");
     sink.good_peer_is_served("after an unknown command in place of READY");
 }
@@ -527,7 +274,7 @@ fn invalid_handshake_commands_close_the_connection() {
         let mut raw = RawPeer::connect(&sink.endpoint);
         let mut out = greeting(1, [0; 8]).to_vec();
         out.extend(bytes);
-        let _ = raw.send_raw(&out);
+        let _ = raw.try_send_raw(&out);
         assert_closed(&mut raw, what);
         sink.good_peer_is_served(&format!("after {what}"));
     }
@@ -549,7 +296,7 @@ fn invalid_handshake_commands_close_the_connection() {
     ];
     for (what, bytes) in after_handshake {
         let mut raw = RawPeer::handshaken(&sink.endpoint, "PUSH", 1);
-        let _ = raw.send_raw(&bytes);
+        let _ = raw.try_send_raw(&bytes);
         assert_closed(&mut raw, what);
         sink.good_peer_is_served(&format!("after {what}"));
     }
@@ -558,16 +305,20 @@ fn invalid_handshake_commands_close_the_connection() {
 // ---------------------------------------------------------------------------------------------
 // Mismatched socket types.
 
-#[test]
-fn a_raw_push_announcing_itself_to_a_zocket_push_is_refused() {
-    let ctx = Context::new();
-    let push = socket(&ctx, SocketType::Push);
-    push.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = push.last_endpoint().unwrap();
-    let pull = socket(&ctx, SocketType::Pull);
+/// A zocket PUSH bound on loopback and a zocket PULL connected to it, a first message through.
+fn bound_push_and_pull(ctx: &Context) -> (Socket, Socket, String) {
+    let (push, endpoint) = bound(ctx, SocketType::Push);
+    let pull = socket(ctx, SocketType::Pull);
     pull.connect(&endpoint).unwrap();
     push.send("before", 0).unwrap();
     assert_eq!(pull.recv_bytes(0).unwrap(), b"before");
+    (push, pull, endpoint)
+}
+
+#[test]
+fn a_raw_push_announcing_itself_to_a_zocket_push_is_refused() {
+    let ctx = Context::new();
+    let (push, pull, endpoint) = bound_push_and_pull(&ctx);
 
     let mut raw = RawPeer::handshaken(&endpoint, "PUSH", 1);
     assert_closed(&mut raw, "a PUSH peer of a PUSH socket");
@@ -594,13 +345,7 @@ fn a_raw_push_announcing_itself_to_a_zocket_push_is_refused() {
 #[test]
 fn a_zocket_push_connecting_to_a_zocket_push_delivers_nothing() {
     let ctx = Context::new();
-    let bound = socket(&ctx, SocketType::Push);
-    bound.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = bound.last_endpoint().unwrap();
-    let pull = socket(&ctx, SocketType::Pull);
-    pull.connect(&endpoint).unwrap();
-    bound.send("before", 0).unwrap();
-    assert_eq!(pull.recv_bytes(0).unwrap(), b"before");
+    let (bound, pull, endpoint) = bound_push_and_pull(&ctx);
 
     let wrong = socket(&ctx, SocketType::Push);
     wrong.set_reconnect_ivl(Duration::from_millis(5)).unwrap();
@@ -633,7 +378,7 @@ fn frames_with_reserved_flag_bits_close_the_connection() {
     let mut sink = Sink::new(|_| {});
     for flags in [0x08u8, 0x10, 0x20, 0x40, 0x80, 0xF8, 0x09, 0x0C] {
         let mut raw = RawPeer::handshaken(&sink.endpoint, "PUSH", 1);
-        let _ = raw.send_frame(flags, b"bad");
+        let _ = raw.try_send_frame(flags, b"bad");
         let what = format!("a frame with flags {flags:#04x}");
         assert_closed(&mut raw, &what);
         sink.good_peer_is_served(&format!("after {what}"));
@@ -680,9 +425,7 @@ fn bad_endpoints_return_the_right_errors() {
 #[test]
 fn binding_a_port_in_use_is_addr_in_use() {
     let ctx = Context::new();
-    let first = socket(&ctx, SocketType::Pull);
-    first.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = first.last_endpoint().unwrap();
+    let (_first, endpoint) = bound(&ctx, SocketType::Pull);
     let second = socket(&ctx, SocketType::Pull);
     assert_err!(second.bind(&endpoint), Error::AddrInUse(_));
 
@@ -719,9 +462,7 @@ fn unbind_and_disconnect_of_unknown_endpoints_are_endpoint_not_found() {
 fn unbind_of_a_connected_endpoint_and_disconnect_of_a_bound_one_are_endpoint_not_found() {
     // libzmq keeps binds and connects apart: zmq_unbind of a connected endpoint is ENOENT.
     let ctx = Context::new();
-    let bound = socket(&ctx, SocketType::Pull);
-    bound.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = bound.last_endpoint().unwrap();
+    let (bound, endpoint) = bound(&ctx, SocketType::Pull);
     let connected = socket(&ctx, SocketType::Push);
     connected.connect(&endpoint).unwrap();
     // Every step is recorded, so that a failure shows the whole behaviour.

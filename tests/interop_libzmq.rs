@@ -139,72 +139,55 @@ trait End {
     }
 }
 
-impl End for zocket::Socket {
-    fn lib(&self) -> &'static str {
-        "zocket"
-    }
+/// `End` for a library's socket type. The two APIs mirror each other but for how a receive
+/// timeout is given (`rcvtimeo`) and which error means that it expired (`timed_out`).
+macro_rules! impl_end {
+    (
+        $socket:ty, $lib:literal, rcvtimeo: $rcvtimeo:expr, timed_out: $timed_out:pat
+        $(, $($extra:tt)*)?
+    ) => {
+        impl End for $socket {
+            fn lib(&self) -> &'static str {
+                $lib
+            }
 
-    fn send_frames(&self, frames: &[&[u8]]) {
-        if let Err(e) = self.send_multipart(frames.iter().copied(), 0) {
-            panic!("zocket: sending {}: {e}", show(frames));
+            fn send_frames(&self, frames: &[&[u8]]) {
+                if let Err(e) = self.send_multipart(frames.iter().copied(), 0) {
+                    panic!("{}: sending {}: {e}", $lib, show(frames));
+                }
+            }
+
+            fn recv_within(&self, timeout: Duration) -> Option<Frames> {
+                self.set_rcvtimeo($rcvtimeo(timeout)).unwrap();
+                let got = self.recv_multipart(0);
+                self.set_rcvtimeo($rcvtimeo(TIMEOUT)).unwrap();
+                match got {
+                    Ok(frames) => Some(frames),
+                    Err($timed_out) => None,
+                    Err(e) => panic!("{}: recv failed: {e}", $lib),
+                }
+            }
+
+            fn subscribe(&self, prefix: &[u8]) {
+                self.set_subscribe(prefix).expect(concat!($lib, " subscribe"));
+            }
+
+            fn unsubscribe(&self, prefix: &[u8]) {
+                self.set_unsubscribe(prefix).expect(concat!($lib, " unsubscribe"));
+            }
+
+            $($($extra)*)?
         }
-    }
-
-    fn recv_within(&self, timeout: Duration) -> Option<Frames> {
-        self.set_rcvtimeo(Some(timeout)).unwrap();
-        let got = self.recv_multipart(0);
-        self.set_rcvtimeo(Some(TIMEOUT)).unwrap();
-        match got {
-            Ok(frames) => Some(frames),
-            Err(zocket::Error::WouldBlock) => None,
-            Err(e) => panic!("zocket: recv failed: {e}"),
-        }
-    }
-
-    fn subscribe(&self, prefix: &[u8]) {
-        self.set_subscribe(prefix).expect("zocket subscribe");
-    }
-
-    fn unsubscribe(&self, prefix: &[u8]) {
-        self.set_unsubscribe(prefix).expect("zocket unsubscribe");
-    }
+    };
 }
 
-impl End for zmq::Socket {
-    fn lib(&self) -> &'static str {
-        "libzmq"
-    }
-
-    fn send_frames(&self, frames: &[&[u8]]) {
-        if let Err(e) = self.send_multipart(frames.iter().copied(), 0) {
-            panic!("libzmq: sending {}: {e}", show(frames));
-        }
-    }
-
-    fn recv_within(&self, timeout: Duration) -> Option<Frames> {
-        self.set_rcvtimeo(ms(timeout)).unwrap();
-        let got = self.recv_multipart(0);
-        self.set_rcvtimeo(ms(TIMEOUT)).unwrap();
-        match got {
-            Ok(frames) => Some(frames),
-            Err(zmq::Error::EAGAIN) => None,
-            Err(e) => panic!("libzmq: recv failed: {e}"),
-        }
-    }
-
-    fn subscribe(&self, prefix: &[u8]) {
-        self.set_subscribe(prefix).expect("libzmq subscribe");
-    }
-
-    fn unsubscribe(&self, prefix: &[u8]) {
-        self.set_unsubscribe(prefix).expect("libzmq unsubscribe");
-    }
-
+impl_end!(zocket::Socket, "zocket", rcvtimeo: Some, timed_out: zocket::Error::WouldBlock);
+impl_end!(zmq::Socket, "libzmq", rcvtimeo: ms, timed_out: zmq::Error::EAGAIN,
     fn process_commands(&self) {
         // Reading ZMQ_EVENTS makes libzmq process the socket's pending commands.
         self.get_events().expect("libzmq ZMQ_EVENTS");
     }
-}
+);
 
 /// A readable rendering of a message: each frame's length and (the start of) its bytes.
 fn show<F: AsRef<[u8]>>(frames: &[F]) -> String {
@@ -224,16 +207,20 @@ fn same<F: AsRef<[u8]>>(got: &[Vec<u8>], want: &[F]) -> bool {
     got.len() == want.len() && got.iter().zip(want).all(|(g, w)| g[..] == *w.as_ref())
 }
 
-/// Receives one message on `end` and checks it is exactly `want`, frame by frame.
-fn expect<F: AsRef<[u8]>>(end: &dyn End, want: &[F], what: &str) {
-    let got = end.recv_frames(what);
+/// Checks that the message `end` received is exactly `want`, frame by frame.
+fn assert_message<F: AsRef<[u8]>>(end: &dyn End, got: &[Vec<u8>], want: &[F], what: &str) {
     assert!(
-        same(&got, want),
+        same(got, want),
         "{} received the wrong {what}:\n  got  {}\n  want {}",
         end.lib(),
-        show(&got),
+        show(got),
         show(want)
     );
+}
+
+/// Receives one message on `end` and checks it is exactly `want`, frame by frame.
+fn expect<F: AsRef<[u8]>>(end: &dyn End, want: &[F], what: &str) {
+    assert_message(end, &end.recv_frames(what), want, what);
 }
 
 /// Like [`expect`], for a message `peer` may not have sent yet because (being libzmq) it has
@@ -252,13 +239,7 @@ fn expect_from_idle_peer(end: &dyn End, peer: &dyn End, want: &[&[u8]], what: &s
             peer.lib()
         );
     };
-    assert!(
-        same(&got, want),
-        "{} received the wrong {what}:\n  got  {}\n  want {}",
-        end.lib(),
-        show(&got),
-        show(want)
-    );
+    assert_message(end, &got, want, what);
 }
 
 /// Sends on `from`, receives on `to`, and checks the message came through unchanged.
@@ -539,14 +520,8 @@ fn publisher_sends_topic(xpub: &dyn End, subscriber: &dyn End) {
 // Each scenario with the socket types of each library
 // ---------------------------------------------------------------------------------------------
 
-fn push_pull_zocket_to_libzmq(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Push, zmq::PULL, |_| {}, |_| {});
-    push_to_pull(&s.z, &s.l);
-}
-
-fn push_pull_zocket_to_libzmq_sndmore(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Push, zmq::PULL, |_| {}, |_| {});
-    // Frames given one at a time with SNDMORE leave as one message.
+/// Frames given one at a time with SNDMORE leave zocket as one message.
+fn sndmore_frames_are_one_message(s: &Link) {
     for round in 0..3 {
         let n = round.to_string();
         s.z.send("one", zocket::SNDMORE).unwrap();
@@ -562,11 +537,8 @@ fn push_pull_zocket_to_libzmq_sndmore(t: Transport, b: Binder) {
     }
 }
 
-fn push_pull_libzmq_to_zocket(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Pull, zmq::PUSH, |_| {}, |_| {});
-    push_to_pull(&s.l, &s.z);
-
-    // Frame by frame, zocket reports that more frames follow exactly as libzmq sent them.
+/// Frame by frame, zocket reports that more frames follow exactly as libzmq sent them.
+fn zocket_reports_libzmq_more_flags(s: &Link) {
     s.l.send_multipart([&b"one"[..], b"two", b"three"], 0).unwrap();
     for (frame, more) in [(&b"one"[..], true), (b"two", true), (b"three", false)] {
         let msg = s.z.recv_msg(0).expect("zocket recv_msg");
@@ -575,195 +547,102 @@ fn push_pull_libzmq_to_zocket(t: Transport, b: Binder) {
     }
 }
 
-fn pair_both_ways(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Pair, zmq::PAIR, |_| {}, |_| {});
-    pair_exchange(&s.z, &s.l);
-    pair_exchange(&s.l, &s.z);
-}
-
-fn req_zocket_rep_libzmq(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Req, zmq::REP, |_| {}, |_| {});
-    req_rep(&s.z, &s.l);
-}
-
-fn req_libzmq_rep_zocket(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Rep, zmq::REQ, |_| {}, |_| {});
-    req_rep(&s.l, &s.z);
-}
-
-fn dealer_zocket_router_libzmq(t: Transport, b: Binder) {
-    let s = link(
-        t,
-        b,
-        Z::Dealer,
-        zmq::ROUTER,
-        |z| z.set_routing_id(b"zocket-dealer").unwrap(),
-        |l| l.set_router_mandatory(true).unwrap(),
-    );
-    dealer_router(&s.z, &s.l, Some(b"zocket-dealer"));
-}
-
-fn dealer_libzmq_router_zocket(t: Transport, b: Binder) {
-    let s = link(
-        t,
-        b,
-        Z::Router,
-        zmq::DEALER,
-        |z| z.set_router_mandatory(true).unwrap(),
-        |l| l.set_identity(b"libzmq-dealer").unwrap(),
-    );
-    dealer_router(&s.l, &s.z, Some(b"libzmq-dealer"));
-}
-
-fn anonymous_dealer_zocket_router_libzmq(t: Transport, b: Binder) {
-    let s = link(
-        t,
-        b,
-        Z::Dealer,
-        zmq::ROUTER,
-        |_| {},
-        |l| l.set_router_mandatory(true).unwrap(),
-    );
-    dealer_router(&s.z, &s.l, None);
-}
-
-fn anonymous_dealer_libzmq_router_zocket(t: Transport, b: Binder) {
-    let s = link(
-        t,
-        b,
-        Z::Router,
-        zmq::DEALER,
-        |z| z.set_router_mandatory(true).unwrap(),
-        |_| {},
-    );
-    dealer_router(&s.l, &s.z, None);
-}
-
-fn pub_zocket_sub_libzmq(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Pub, zmq::SUB, |_| {}, |_| {});
-    pub_sub(&s.z, &s.l, SubscribeVia::Option);
-}
-
-fn pub_libzmq_sub_zocket(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Sub, zmq::PUB, |_| {}, |_| {});
-    pub_sub(&s.l, &s.z, SubscribeVia::Option);
-}
-
-fn xsub_zocket_pub_libzmq(t: Transport, b: Binder) {
-    let s = link(t, b, Z::XSub, zmq::PUB, |_| {}, |_| {});
-    pub_sub(&s.l, &s.z, SubscribeVia::Message);
-}
-
-fn pub_zocket_xsub_libzmq(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Pub, zmq::XSUB, |_| {}, |_| {});
-    pub_sub(&s.z, &s.l, SubscribeVia::Message);
-}
-
-fn xpub_zocket_sub_libzmq(t: Transport, b: Binder) {
-    let s = link(t, b, Z::XPub, zmq::SUB, |_| {}, |_| {});
-    xpub_sees_subscriptions(&s.z, &s.l, SubscribeVia::Option);
-}
-
-fn xpub_zocket_xsub_libzmq(t: Transport, b: Binder) {
-    let s = link(t, b, Z::XPub, zmq::XSUB, |_| {}, |_| {});
-    xpub_sees_subscriptions(&s.z, &s.l, SubscribeVia::Message);
-}
-
-fn xpub_libzmq_sub_zocket(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Sub, zmq::XPUB, |_| {}, |_| {});
-    xpub_sees_subscriptions(&s.l, &s.z, SubscribeVia::Option);
-}
-
-fn xpub_libzmq_xsub_zocket(t: Transport, b: Binder) {
-    let s = link(t, b, Z::XSub, zmq::XPUB, |_| {}, |_| {});
-    xpub_sees_subscriptions(&s.l, &s.z, SubscribeVia::Message);
-}
-
-fn xpub_zocket_verbose_sub_libzmq(t: Transport, b: Binder) {
-    let s = link(
-        t,
-        b,
-        Z::XPub,
-        zmq::SUB,
-        |z| z.set_xpub_verbose(true).unwrap(),
-        |_| {},
-    );
-    xpub_verbose(&s.z, &s.l, true);
-}
-
-fn xpub_zocket_quiet_sub_libzmq(t: Transport, b: Binder) {
-    let s = link(t, b, Z::XPub, zmq::SUB, |_| {}, |_| {});
-    xpub_verbose(&s.z, &s.l, false);
-}
-
-fn xpub_libzmq_verbose_sub_zocket(t: Transport, b: Binder) {
-    let s = link(
-        t,
-        b,
-        Z::Sub,
-        zmq::XPUB,
-        |_| {},
-        |l| l.set_xpub_verbose(true).unwrap(),
-    );
-    xpub_verbose(&s.l, &s.z, true);
-}
-
-fn xpub_libzmq_quiet_sub_zocket(t: Transport, b: Binder) {
-    let s = link(t, b, Z::Sub, zmq::XPUB, |_| {}, |_| {});
-    xpub_verbose(&s.l, &s.z, false);
-}
-
 /// A module per scenario, with a test per transport and binding side, e.g.
-/// `pair_both_ways::ipc_libzmq_binds`.
-macro_rules! over_transports_and_binders {
-    ($($scenario:ident),* $(,)?) => {$(
+/// `pair_both_ways::ipc_libzmq_binds`. Each test [`link`]s a zocket socket of the first type to
+/// a libzmq socket of the second (each set up first by its `zocket:` / `libzmq:` closure, if
+/// any) and runs the scenario's body on the link `s`.
+macro_rules! scenarios {
+    (@setup) => { |_| {} };
+    (@setup |$x:ident| $setup:expr) => { |$x| $setup };
+    (@tests $($test:ident: $transport:ident, $binder:ident;)*) => {$(
+        #[test]
+        fn $test() {
+            run(Transport::$transport, Binder::$binder);
+        }
+    )*};
+    ($(
+        $scenario:ident(
+            $ztype:expr, $ltype:expr
+            $(, zocket: |$z:ident| $zsetup:expr)? $(, libzmq: |$l:ident| $lsetup:expr)? $(,)?
+        ) => |$s:ident| $body:expr;
+    )*) => {$(
         mod $scenario {
-            use super::{Binder, Transport};
+            use super::*;
 
-            #[test]
-            fn tcp_zocket_binds() {
-                super::$scenario(Transport::Tcp, Binder::Zocket);
+            fn run(t: Transport, b: Binder) {
+                let $s = link(
+                    t,
+                    b,
+                    $ztype,
+                    $ltype,
+                    scenarios!(@setup $(|$z| $zsetup)?),
+                    scenarios!(@setup $(|$l| $lsetup)?),
+                );
+                $body;
             }
 
-            #[test]
-            fn tcp_libzmq_binds() {
-                super::$scenario(Transport::Tcp, Binder::Libzmq);
-            }
-
-            #[test]
-            fn ipc_zocket_binds() {
-                super::$scenario(Transport::Ipc, Binder::Zocket);
-            }
-
-            #[test]
-            fn ipc_libzmq_binds() {
-                super::$scenario(Transport::Ipc, Binder::Libzmq);
-            }
+            scenarios!(@tests
+                tcp_zocket_binds: Tcp, Zocket;
+                tcp_libzmq_binds: Tcp, Libzmq;
+                ipc_zocket_binds: Ipc, Zocket;
+                ipc_libzmq_binds: Ipc, Libzmq;
+            );
         }
     )*};
 }
 
-over_transports_and_binders!(
-    push_pull_zocket_to_libzmq,
-    push_pull_zocket_to_libzmq_sndmore,
-    push_pull_libzmq_to_zocket,
-    pair_both_ways,
-    req_zocket_rep_libzmq,
-    req_libzmq_rep_zocket,
-    dealer_zocket_router_libzmq,
-    dealer_libzmq_router_zocket,
-    anonymous_dealer_zocket_router_libzmq,
-    anonymous_dealer_libzmq_router_zocket,
-    pub_zocket_sub_libzmq,
-    pub_libzmq_sub_zocket,
-    xsub_zocket_pub_libzmq,
-    pub_zocket_xsub_libzmq,
-    xpub_zocket_sub_libzmq,
-    xpub_zocket_xsub_libzmq,
-    xpub_libzmq_sub_zocket,
-    xpub_libzmq_xsub_zocket,
-    xpub_zocket_verbose_sub_libzmq,
-    xpub_zocket_quiet_sub_libzmq,
-    xpub_libzmq_verbose_sub_zocket,
-    xpub_libzmq_quiet_sub_zocket,
-);
+scenarios! {
+    push_pull_zocket_to_libzmq(Z::Push, zmq::PULL) => |s| push_to_pull(&s.z, &s.l);
+    push_pull_zocket_to_libzmq_sndmore(Z::Push, zmq::PULL) => |s| sndmore_frames_are_one_message(&s);
+    push_pull_libzmq_to_zocket(Z::Pull, zmq::PUSH) => |s| {
+        push_to_pull(&s.l, &s.z);
+        zocket_reports_libzmq_more_flags(&s);
+    };
+    pair_both_ways(Z::Pair, zmq::PAIR) => |s| {
+        pair_exchange(&s.z, &s.l);
+        pair_exchange(&s.l, &s.z);
+    };
+    req_zocket_rep_libzmq(Z::Req, zmq::REP) => |s| req_rep(&s.z, &s.l);
+    req_libzmq_rep_zocket(Z::Rep, zmq::REQ) => |s| req_rep(&s.l, &s.z);
+
+    // With ROUTER_MANDATORY set, a wrong routing id is an error, not a silent drop.
+    dealer_zocket_router_libzmq(
+        Z::Dealer, zmq::ROUTER,
+        zocket: |z| z.set_routing_id(b"zocket-dealer").unwrap(),
+        libzmq: |l| l.set_router_mandatory(true).unwrap(),
+    ) => |s| dealer_router(&s.z, &s.l, Some(b"zocket-dealer"));
+    dealer_libzmq_router_zocket(
+        Z::Router, zmq::DEALER,
+        zocket: |z| z.set_router_mandatory(true).unwrap(),
+        libzmq: |l| l.set_identity(b"libzmq-dealer").unwrap(),
+    ) => |s| dealer_router(&s.l, &s.z, Some(b"libzmq-dealer"));
+    anonymous_dealer_zocket_router_libzmq(
+        Z::Dealer, zmq::ROUTER,
+        libzmq: |l| l.set_router_mandatory(true).unwrap(),
+    ) => |s| dealer_router(&s.z, &s.l, None);
+    anonymous_dealer_libzmq_router_zocket(
+        Z::Router, zmq::DEALER,
+        zocket: |z| z.set_router_mandatory(true).unwrap(),
+    ) => |s| dealer_router(&s.l, &s.z, None);
+
+    pub_zocket_sub_libzmq(Z::Pub, zmq::SUB) => |s| pub_sub(&s.z, &s.l, SubscribeVia::Option);
+    pub_libzmq_sub_zocket(Z::Sub, zmq::PUB) => |s| pub_sub(&s.l, &s.z, SubscribeVia::Option);
+    xsub_zocket_pub_libzmq(Z::XSub, zmq::PUB) => |s| pub_sub(&s.l, &s.z, SubscribeVia::Message);
+    pub_zocket_xsub_libzmq(Z::Pub, zmq::XSUB) => |s| pub_sub(&s.z, &s.l, SubscribeVia::Message);
+
+    xpub_zocket_sub_libzmq(Z::XPub, zmq::SUB)
+        => |s| xpub_sees_subscriptions(&s.z, &s.l, SubscribeVia::Option);
+    xpub_zocket_xsub_libzmq(Z::XPub, zmq::XSUB)
+        => |s| xpub_sees_subscriptions(&s.z, &s.l, SubscribeVia::Message);
+    xpub_libzmq_sub_zocket(Z::Sub, zmq::XPUB)
+        => |s| xpub_sees_subscriptions(&s.l, &s.z, SubscribeVia::Option);
+    xpub_libzmq_xsub_zocket(Z::XSub, zmq::XPUB)
+        => |s| xpub_sees_subscriptions(&s.l, &s.z, SubscribeVia::Message);
+
+    xpub_zocket_verbose_sub_libzmq(Z::XPub, zmq::SUB, zocket: |z| z.set_xpub_verbose(true).unwrap())
+        => |s| xpub_verbose(&s.z, &s.l, true);
+    xpub_zocket_quiet_sub_libzmq(Z::XPub, zmq::SUB) => |s| xpub_verbose(&s.z, &s.l, false);
+    xpub_libzmq_verbose_sub_zocket(Z::Sub, zmq::XPUB, libzmq: |l| l.set_xpub_verbose(true).unwrap())
+        => |s| xpub_verbose(&s.l, &s.z, true);
+    xpub_libzmq_quiet_sub_zocket(Z::Sub, zmq::XPUB) => |s| xpub_verbose(&s.l, &s.z, false);
+}

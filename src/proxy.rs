@@ -3,6 +3,8 @@
 use crate::error::{Error, Result};
 use crate::poller::{POLLIN, PollItem, poll};
 use crate::socket::{DONTWAIT, Socket};
+use crate::socket_type::SocketType;
+use bytes::Bytes;
 
 /// Moves whole messages from `frontend` to `backend` and back, forever, copying each to
 /// `capture` when given (libzmq `zmq_proxy`). Returns only on an error.
@@ -15,7 +17,8 @@ pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> R
 
 /// Like [`proxy`], steered by messages on `control` (libzmq `zmq_proxy_steerable`):
 /// `PAUSE` stops forwarding, `RESUME` restarts it, `TERMINATE` makes the function return
-/// `Ok(())`. Other commands are ignored.
+/// `Ok(())`. Other commands are ignored. When `control` is a REP socket, each command is
+/// answered with an empty message once it has taken effect, so a REQ can steer in lockstep.
 pub fn proxy_steerable(
     frontend: &Socket,
     backend: &Socket,
@@ -44,11 +47,24 @@ fn run(
         if let Some(control) = control
             && items[2].is_readable()
         {
-            match &control.recv_frames(DONTWAIT)?[..] {
-                [cmd] if &cmd[..] == b"PAUSE" => paused = true,
-                [cmd] if &cmd[..] == b"RESUME" => paused = false,
-                [cmd] if &cmd[..] == b"TERMINATE" => return Ok(()),
-                _ => {}
+            let command = control.recv_frames(DONTWAIT)?;
+            let terminate = match &command[..] {
+                [cmd] if &cmd[..] == b"PAUSE" => {
+                    paused = true;
+                    false
+                }
+                [cmd] if &cmd[..] == b"RESUME" => {
+                    paused = false;
+                    false
+                }
+                [cmd] if &cmd[..] == b"TERMINATE" => true,
+                _ => false,
+            };
+            if control.socket_type() == SocketType::Rep {
+                control.send(Bytes::new(), 0)?; // a REP control socket answers every command
+            }
+            if terminate {
+                return Ok(());
             }
         }
         if paused {

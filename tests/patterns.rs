@@ -509,3 +509,119 @@ unsafe extern "C" {
     #[link_name = "poll"]
     fn poll_fds(fds: *mut PollFd, nfds: u64, timeout: i32) -> i32;
 }
+
+#[test]
+fn router_handover_gives_the_id_to_the_newcomer() {
+    let ctx = Context::new();
+    let (router, ep) = bound(&ctx, SocketType::Router, "tcp://127.0.0.1:0");
+    router.set_router_handover(true).unwrap();
+    let old = socket(&ctx, SocketType::Dealer);
+    old.set_routing_id(b"worker").unwrap();
+    old.connect(&ep).unwrap();
+    old.send("from old", 0).unwrap();
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"worker".to_vec(), b"from old".to_vec()]
+    );
+    let new = socket(&ctx, SocketType::Dealer);
+    new.set_routing_id(b"worker").unwrap();
+    new.connect(&ep).unwrap();
+    new.send("from new", 0).unwrap();
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"worker".to_vec(), b"from new".to_vec()]
+    );
+    router.send_multipart([&b"worker"[..], &b"reply"[..]], 0).unwrap();
+    assert_eq!(
+        new.recv_bytes(0).unwrap(),
+        b"reply",
+        "the id now routes to the newcomer"
+    );
+    assert!(matches!(old.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+}
+
+#[test]
+fn router_without_handover_refuses_a_duplicate_id() {
+    let ctx = Context::new();
+    let (router, ep) = bound(&ctx, SocketType::Router, "tcp://127.0.0.1:0");
+    let first = socket(&ctx, SocketType::Dealer);
+    first.set_routing_id(b"same").unwrap();
+    first.connect(&ep).unwrap();
+    first.send("one", 0).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap()[0], b"same");
+    let second = socket(&ctx, SocketType::Dealer);
+    second.set_routing_id(b"same").unwrap();
+    second.connect(&ep).unwrap();
+    second.send("two", 0).unwrap();
+    router.set_rcvtimeo(Some(Duration::from_millis(200))).unwrap();
+    assert!(
+        matches!(router.recv_multipart(0), Err(Error::WouldBlock)),
+        "the duplicate is refused"
+    );
+    router
+        .send_multipart([&b"same"[..], &b"still first"[..]], 0)
+        .unwrap();
+    assert_eq!(first.recv_bytes(0).unwrap(), b"still first");
+}
+
+#[test]
+fn xpub_manual_lets_the_application_decide() {
+    let ctx = Context::new();
+    let (xpub, ep) = bound(&ctx, SocketType::XPub, "tcp://127.0.0.1:0");
+    xpub.set_xpub_manual(true).unwrap();
+    let sub = socket(&ctx, SocketType::Sub);
+    sub.connect(&ep).unwrap();
+    sub.set_subscribe(b"asked").unwrap();
+    sub.set_subscribe(b"granted").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01asked");
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01granted");
+    // The application grants only one of the two topics asked for.
+    xpub.set_subscribe(b"granted").unwrap();
+    sub.set_rcvtimeo(Some(Duration::from_millis(20))).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        xpub.send("asked: not delivered", 0).unwrap();
+        xpub.send("granted: delivered", 0).unwrap();
+        if let Ok(m) = sub.recv_bytes(0) {
+            assert_eq!(m, b"granted: delivered");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the granted subscription never applied"
+        );
+    }
+}
+
+#[test]
+fn steerable_proxy_pauses_and_resumes() {
+    let ctx = Context::new();
+    let (front, front_ep) = bound(&ctx, SocketType::Pull, "tcp://127.0.0.1:0");
+    let (back, back_ep) = bound(&ctx, SocketType::Push, "tcp://127.0.0.1:0");
+    let (control, control_ep) = bound(&ctx, SocketType::Rep, "tcp://127.0.0.1:0");
+    let steer = socket(&ctx, SocketType::Req);
+    steer.connect(&control_ep).unwrap();
+    let proxy = std::thread::spawn(move || zocket::proxy_steerable(&front, &back, None, &control));
+    let command = |cmd: &str| {
+        steer.send(cmd, 0).unwrap();
+        assert_eq!(steer.recv_bytes(0).unwrap(), b"", "{cmd} acknowledged");
+    };
+    let input = socket(&ctx, SocketType::Push);
+    input.connect(&front_ep).unwrap();
+    let output = socket(&ctx, SocketType::Pull);
+    output.connect(&back_ep).unwrap();
+    input.send("before pause", 0).unwrap();
+    assert_eq!(output.recv_bytes(0).unwrap(), b"before pause");
+    command("PAUSE");
+    input.send("during pause", 0).unwrap();
+    output.set_rcvtimeo(Some(Duration::from_millis(200))).unwrap();
+    assert!(
+        matches!(output.recv_bytes(0), Err(Error::WouldBlock)),
+        "paused: nothing forwarded"
+    );
+    command("RESUME");
+    output.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    assert_eq!(output.recv_bytes(0).unwrap(), b"during pause");
+    command("TERMINATE");
+    proxy.join().unwrap().unwrap();
+}

@@ -345,3 +345,34 @@ fn an_address_is_free_again_once_unbind_or_close_returns() {
         third.bind(&real).unwrap();
     }
 }
+
+#[test]
+fn host_names_wildcards_and_ipv6() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    pull.bind("tcp://*:0").unwrap();
+    let port = pull
+        .last_endpoint()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.connect(&format!("tcp://localhost:{port}")).unwrap();
+    push.send("via a host name to a wildcard bind", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"via a host name to a wildcard bind");
+    // IPv6 loopback, where the machine has it.
+    let v6 = ctx.socket(SocketType::Pull).unwrap();
+    v6.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    if v6.bind("tcp://[::1]:0").is_ok() {
+        let ep = v6.last_endpoint().unwrap();
+        assert!(ep.starts_with("tcp://[::1]:"), "{ep}");
+        push.connect(&ep).unwrap();
+        let push6 = ctx.socket(SocketType::Push).unwrap();
+        push6.connect(&ep).unwrap();
+        push6.send("over IPv6", 0).unwrap();
+        assert_eq!(v6.recv_bytes(0).unwrap(), b"over IPv6");
+    }
+}

@@ -211,3 +211,46 @@ fn sigkilled_sender_resumes_without_gaps_or_duplicates() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn spooled_dealer_to_router_is_acknowledged_end_to_end() {
+    let dir = unique("dealer");
+    let sock = unique("dealer.sock");
+    let ctx = Context::new();
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    dealer.set_routing_id(b"d1").unwrap();
+    dealer.set_spool(FileSpool::open(&dir).unwrap()).unwrap();
+    dealer.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
+    dealer.connect(&ipc(&sock)).unwrap();
+    for i in 0..2000u32 {
+        dealer
+            .send_multipart([&b"job"[..], &i.to_be_bytes()[..]], 0)
+            .unwrap();
+    }
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    router.bind(&ipc(&sock)).unwrap();
+    for i in 0..2000u32 {
+        let parts = router.recv_multipart(0).unwrap();
+        assert_eq!(
+            parts,
+            vec![b"d1".to_vec(), b"job".to_vec(), i.to_be_bytes().to_vec()]
+        );
+    }
+    // Replies flow back on the same connection (the ROUTER side has no spool).
+    router.send_multipart([&b"d1"[..], &b"done"[..]], 0).unwrap();
+    dealer.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"done");
+    // Everything was read by the ROUTER's application, so the spool drains: a reopened
+    // spool has nothing left to deliver.
+    drop((dealer, router));
+    drop(ctx);
+    let reopened = FileSpool::open(&dir).unwrap();
+    assert_eq!(
+        reopened.first_unacked(),
+        reopened.next_seq(),
+        "all 2000 acknowledged"
+    );
+    drop(reopened);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

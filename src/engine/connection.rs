@@ -126,7 +126,10 @@ impl Connection {
     }
 
     /// Handles readiness: completes a pending connect, reads, then writes.
-    pub fn on_event(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    /// Handles readiness: completes a pending connect, reads, then writes. Unless `drain` is
+    /// set, a read that returns less than it asked for ends the reading: the socket is empty,
+    /// and (edge-triggered) any later data or end-of-stream raises a new event.
+    pub fn on_event(&mut self, wakes: &mut Vec<IoWake>, drain: bool) -> Result<(), CloseReason> {
         if self.connecting {
             match self.stream.finish_connect() {
                 Ok(true) => self.connecting = false,
@@ -134,7 +137,7 @@ impl Connection {
                 Err(e) => return Err(format!("connect failed: {e}")),
             }
         }
-        self.read(wakes)?;
+        self.read(wakes, drain)?;
         self.write(wakes)
     }
 
@@ -142,11 +145,11 @@ impl Connection {
     pub fn resume(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         self.paused = false;
         self.deliver(wakes);
-        self.read(wakes)?;
+        self.read(wakes, true)?;
         self.write(wakes)
     }
 
-    fn read(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    fn read(&mut self, wakes: &mut Vec<IoWake>, drain: bool) -> Result<(), CloseReason> {
         if self.connecting {
             return Ok(());
         }
@@ -154,14 +157,17 @@ impl Connection {
             if self.paused {
                 return Ok(());
             }
-            match self.stream.read_into(&mut self.inbuf) {
-                Ok(0) => return Err("peer closed the connection".into()),
-                Ok(_) => {}
+            let short = match self.stream.read_into(&mut self.inbuf) {
+                Ok((0, _)) => return Err("peer closed the connection".into()),
+                Ok((n, asked)) => n < asked,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(format!("read failed: {e}")),
-            }
+            };
             self.decode(wakes)?;
+            if short && !drain {
+                return Ok(());
+            }
         }
     }
 

@@ -74,7 +74,7 @@ impl Reactor {
                         }
                     }
                     token if self.listeners.contains_key(&token) => self.accept(token),
-                    token => self.conn_event(token),
+                    token => self.conn_event(token, event.is_read_closed() || event.is_error()),
                 }
             }
             self.run_wakes();
@@ -215,9 +215,11 @@ impl Reactor {
         }
     }
 
-    fn conn_event(&mut self, token: Token) {
+    /// Readiness on a connection; `drain` asks to read until the socket would block (the peer
+    /// closed, or an error is pending), otherwise a short read ends the reading.
+    fn conn_event(&mut self, token: Token, drain: bool) {
         let was_connecting = self.conns.get(&token).is_some_and(|c| c.connecting);
-        self.with_conn(token, |c, wakes| c.on_event(wakes));
+        self.with_conn(token, |c, wakes| c.on_event(wakes, drain));
         if was_connecting
             && let Some(c) = self.conns.get(&token)
             && !c.connecting
@@ -280,7 +282,7 @@ impl Reactor {
         let conn = Connection::new(token, socket, origin, stream, connecting, attachment);
         self.conns.insert(token, conn);
         // Send the greeting at once and read whatever is already there.
-        self.conn_event(token);
+        self.conn_event(token, true);
         Some(token)
     }
 

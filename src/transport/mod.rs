@@ -169,20 +169,22 @@ impl Stream {
     }
 
     /// Reads into the spare capacity of `buf` (reserving at least `MIN_READ` bytes), without
-    /// zeroing it first and without an intermediate copy.
-    pub fn read_into(&mut self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
+    /// zeroing it first and without an intermediate copy. Returns the bytes read and the
+    /// bytes asked for.
+    pub fn read_into(&mut self, buf: &mut bytes::BytesMut) -> io::Result<(usize, usize)> {
         const MIN_READ: usize = 16 * 1024;
         if buf.capacity() - buf.len() < MIN_READ {
             buf.reserve(4 * MIN_READ);
         }
         let spare = buf.spare_capacity_mut();
+        let asked = spare.len();
         let n = match self {
             Stream::Tcp(s) => socket2::SockRef::from(&*s).recv(spare)?,
             Stream::Unix(s) => socket2::SockRef::from(&*s).recv(spare)?,
         };
         // SAFETY: recv initialised the first `n` bytes of the spare capacity.
         unsafe { buf.set_len(buf.len() + n) };
-        Ok(n)
+        Ok((n, asked))
     }
 
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {

@@ -25,11 +25,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage: zocket-bench [--quick] [--out DIR] [--reps N] [--impl LIST] [--timeout SECS]
 
-  --quick         small counts, 2 repetitions (well under a minute)
-  --out DIR       where results.json, results.csv, latency.svg, throughput.svg go
+  --quick         small counts, 2 repetitions (about a minute)
+  --out DIR       where results.json, results.csv, table.txt and the charts go
                   (default: bench/results)
   --reps N        repetitions per measurement (default 5, or 2 with --quick)
-  --impl LIST     comma-separated subset of: zocket,libzmq,zmqrs,rzmq,raw
+  --impl LIST     comma-separated subset of: zocket, zocket+spool(always),
+                  zocket+spool(100ms), zocket+spool(never), zocket+spool(mem), libzmq,
+                  zmqrs, rzmq, raw (default: all); zocket+spool = the four spooled ones,
+                  which are measured for throughput only (quote the parentheses in a shell)
   --timeout SECS  how long one measurement may take before its peers are killed
                   (default 20 with --quick, 60 otherwise)";
 
@@ -61,7 +64,7 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
                 )
             }
             "--impl" => {
-                impls = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?;
+                impls = Impl::parse_list(value()?)?;
             }
             "--timeout" => timeout = Some(value()?.parse::<u64>().map_err(|e| format!("--timeout: {e}"))?),
             "-h" | "--help" => return Ok(None),
@@ -127,6 +130,15 @@ fn run(args: &Args) -> Result<(), String> {
     for (name, text) in files {
         let path = out.join(name);
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    // The spooled variants' chart; a stale one from an earlier run is removed.
+    let spool_svg = out.join("spool.svg");
+    match svg::spool_chart(&rows) {
+        Some(text) => std::fs::write(&spool_svg, text)
+            .map_err(|e| format!("cannot write {}: {e}", spool_svg.display()))?,
+        None => {
+            let _ = std::fs::remove_file(&spool_svg);
+        }
     }
     println!("wall time {:.1} s; results in {}", meta.wall_secs, out.display());
     Ok(())

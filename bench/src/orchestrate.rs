@@ -2,7 +2,7 @@
 //! this same executable, relays the server's endpoint to the client, collects what both
 //! report, and kills whatever does not finish in time.
 
-use crate::spec::{Impl, Job, Measured, Role, Test, Transport, size_label};
+use crate::spec::{Impl, Job, Measured, Role, Spooling, Test, Transport, size_label};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -12,6 +12,14 @@ use std::time::{Duration, Instant};
 
 /// How long peers get to exit after they are released, before they are killed.
 const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+/// Most messages per repetition of a spooled throughput row, (quick, full).
+pub const SPOOL_CAP: (u64, u64) = (20_000, 100_000);
+
+/// The same for the fsync=always spool, (quick, full): it makes an fsync per message, some
+/// 5k per second on the machine this was written on when its disk is quiet but down to about
+/// 1k when other work writes to it, so 100k messages would take 20 s to well over a minute.
+pub const SPOOL_ALWAYS_CAP: (u64, u64) = (10_000, 30_000);
 
 /// How a whole run is sized.
 #[derive(Clone, Debug)]
@@ -27,16 +35,31 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Measured round trips (latency) or messages (throughput) for one repetition.
-    pub fn count(&self, test: Test, size: usize) -> u64 {
+    /// Measured round trips (latency) or messages (throughput) for one repetition of `imp`.
+    pub fn count(&self, imp: Impl, test: Test, size: usize) -> u64 {
         let (lat, thr_max, thr_min, thr_bytes) = if self.quick {
             (3_000, 200_000, 1_000, 64 << 20)
         } else {
             (10_000, 500_000, 4_000, 256 << 20)
         };
-        match test {
+        let count = match test {
             Test::Lat => lat,
             Test::Thr => (thr_bytes / size as u64).clamp(thr_min, thr_max),
+        };
+        match imp.spooling() {
+            Some(spooling) => count.min(self.spool_cap(spooling)),
+            None => count,
+        }
+    }
+
+    /// Most messages per repetition for a spooled sender: a spool with fsync=always makes
+    /// (at least) one fsync per message, far slower than the in-memory path.
+    pub fn spool_cap(&self, spooling: Spooling) -> u64 {
+        match (spooling, self.quick) {
+            (Spooling::Always, true) => SPOOL_ALWAYS_CAP.0,
+            (Spooling::Always, false) => SPOOL_ALWAYS_CAP.1,
+            (_, true) => SPOOL_CAP.0,
+            (_, false) => SPOOL_CAP.1,
         }
     }
 
@@ -55,7 +78,7 @@ impl Plan {
         for test in Test::ALL {
             for transport in Transport::ALL {
                 for &size in test.sizes() {
-                    for &imp in &self.impls {
+                    for &imp in self.impls.iter().filter(|i| i.measures(test)) {
                         cells.push(Cell {
                             imp,
                             test,
@@ -127,7 +150,7 @@ pub fn run_all(plan: &Plan, exe: &Path) -> Vec<CellResult> {
         .iter()
         .map(|&cell| CellResult {
             cell,
-            count: plan.count(cell.test, cell.size),
+            count: plan.count(cell.imp, cell.test, cell.size),
             samples: Vec::new(),
             failure: None,
         })
@@ -141,7 +164,7 @@ pub fn run_all(plan: &Plan, exe: &Path) -> Vec<CellResult> {
             seq += 1;
             let cell = result.cell;
             let progress = format!(
-                "[rep {rep}/{} {:>3}/{}] {cell:<28}",
+                "[rep {rep}/{} {:>3}/{}] {cell:<41}",
                 plan.reps,
                 i + 1,
                 cells.len()
@@ -176,18 +199,32 @@ pub fn run_once(plan: &Plan, exe: &Path, cell: Cell, seq: usize) -> Result<Sampl
         Transport::Tcp => "tcp://127.0.0.1:0".to_string(),
         Transport::Ipc => format!("ipc://{}", ipc_path.display()),
     };
+    // A fresh directory for a file spool, unique to this run (the sender creates it).
+    let spool_dir = cell
+        .imp
+        .spooling()
+        .filter(|s| s.on_disk())
+        .map(|_| std::env::temp_dir().join(format!("zocket-bench-spool-{}-{seq}", std::process::id())));
+    if let Some(dir) = &spool_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     let job = Job {
         imp: cell.imp,
         role: Role::Server,
         test: cell.test,
         transport: cell.transport,
         size: cell.size,
-        count: plan.count(cell.test, cell.size),
+        count: plan.count(cell.imp, cell.test, cell.size),
         warmup: plan.warmup(cell.test),
         endpoint: bind_endpoint,
+        spool_dir: spool_dir.clone(),
     };
     let outcome = Session::new(exe, plan.timeout).run(job);
     let _ = std::fs::remove_file(&ipc_path);
+    // The sender removes its spool itself; this is for a sender that failed or was killed.
+    if let Some(dir) = &spool_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     outcome
 }
 
@@ -390,5 +427,41 @@ impl Drop for PeerProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spooled_rows_are_throughput_only_and_capped() {
+        let plan = |quick| Plan {
+            quick,
+            reps: 1,
+            impls: vec![Impl::Zocket, Impl::ZocketSpool(Spooling::Always)],
+            timeout: Duration::from_secs(1),
+        };
+        let (quick, full) = (plan(true), plan(false));
+        let spooled = |c: &Cell| c.imp.spooling().is_some();
+        assert!(
+            quick
+                .cells()
+                .iter()
+                .filter(|c| spooled(c))
+                .all(|c| c.test == Test::Thr)
+        );
+        assert_eq!(quick.cells().iter().filter(|c| spooled(c)).count(), 8);
+        let always = Impl::ZocketSpool(Spooling::Always);
+        let never = Impl::ZocketSpool(Spooling::Never);
+        assert_eq!(quick.count(Impl::Zocket, Test::Thr, 1), 200_000);
+        assert_eq!(quick.count(never, Test::Thr, 1), SPOOL_CAP.0);
+        assert_eq!(quick.count(always, Test::Thr, 1), SPOOL_ALWAYS_CAP.0);
+        assert_eq!(full.count(never, Test::Thr, 1), SPOOL_CAP.1);
+        assert_eq!(full.count(always, Test::Thr, 1), SPOOL_ALWAYS_CAP.1);
+        assert_eq!(
+            full.count(never, Test::Thr, 65536),
+            full.count(Impl::Zocket, Test::Thr, 65536)
+        );
     }
 }

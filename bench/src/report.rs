@@ -2,7 +2,7 @@
 //! renders them as the text table, `results.json` and `results.csv`.
 
 use crate::orchestrate::{CellResult, Plan};
-use crate::spec::{Impl, Test, size_label};
+use crate::spec::{Impl, Spooling, Test, size_label};
 use std::fmt::Write as _;
 
 /// Facts about the run, printed above the table and stored in the JSON.
@@ -117,12 +117,14 @@ fn fmt_value(test: Test, v: f64) -> String {
     }
 }
 
-/// A message rate with an SI suffix: `950k`, `1.23M`.
+/// A message rate with an SI suffix: `950k`, `1.23M`, `4.8k`.
 pub fn fmt_rate(v: f64) -> String {
     if v >= 1e6 {
         format!("{:.2}M", v / 1e6)
-    } else if v >= 1e3 {
+    } else if v >= 1e4 {
         format!("{:.0}k", v / 1e3)
+    } else if v >= 1e3 {
+        format!("{:.1}k", v / 1e3)
     } else {
         format!("{v:.0}")
     }
@@ -136,8 +138,13 @@ fn fmt_spread(test: Test, s: Stats) -> String {
     }
 }
 
+/// A ratio with two decimals, or four below 0.01 (a spool with fsync=always against libzmq).
 fn fmt_ratio(r: Option<f64>) -> String {
-    r.map_or_else(|| "-".into(), |r| format!("{r:.2}"))
+    match r {
+        None => "-".into(),
+        Some(r) if r < 0.01 => format!("{r:.4}"),
+        Some(r) => format!("{r:.2}"),
+    }
 }
 
 fn fmt_mib(kib: Option<u64>) -> String {
@@ -152,9 +159,16 @@ pub fn table(meta: &Meta, plan: &Plan, rows: &[Summary]) -> String {
         "zocket-bench ({} run, {} rep(s) per row, median shown) — {} — {}",
         meta.mode, meta.reps, meta.started, meta.machine
     );
+    // The implementation column is as wide as its longest name (spooled variants are long).
+    let w = rows
+        .iter()
+        .map(|r| r.result.cell.imp.label().len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
     let _ = writeln!(
         out,
-        "{:<4} {:<3} {:>6} {:<7} {:>11} {:>15} {:>7} {:>6} {:>9} {:>13}  count",
+        "{:<4} {:<3} {:>6} {:<w$} {:>11} {:>15} {:>7} {:>6} {:>9} {:>13}  count",
         "test", "tp", "size", "impl", "median", "min–max", "×libzmq", "×raw", "MB/s", "RSS srv/cli"
     );
     let mut last_group = None;
@@ -166,7 +180,7 @@ pub fn table(meta: &Meta, plan: &Plan, rows: &[Summary]) -> String {
         }
         last_group = Some(group);
         let head = format!(
-            "{:<4} {:<3} {:>6} {:<7}",
+            "{:<4} {:<3} {:>6} {:<w$}",
             cell.test.key(),
             cell.transport.key(),
             size_label(cell.size),
@@ -216,7 +230,37 @@ pub fn table(meta: &Meta, plan: &Plan, rows: &[Summary]) -> String {
 - count = timed round trips or messages per repetition.\n",
         plan.warmup(Test::Lat)
     );
+    if rows.iter().any(|r| r.result.cell.imp.spooling().is_some()) {
+        out.push_str(&spool_notes(plan));
+    }
     out
+}
+
+/// The notes on the spooled zocket rows.
+fn spool_notes(plan: &Plan) -> String {
+    let (cap, always) = (plan.spool_cap(Spooling::Never), plan.spool_cap(Spooling::Always));
+    let counts = match always < cap {
+        true => format!(
+            "at most {cap} messages per repetition, zocket+spool(always) at most {always}
+  (an fsync per message: more would take too long)"
+        ),
+        false => format!("at most {cap} messages per repetition"),
+    };
+    format!(
+        "- zocket+spool(...) = zocket with a spool on the PUSH side (thr only; the receiver is the
+  plain zocket PULL). Every send() appends the message to the spool before returning: for
+  always/100ms/never a FileSpool, one write() per message into its segment file, with fsync
+  after every append and acknowledgement (always), at most every 100 ms (100ms) or never
+  (never); mem = MemorySpool, no file. Delivery drains the spool to the receiver, which
+  acknowledges every message it hands to the application (ZSEQ/ZACK); each acknowledgement frees
+  it from the spool. The sender then closes (linger 60 s: closing waits for every
+  acknowledgement) and, for a file spool, checks that it holds no unacknowledged message.
+  Each run uses a fresh spool directory under {}, removed afterwards.
+- spooled rows send {counts},
+  so their count differs from the other rows'. Compare them with the zocket row (no spool) of
+  the same group for the cost of the spool.\n",
+        std::env::temp_dir().display(),
+    )
 }
 
 /// Escapes a string for JSON.
@@ -383,5 +427,8 @@ mod tests {
         assert_eq!(csv_field("x, \"y\""), "\"x, \"\"y\"\"\"");
         assert_eq!(fmt_rate(1_234_567.0), "1.23M");
         assert_eq!(fmt_rate(95_000.0), "95k");
+        assert_eq!(fmt_rate(4_840.0), "4.8k");
+        assert_eq!(fmt_ratio(Some(0.000_375)), "0.0004");
+        assert_eq!(fmt_ratio(Some(1.234)), "1.23");
     }
 }

@@ -2,6 +2,7 @@
 //! arguments a peer process is started with.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 /// An implementation under test.
@@ -9,6 +10,8 @@ use std::str::FromStr;
 pub enum Impl {
     /// This project's library.
     Zocket,
+    /// This project's library, the PUSH side sending through a spool (throughput only).
+    ZocketSpool(Spooling),
     /// The C library, through the `zmq` crate.
     Libzmq,
     /// zmq.rs, the `zeromq` crate (tokio).
@@ -19,14 +22,56 @@ pub enum Impl {
     Raw,
 }
 
+/// The spool a spooled zocket sender uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Spooling {
+    /// A `FileSpool` with `FsyncPolicy::Always`.
+    Always,
+    /// A `FileSpool` with `FsyncPolicy::Every(100 ms)` (the default policy).
+    Every100ms,
+    /// A `FileSpool` with `FsyncPolicy::Never`.
+    Never,
+    /// A `MemorySpool` without quota.
+    Memory,
+}
+
+impl Spooling {
+    /// Whether this spool keeps its messages in files (and so needs a directory).
+    pub fn on_disk(self) -> bool {
+        self != Spooling::Memory
+    }
+}
+
 impl Impl {
     /// Every implementation, in table order.
-    pub const ALL: [Impl; 5] = [Impl::Zocket, Impl::Libzmq, Impl::Zmqrs, Impl::Rzmq, Impl::Raw];
+    pub const ALL: [Impl; 9] = [
+        Impl::Zocket,
+        Impl::ZocketSpool(Spooling::Always),
+        Impl::ZocketSpool(Spooling::Every100ms),
+        Impl::ZocketSpool(Spooling::Never),
+        Impl::ZocketSpool(Spooling::Memory),
+        Impl::Libzmq,
+        Impl::Zmqrs,
+        Impl::Rzmq,
+        Impl::Raw,
+    ];
+
+    /// The spooled zocket variants, in table order (`--impl zocket+spool` selects them all).
+    pub const SPOOLED: [Impl; 4] = [
+        Impl::ZocketSpool(Spooling::Always),
+        Impl::ZocketSpool(Spooling::Every100ms),
+        Impl::ZocketSpool(Spooling::Never),
+        Impl::ZocketSpool(Spooling::Memory),
+    ];
 
     /// The name shown in tables and charts.
     pub fn label(self) -> &'static str {
         match self {
             Impl::Zocket => "zocket",
+            Impl::ZocketSpool(Spooling::Always) => "zocket+spool(always)",
+            Impl::ZocketSpool(Spooling::Every100ms) => "zocket+spool(100ms)",
+            Impl::ZocketSpool(Spooling::Never) => "zocket+spool(never)",
+            Impl::ZocketSpool(Spooling::Memory) => "zocket+spool(mem)",
             Impl::Libzmq => "libzmq",
             Impl::Zmqrs => "zmq.rs",
             Impl::Rzmq => "rzmq",
@@ -41,6 +86,35 @@ impl Impl {
             other => other.label(),
         }
     }
+
+    /// The spool of a spooled variant.
+    pub fn spooling(self) -> Option<Spooling> {
+        match self {
+            Impl::ZocketSpool(spooling) => Some(spooling),
+            _ => None,
+        }
+    }
+
+    /// Whether this implementation has rows for `test` (the spooled variants: throughput only,
+    /// since a spool only changes how a PUSH sends).
+    pub fn measures(self, test: Test) -> bool {
+        self.spooling().is_none() || test == Test::Thr
+    }
+
+    /// Parses a comma-separated `--impl` list; `zocket+spool` stands for every spooled variant.
+    pub fn parse_list(list: &str) -> Result<Vec<Impl>, String> {
+        let mut impls = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "zocket+spool" => impls.extend(Impl::SPOOLED),
+                name => impls.push(name.parse()?),
+            }
+        }
+        match impls.is_empty() {
+            true => Err("--impl: empty list".into()),
+            false => Ok(impls),
+        }
+    }
 }
 
 impl FromStr for Impl {
@@ -49,7 +123,13 @@ impl FromStr for Impl {
         Impl::ALL
             .into_iter()
             .find(|i| i.key() == s || i.label() == s)
-            .ok_or_else(|| format!("unknown implementation {s:?}"))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Impl::ALL.iter().map(|i| i.key()).collect();
+                format!(
+                    "unknown implementation {s:?} (known: {}, zocket+spool)",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -173,6 +253,9 @@ pub struct Job {
     pub warmup: u64,
     /// For the server, where to bind (TCP port 0 is allowed); for the client, where to connect.
     pub endpoint: String,
+    /// The directory a spooled sender keeps its file spool in: must not exist yet; the sender
+    /// creates it and removes it when done (the harness removes it too, after a failure).
+    pub spool_dir: Option<PathBuf>,
 }
 
 impl Job {
@@ -189,6 +272,11 @@ impl Job {
             ("--endpoint", self.endpoint.clone()),
         ]
         .into_iter()
+        .chain(
+            self.spool_dir
+                .as_ref()
+                .map(|dir| ("--spool-dir", dir.display().to_string())),
+        )
         .flat_map(|(flag, value)| [flag.to_string(), value])
         .collect()
     }
@@ -203,6 +291,7 @@ impl Job {
         let mut count = None;
         let mut warmup = 0;
         let mut endpoint = None;
+        let mut spool_dir = None;
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -216,6 +305,7 @@ impl Job {
                 "--count" => count = Some(number()?),
                 "--warmup" => warmup = number()?,
                 "--endpoint" => endpoint = Some(value.clone()),
+                "--spool-dir" => spool_dir = Some(PathBuf::from(value)),
                 other => return Err(format!("unknown peer argument {other}")),
             }
         }
@@ -229,6 +319,7 @@ impl Job {
             count: count.ok_or_else(|| missing("--count"))?.max(2),
             warmup,
             endpoint: endpoint.ok_or_else(|| missing("--endpoint"))?,
+            spool_dir,
         })
     }
 }
@@ -285,9 +376,33 @@ mod tests {
             count: 1000,
             warmup: 10,
             endpoint: "ipc:///tmp/x.sock".into(),
+            spool_dir: None,
         };
         let back = Job::parse(&job.to_args()).unwrap();
         assert_eq!(back.to_args(), job.to_args());
+        let spooled = Job {
+            imp: Impl::ZocketSpool(Spooling::Always),
+            spool_dir: Some(PathBuf::from("/tmp/zocket-bench-spool-1-2")),
+            ..job
+        };
+        let back = Job::parse(&spooled.to_args()).unwrap();
+        assert_eq!(back.imp, spooled.imp);
+        assert_eq!(back.to_args(), spooled.to_args());
+    }
+
+    #[test]
+    fn impl_names() {
+        for imp in Impl::ALL {
+            assert_eq!(imp.key().parse::<Impl>().unwrap(), imp);
+            assert_eq!(imp.label().parse::<Impl>().unwrap(), imp);
+        }
+        assert_eq!(
+            Impl::parse_list("zocket,zocket+spool,raw").unwrap().len(),
+            2 + Impl::SPOOLED.len()
+        );
+        assert!(Impl::parse_list("zocket+spool(sometimes)").is_err());
+        assert!(!Impl::ZocketSpool(Spooling::Memory).measures(Test::Lat));
+        assert!(Impl::ZocketSpool(Spooling::Memory).measures(Test::Thr));
     }
 
     #[test]

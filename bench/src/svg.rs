@@ -1,13 +1,18 @@
 //! Hand-written SVG bar charts: one group of bars per transport and size, one bar per
 //! implementation (its median), a whisker for the min–max spread; linear from zero when the
 //! values span a small range, log by decades when they span a wide one.
+//!
+//! `latency.svg` and `throughput.svg` compare the libraries; the spooled zocket variants get
+//! their own `spool.svg`, beside plain zocket, so that the main charts stay readable.
 
 use crate::report::{Summary, fmt_rate};
 use crate::spec::{Impl, Test, Transport, size_label};
 use std::fmt::Write as _;
 
 /// Bar colours, in the order of [`Impl::ALL`].
-const COLOURS: [&str; 5] = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f"];
+const COLOURS: [&str; 9] = [
+    "#d62728", "#8c564b", "#ff7f0e", "#e377c2", "#bcbd22", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f",
+];
 
 const BAR_W: f64 = 16.0;
 const GROUP_GAP: f64 = 22.0;
@@ -18,12 +23,51 @@ const BOTTOM: f64 = 70.0;
 /// Room above the highest value for its rotated label.
 const LABEL_ROOM: f64 = 50.0;
 
-/// The chart of one test (`lat` or `thr`) over every transport and size in `rows`.
+/// The chart of one test (`lat` or `thr`) over every transport and size in `rows`, for every
+/// implementation but the spooled zocket variants.
 pub fn chart(test: Test, rows: &[Summary]) -> String {
-    let impls: Vec<Impl> = Impl::ALL
+    let impls = present(test, rows, |i| i.spooling().is_none());
+    let title = match test {
+        Test::Lat => "One-way latency, REQ/REP ping-pong (lower is better)",
+        Test::Thr => "Throughput, PUSH → PULL (higher is better)",
+    };
+    bars(test, rows, &impls, title, None)
+}
+
+/// The throughput chart of plain zocket and its spooled variants, or `None` when `rows` has no
+/// spooled variant.
+pub fn spool_chart(rows: &[Summary]) -> Option<String> {
+    let impls = present(Test::Thr, rows, |i| {
+        matches!(i, Impl::Zocket | Impl::ZocketSpool(_))
+    });
+    impls.iter().any(|i| i.spooling().is_some()).then(|| {
+        bars(
+            Test::Thr,
+            rows,
+            &impls,
+            "Throughput with a spool, PUSH → PULL (higher is better)",
+            Some(
+                "zocket: no spool. always / 100ms / never: FileSpool with that fsync policy; \
+                 mem: MemorySpool. Spooled rows send fewer messages (see the table).",
+            ),
+        )
+    })
+}
+
+/// The implementations in [`Impl::ALL`] order that have `test` rows in `rows` and pass `keep`.
+fn present(test: Test, rows: &[Summary], keep: impl Fn(Impl) -> bool) -> Vec<Impl> {
+    Impl::ALL
         .into_iter()
-        .filter(|i| rows.iter().any(|r| r.result.cell.imp == *i))
-        .collect();
+        .filter(|&i| keep(i))
+        .filter(|&i| {
+            rows.iter()
+                .any(|r| r.result.cell.imp == i && r.result.cell.test == test)
+        })
+        .collect()
+}
+
+/// A bar chart of `test` for `impls`, with a title and an optional second footnote line.
+fn bars(test: Test, rows: &[Summary], impls: &[Impl], title: &str, note: Option<&str>) -> String {
     let groups: Vec<(Transport, usize)> = Transport::ALL
         .into_iter()
         .flat_map(|t| test.sizes().iter().map(move |&s| (t, s)))
@@ -36,7 +80,7 @@ pub fn chart(test: Test, rows: &[Summary]) -> String {
     };
     let values: Vec<f64> = rows
         .iter()
-        .filter(|r| r.result.cell.test == test)
+        .filter(|r| r.result.cell.test == test && impls.contains(&r.result.cell.imp))
         .filter_map(|r| r.stats)
         .flat_map(|s| [s.min, s.max])
         .filter(|v| *v > 0.0)
@@ -46,10 +90,10 @@ pub fn chart(test: Test, rows: &[Summary]) -> String {
 
     let group_w = impls.len() as f64 * BAR_W + GROUP_GAP;
     let width = LEFT + groups.len() as f64 * group_w + 20.0;
-    let height = TOP + PLOT_H + BOTTOM;
-    let (title, unit) = match test {
-        Test::Lat => ("One-way latency, REQ/REP ping-pong (lower is better)", "µs"),
-        Test::Thr => ("Throughput, PUSH → PULL (higher is better)", "msg/s"),
+    let height = TOP + PLOT_H + BOTTOM + if note.is_some() { 14.0 } else { 0.0 };
+    let unit = match test {
+        Test::Lat => "µs",
+        Test::Thr => "msg/s",
     };
     let axis = match scale {
         Scale::Linear { .. } => unit.to_string(),
@@ -84,16 +128,17 @@ pub fn chart(test: Test, rows: &[Summary]) -> String {
             yy + 4.0
         );
     }
-    // Legend.
-    for (i, imp) in impls.iter().enumerate() {
-        let x = LEFT + i as f64 * 90.0;
+    // Legend: each entry as wide as its name needs.
+    let mut x = LEFT;
+    for imp in impls {
         let colour = colour(*imp);
         let _ = writeln!(
             svg,
-            r#"<rect x="{x}" y="34" width="10" height="10" fill="{colour}"/><text x="{:.0}" y="43">{}</text>"#,
+            r#"<rect x="{x:.0}" y="34" width="10" height="10" fill="{colour}"/><text x="{:.0}" y="43">{}</text>"#,
             x + 14.0,
             imp.label()
         );
+        x += (14.0 + 6.5 * imp.label().len() as f64 + 16.0).max(90.0);
     }
     // Bars.
     let base = TOP + PLOT_H;
@@ -157,8 +202,15 @@ pub fn chart(test: Test, rows: &[Summary]) -> String {
     let _ = writeln!(
         svg,
         r##"<text x="{LEFT}" y="{:.0}" fill="#555">Bars: median of the repetitions; whiskers: min–max.</text>"##,
-        height - 14.0
+        base + BOTTOM - 14.0
     );
+    if let Some(note) = note {
+        let _ = writeln!(
+            svg,
+            r##"<text x="{LEFT}" y="{:.0}" fill="#555">{note}</text>"##,
+            base + BOTTOM
+        );
+    }
     svg.push_str("</svg>\n");
     svg
 }

@@ -8,18 +8,20 @@
 //! - the role ends with [`crate::peer::finish`] while the sockets are still open.
 
 use crate::peer::PeerResult;
-use crate::spec::{Impl, Job};
+use crate::spec::{Impl, Job, Spooling};
 
 mod libzmq;
 mod raw;
 mod rzmq;
 mod zmqrs;
 mod zocket;
+mod zocket_spool;
 
 /// The high-water mark set on both ends, in messages.
 pub const HWM: usize = 1000;
 
-/// One implementation's four peer roles. Each runs to completion in the calling process.
+/// One implementation's four peer roles (the spooled zocket variants play only the two
+/// throughput roles). Each runs to completion in the calling process.
 pub trait Peer {
     /// REP: binds, announces, echoes `warmup + count` requests.
     fn lat_server(&self, job: &Job) -> PeerResult;
@@ -35,6 +37,10 @@ pub trait Peer {
 pub fn get(imp: Impl) -> &'static dyn Peer {
     match imp {
         Impl::Zocket => &zocket::Zocket,
+        Impl::ZocketSpool(Spooling::Always) => &zocket_spool::ZocketSpool(Spooling::Always),
+        Impl::ZocketSpool(Spooling::Every100ms) => &zocket_spool::ZocketSpool(Spooling::Every100ms),
+        Impl::ZocketSpool(Spooling::Never) => &zocket_spool::ZocketSpool(Spooling::Never),
+        Impl::ZocketSpool(Spooling::Memory) => &zocket_spool::ZocketSpool(Spooling::Memory),
         Impl::Libzmq => &libzmq::Libzmq,
         Impl::Zmqrs => &zmqrs::Zmqrs,
         Impl::Rzmq => &rzmq::Rzmq,

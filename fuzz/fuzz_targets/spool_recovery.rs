@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join("00000000000000000001.seg"), data).expect("segment");
     for on_corruption in [OnCorruption::Fail, OnCorruption::Skip] {
-        let config = FileSpoolConfig { on_corruption, ..FileSpoolConfig::default() };
+        let config = FileSpoolConfig {
+            on_corruption,
+            ..FileSpoolConfig::default()
+        };
         if let Ok(mut spool) = FileSpool::open_with(&dir, config) {
             for seq in spool.first_unacked()..spool.next_seq() {
                 let _ = spool.read(seq);

@@ -10,8 +10,15 @@ use zocket::zmtp::outbuf::OutBuf;
 use zocket::zmtp::protocol::{LocalConfig, Protocol};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
-    let socket_type = [SocketType::Pull, SocketType::Pub, SocketType::Router, SocketType::Sub][usize::from(mode & 3)];
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let socket_type = [
+        SocketType::Pull,
+        SocketType::Pub,
+        SocketType::Router,
+        SocketType::Sub,
+    ][usize::from(mode & 3)];
     let local = LocalConfig {
         socket_type,
         identity: bytes::Bytes::new(),

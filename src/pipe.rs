@@ -34,8 +34,8 @@ pub(crate) type Wakes = smallvec::SmallVec<[IoWake; 4]>;
 pub(crate) struct RxAcks {
     /// Connection generation (positions restart with each connection).
     pub generation: u64,
-    /// (generation, position) of each inbound message, in queue order.
-    pub positions: VecDeque<(u64, u64)>,
+    /// (generation, position, sequence number) of each inbound message, in queue order.
+    pub positions: VecDeque<(u64, u64, u64)>,
     /// Position of the last message dropped as a duplicate (delivered once the queue drains).
     pub ghost_upto: u64,
     /// Position up to which messages were handed to the application.
@@ -48,8 +48,32 @@ impl RxAcks {
     /// Positions handed over but not yet acknowledged, past which a wake-up is worth it.
     const BATCH: u64 = 32;
 
+    /// The connection of the current generation died: its messages the application has not
+    /// read were never acknowledged, so the sender will send them again. They are taken out
+    /// of `inbound` (and their sequence numbers returned) so that the new copies are not
+    /// mistaken for duplicates of messages that then never get read.
+    pub fn drop_unread(&mut self, inbound: &mut VecDeque<Parts>) -> Vec<u64> {
+        if self.positions.len() != inbound.len() {
+            return Vec::new(); // not all from sequenced connections: keep everything
+        }
+        let mut dropped = Vec::new();
+        let mut kept = VecDeque::with_capacity(inbound.len());
+        let mut kept_positions = VecDeque::with_capacity(inbound.len());
+        for (entry, msg) in self.positions.drain(..).zip(inbound.drain(..)) {
+            if entry.0 == self.generation {
+                dropped.push(entry.2);
+            } else {
+                kept.push_back(msg);
+                kept_positions.push_back(entry);
+            }
+        }
+        *inbound = kept;
+        self.positions = kept_positions;
+        dropped
+    }
+
     fn on_pop(&mut self, queue_now_empty: bool) -> bool {
-        if let Some((generation, pos)) = self.positions.pop_front()
+        if let Some((generation, pos, _)) = self.positions.pop_front()
             && generation == self.generation
         {
             self.delivered = self.delivered.max(pos);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zocket::spool::{FileSpool, FileSpoolConfig, MemorySpool, Spool, SpoolError};
 use zocket::{Context, DONTWAIT, Error, SocketType};
 
@@ -252,5 +252,51 @@ fn spooled_dealer_to_router_is_acknowledged_end_to_end() {
         "all 2000 acknowledged"
     );
     drop(reopened);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unread_messages_of_a_dead_connection_come_again_instead_of_being_acknowledged() {
+    let dir = unique("unread");
+    let sock = unique("unread.sock");
+    let rctx = Context::new();
+    let pull = rctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    pull.bind(&ipc(&sock)).unwrap();
+    {
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_linger(Some(Duration::ZERO)).unwrap();
+        push.set_spool(FileSpool::open(&dir).unwrap()).unwrap();
+        push.connect(&ipc(&sock)).unwrap();
+        for i in 1..=100u32 {
+            push.send(i.to_be_bytes(), 0).unwrap();
+        }
+        for i in 1..=10u32 {
+            assert_eq!(pull.recv_bytes(0).unwrap(), i.to_be_bytes());
+        }
+    } // the sender goes away with 90 messages read by nobody
+    // They were never acknowledged, so they are dropped here and come again from the spool.
+    let deadline = Instant::now() + TIMEOUT;
+    while pull.can_recv() {
+        assert!(
+            Instant::now() < deadline,
+            "unread messages of the dead connection were kept"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_spool(FileSpool::open(&dir).unwrap()).unwrap();
+    push.connect(&ipc(&sock)).unwrap();
+    for i in 11..=100u32 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), i.to_be_bytes(), "resent in order");
+    }
+    assert!(
+        matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)),
+        "no duplicates"
+    );
+    drop(push);
+    drop(ctx);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -295,7 +295,7 @@ impl Connection {
                 match pipe {
                     Some(p) if p.inbound.len() > queued_before => {
                         if let Some(rx) = &mut p.rx {
-                            rx.positions.push_back((rx.generation, position));
+                            rx.positions.push_back((rx.generation, position, seq));
                         }
                     }
                     other => ghost(other, position), // the pattern dropped it: counts as handled
@@ -449,12 +449,19 @@ impl Connection {
         if let Some(delivery) = &mut st.delivery {
             delivery.requeue(self.tx_acks.take_unconfirmed());
         }
-        for (tag, msg) in self.pending_in.drain(..) {
-            if let Some((stream, (seq, low))) = self.rx_acks.stream.zip(tag)
-                && !st.dedup.accept(stream, seq, low)
+        if let Some(stream) = self.rx_acks.stream {
+            // From a spooled sender, what the application has not read is not acknowledged and
+            // will come again: drop it now rather than let the new copies look like duplicates.
+            self.pending_in.clear();
+            if let Some(pipe) = st.pipes.get_mut(id)
+                && let Some(rx) = &mut pipe.rx
             {
-                continue;
+                for seq in rx.drop_unread(&mut pipe.inbound) {
+                    st.dedup.forget(stream, seq);
+                }
             }
+        }
+        for (_, msg) in self.pending_in.drain(..) {
             if let Some(pipe) = st.pipes.get_mut(id) {
                 pipe.inbound.push_back(msg);
             }

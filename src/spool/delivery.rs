@@ -65,8 +65,11 @@ impl Delivery {
             let frames = match self.spool.read(seq) {
                 Ok(Some(frames)) => frames,
                 Ok(None) => {
-                    // Already confirmed, or a damaged record the spool reported and skipped.
+                    // Gone from the spool: acknowledged before a restart, or a damaged record
+                    // the spool reported and skipped. Either way nothing will confirm it, so
+                    // count it as confirmed, or the acknowledged mark would stop here for good.
                     self.dispatched(seq);
+                    self.confirm([seq]);
                     continue;
                 }
                 Err(e) => {
@@ -140,6 +143,13 @@ impl Dedup {
             w.seen = w.seen.split_off(&(low + 1));
         }
         seq > w.low && w.seen.insert(seq)
+    }
+
+    /// Forgets `seq` of `stream`: it was received but will not be read, and comes again.
+    pub fn forget(&mut self, stream: u64, seq: u64) {
+        if let Some(w) = self.streams.get_mut(&stream) {
+            w.seen.remove(&seq);
+        }
     }
 
     /// Whether `seq` of `stream` was delivered already.

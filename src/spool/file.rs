@@ -143,6 +143,13 @@ impl FileSpool {
             }
             scanned.push_back(seg);
         }
+        // Segments are deleted only once acknowledged, so whatever lies before the oldest one
+        // left was acknowledged, even if the acknowledgement file lags behind (a crash
+        // between the two).
+        let acked = match scanned.front() {
+            Some(first) => acked.max(first.first_seq.saturating_sub(1)),
+            None => acked,
+        };
         let next_seq = scanned
             .back()
             .map_or(acked + 1, |s| s.last_seq + 1)
@@ -396,6 +403,11 @@ impl Spool for FileSpool {
             let (_, _, n) = self.cache.pop_front().expect("front");
             self.cache_size -= n;
         }
+        if self.segments.len() > 1 && self.segments[0].last_seq <= seq {
+            // Record the acknowledgement before deleting what it covers, so that a crash in
+            // between never leaves the mark behind the oldest segment on disk.
+            self.flush(self.config.fsync != FsyncPolicy::Never)?;
+        }
         while self.segments.len() > 1 && self.segments[0].last_seq <= seq {
             let seg = self.segments.pop_front().expect("front");
             fs::remove_file(&seg.path).map_err(io_err(&seg.path))?;
@@ -638,6 +650,34 @@ mod tests {
             "acked segments deleted"
         );
         assert_eq!(s.append(&msg(201)).unwrap(), 201);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_lagging_acknowledgement_file_never_strands_the_mark() {
+        // A crash between deleting acknowledged segments and recording the mark: simulate it
+        // by putting back an old acknowledgement file.
+        let dir = temp_dir("lag");
+        {
+            let mut s = FileSpool::open_with(&dir, small_segments()).unwrap();
+            for i in 1..=200 {
+                s.append(&msg(i)).unwrap();
+            }
+        }
+        store_acked(&dir, 0, false).unwrap();
+        {
+            let mut s = FileSpool::open_with(&dir, small_segments()).unwrap();
+            s.ack(150).unwrap();
+        }
+        store_acked(&dir, 3, false).unwrap();
+        let s = FileSpool::open_with(&dir, small_segments()).unwrap();
+        let first_on_disk = list_segments(&dir).unwrap()[0].0;
+        assert!(first_on_disk > 4, "acknowledged segments were deleted");
+        assert_eq!(
+            s.first_unacked(),
+            first_on_disk,
+            "the mark starts at the oldest record left"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 

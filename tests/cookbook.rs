@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RECIPES: [&str; 6] = [
+const RECIPES: [&str; 7] = [
     "pipeline",
     "pubsub_fanout",
     "reqrep_broker",
     "lazy_pirate",
     "lbbroker",
     "mixed_peers",
+    "reliable_pipeline",
 ];
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
@@ -190,4 +191,15 @@ fn mixed_peers_completes_or_is_skipped() {
     assert_eq!(per_worker.len() as u64, num(&s, "workers"), "{s:?}");
     assert_eq!(per_worker.iter().sum::<u64>(), tasks, "{s:?}");
     assert_eq!(num(&s, "exited_cleanly"), num(&s, "workers"), "{s:?}");
+}
+
+#[test]
+fn reliable_pipeline_loses_nothing_when_stages_are_killed() {
+    let s = run("reliable_pipeline");
+    let tasks = num(&s, "tasks");
+    assert!(tasks > 0);
+    assert_eq!(num(&s, "received"), tasks, "{s:?}");
+    assert_eq!(num(&s, "missing"), 0, "{s:?}");
+    assert!(num(&s, "kills") >= 1, "no stage was killed: {s:?}");
+    num(&s, "duplicates"); // present and a number; any count is allowed
 }

@@ -239,6 +239,9 @@ impl SocketState {
     /// Takes the wake-ups owed to the I/O thread (pipes awaiting a direct write that nobody
     /// did become flush wake-ups).
     pub fn take_wakes(&mut self) -> Wakes {
+        if self.pipes.wakes.is_empty() && self.pipes.fast_pending.is_empty() {
+            return Wakes::new(); // the common case, without moving the inline buffers
+        }
         let pending = std::mem::take(&mut self.pipes.fast_pending);
         for id in pending {
             if let Some(conn) = self.pipes.get(id).and_then(|p| p.conn) {

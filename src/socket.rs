@@ -315,7 +315,9 @@ impl Socket {
     fn finish(&self, mut guard: std::sync::MutexGuard<'_, crate::core::SocketState>) {
         let wakes = guard.take_wakes();
         drop(guard);
-        self.io.wake_all(wakes);
+        if !wakes.is_empty() {
+            self.io.wake_all(wakes);
+        }
     }
 
     /// Receives one frame; [`Message::more`] tells whether more frames of the same message
@@ -326,11 +328,15 @@ impl Socket {
             let more = !guard.recv_partial.is_empty();
             return Ok(Message::with_more(frame, more));
         }
-        let (mut guard, parts) = self.recv_locked(guard, flags)?;
-        let mut parts = parts.into_iter();
-        let first = parts.next().unwrap_or_default();
-        guard.recv_partial.extend(parts);
-        let more = !guard.recv_partial.is_empty();
+        let (mut guard, mut parts) = self.recv_locked(guard, flags)?;
+        let (first, more) = if parts.len() == 1 {
+            (parts.pop().unwrap_or_default(), false)
+        } else {
+            let mut parts = parts.into_iter();
+            let first = parts.next().unwrap_or_default();
+            guard.recv_partial.extend(parts);
+            (first, true)
+        };
         self.finish(guard);
         Ok(Message::with_more(first, more))
     }

@@ -46,8 +46,6 @@ pub(crate) struct SocketState {
     pub closed: bool,
     /// Frames given with SNDMORE, waiting for the last frame.
     pub send_partial: Parts,
-    /// Frames of a received message not yet handed out by `recv_msg`.
-    pub recv_partial: std::collections::VecDeque<bytes::Bytes>,
     /// The endpoints bound or connected.
     pub endpoints: Vec<EndpointRecord>,
     pub last_endpoint: Option<String>,
@@ -61,6 +59,9 @@ pub(crate) struct SocketState {
     /// Request/reply traffic alternates, so each send gets the fast path; a stream of sends
     /// (PUSH, PUB, a busy DEALER) leaves writing to the I/O thread, which batches.
     pub fast_credit: bool,
+    /// A spooled zocket sender was attached: messages are acknowledged as the application
+    /// takes them, so they are taken one at a time.
+    pub acked_senders: bool,
 }
 
 impl SocketShared {
@@ -74,13 +75,13 @@ impl SocketShared {
                 opts: Options::default(),
                 closed: false,
                 send_partial: Parts::new(),
-                recv_partial: Default::default(),
                 endpoints: Vec::new(),
                 last_endpoint: None,
                 arena: Default::default(),
                 delivery: None,
                 dedup: Dedup::default(),
                 fast_credit: true,
+                acked_senders: false,
             }),
             cond: Condvar::new(),
             waiters: AtomicUsize::new(0),

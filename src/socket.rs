@@ -12,6 +12,16 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Messages taken from the pipes at once by one receive, for types that allow it.
+const PREFETCH: usize = 64;
+
+/// Application-side receive state (see [`Socket::next_message`]).
+#[derive(Default)]
+struct Inbox {
+    partial: std::collections::VecDeque<Bytes>,
+    prefetched: std::collections::VecDeque<Parts>,
+}
+
 /// Flag: do not block; return [`Error::WouldBlock`] instead (libzmq `ZMQ_DONTWAIT`).
 pub const DONTWAIT: i32 = 1;
 /// Flag: more frames of this message follow (libzmq `ZMQ_SNDMORE`).
@@ -21,6 +31,11 @@ pub const SNDMORE: i32 = 2;
 /// dropping it closes it, delivering what it queued for at most its linger period.
 pub struct Socket {
     shared: Arc<SocketShared>,
+    /// What the application threads took from the socket and not yet handed out: the rest of
+    /// a multipart message read frame by frame, and prefetched messages.
+    inbox: std::sync::Mutex<Inbox>,
+    /// Whether this type's receive is a plain pop that may be batched.
+    prefetches: bool,
     readiness: std::sync::OnceLock<Arc<crate::poller::ReadinessFd>>,
     io: Arc<IoThread>,
     // Keeps the context (and its I/O thread) alive while the socket lives.
@@ -29,11 +44,17 @@ pub struct Socket {
 
 impl Socket {
     pub(crate) fn new(shared: Arc<SocketShared>, io: Arc<IoThread>, ctx: Arc<ContextInner>) -> Socket {
+        let socket_type = shared.socket_type;
         Socket {
             shared,
             io,
             _ctx: ctx,
             readiness: std::sync::OnceLock::new(),
+            inbox: Default::default(),
+            prefetches: matches!(
+                socket_type,
+                SocketType::Pull | SocketType::Sub | SocketType::XSub | SocketType::Pair | SocketType::Dealer
+            ),
         }
     }
 
@@ -320,25 +341,54 @@ impl Socket {
         }
     }
 
+    /// The next whole message: from the prefetched ones, or from the pattern (waiting per
+    /// `flags`). Types whose receive is a plain fair-queued pop take a batch at once, so the
+    /// application thread touches the state it shares with the I/O thread once per batch
+    /// rather than once per message (what libzmq's pipes do too). Not when a spooled sender
+    /// is attached: its messages are acknowledged as they are taken.
+    fn next_message(&self, flags: i32) -> Result<Parts> {
+        if let Some(parts) = self.lock_inbox().prefetched.pop_front() {
+            return Ok(parts);
+        }
+        let guard = self.shared.lock();
+        let (mut guard, parts) = self.recv_locked(guard, flags)?;
+        if self.prefetches && !guard.acked_senders {
+            let mut inbox = self.lock_inbox();
+            let st = &mut *guard;
+            while inbox.prefetched.len() < PREFETCH {
+                match st.pattern.recv(&mut st.pipes) {
+                    Ok(Some(more)) => inbox.prefetched.push_back(more),
+                    _ => break,
+                }
+            }
+            st.reap();
+        }
+        self.finish(guard);
+        Ok(parts)
+    }
+
+    fn lock_inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Receives one frame; [`Message::more`] tells whether more frames of the same message
     /// follow (they are already here: messages arrive whole).
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {
-        let mut guard = self.shared.lock();
-        if let Some(frame) = guard.recv_partial.pop_front() {
-            let more = !guard.recv_partial.is_empty();
-            return Ok(Message::with_more(frame, more));
+        {
+            let mut inbox = self.lock_inbox();
+            if let Some(frame) = inbox.partial.pop_front() {
+                let more = !inbox.partial.is_empty();
+                return Ok(Message::with_more(frame, more));
+            }
         }
-        let (mut guard, mut parts) = self.recv_locked(guard, flags)?;
-        let (first, more) = if parts.len() == 1 {
-            (parts.pop().unwrap_or_default(), false)
-        } else {
-            let mut parts = parts.into_iter();
-            let first = parts.next().unwrap_or_default();
-            guard.recv_partial.extend(parts);
-            (first, true)
-        };
-        self.finish(guard);
-        Ok(Message::with_more(first, more))
+        let mut parts = self.next_message(flags)?;
+        if parts.len() == 1 {
+            return Ok(Message::with_more(parts.pop().unwrap_or_default(), false));
+        }
+        let mut parts = parts.into_iter();
+        let first = parts.next().unwrap_or_default();
+        self.lock_inbox().partial.extend(parts);
+        Ok(Message::with_more(first, true))
     }
 
     /// Receives one frame as a `Vec<u8>`.
@@ -359,18 +409,18 @@ impl Socket {
 
     /// Receives a whole multipart message as `Bytes` frames, without copying.
     pub fn recv_frames(&self, flags: i32) -> Result<Vec<Bytes>> {
-        let mut guard = self.shared.lock();
-        if !guard.recv_partial.is_empty() {
-            return Ok(guard.recv_partial.drain(..).collect());
+        {
+            let mut inbox = self.lock_inbox();
+            if !inbox.partial.is_empty() {
+                return Ok(inbox.partial.drain(..).collect());
+            }
         }
-        let (guard, parts) = self.recv_locked(guard, flags)?;
-        self.finish(guard);
-        Ok(parts.into_vec())
+        Ok(self.next_message(flags)?.into_vec())
     }
 
     /// Whether the last frame received by [`Socket::recv_msg`] has more frames after it.
     pub fn get_rcvmore(&self) -> Result<bool> {
-        Ok(!self.shared.lock().recv_partial.is_empty())
+        Ok(!self.lock_inbox().partial.is_empty())
     }
 
     /// Whether a `send` would not block now.
@@ -381,8 +431,14 @@ impl Socket {
 
     /// Whether a `recv` would return a message now.
     pub fn can_recv(&self) -> bool {
+        {
+            let inbox = self.lock_inbox();
+            if !inbox.partial.is_empty() || !inbox.prefetched.is_empty() {
+                return true;
+            }
+        }
         let st = self.shared.lock();
-        !st.recv_partial.is_empty() || st.pattern.can_recv(&st.pipes)
+        st.pattern.can_recv(&st.pipes)
     }
 
     /// The events ready now: [`crate::POLLIN`] and/or [`crate::POLLOUT`] (libzmq

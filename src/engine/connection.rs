@@ -244,6 +244,7 @@ impl Connection {
                 Err(e) => log::debug!("no direct-write path for this connection: {e}"),
             }
         }
+        st.acked_senders |= self.rx_acks.stream.is_some();
         if self.rx_acks.stream.is_some()
             && let Some(pipe) = st.pipes.get_mut(id)
         {

@@ -20,15 +20,21 @@ fn ipc(path: &Path) -> String {
     format!("ipc://{}", path.display())
 }
 
+/// A socket of `socket_type` sending through a file spool in `dir`, connected to `sock`.
+fn spooled(ctx: &Context, socket_type: SocketType, dir: &Path, sock: &Path) -> zocket::Socket {
+    let s = ctx.socket(socket_type).unwrap();
+    s.set_spool(FileSpool::open(dir).unwrap()).unwrap();
+    s.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
+    s.connect(&ipc(sock)).unwrap();
+    s
+}
+
 #[test]
 fn receiver_down_for_a_while_gets_everything() {
     let dir = unique("absent");
     let sock = unique("absent.sock");
     let ctx = Context::new();
-    let push = ctx.socket(SocketType::Push).unwrap();
-    push.set_spool(FileSpool::open(&dir).unwrap()).unwrap();
-    push.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
-    push.connect(&ipc(&sock)).unwrap();
+    let push = spooled(&ctx, SocketType::Push, &dir, &sock);
     // Far past the high-water mark: the spool takes it all, nothing blocks.
     for i in 0..5000u32 {
         push.send(i.to_be_bytes(), DONTWAIT).unwrap();
@@ -53,10 +59,7 @@ fn spooled_push_to_a_libzmq_pull_that_starts_late() {
     let dir = unique("libzmq");
     let sock = unique("libzmq.sock");
     let ctx = Context::new();
-    let push = ctx.socket(SocketType::Push).unwrap();
-    push.set_spool(FileSpool::open(&dir).unwrap()).unwrap();
-    push.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
-    push.connect(&ipc(&sock)).unwrap();
+    let push = spooled(&ctx, SocketType::Push, &dir, &sock);
     for i in 0..3000u32 {
         push.send(i.to_be_bytes(), 0).unwrap();
     }
@@ -220,7 +223,6 @@ fn spooled_dealer_to_router_is_acknowledged_end_to_end() {
     let dealer = ctx.socket(SocketType::Dealer).unwrap();
     dealer.set_routing_id(b"d1").unwrap();
     dealer.set_spool(FileSpool::open(&dir).unwrap()).unwrap();
-    dealer.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
     dealer.connect(&ipc(&sock)).unwrap();
     for i in 0..2000u32 {
         dealer

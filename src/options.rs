@@ -29,6 +29,9 @@ pub(crate) struct Options {
     pub routing_id: Bytes,
     pub connect_routing_id: Option<Bytes>,
     pub immediate: bool,
+    pub heartbeat_ivl: Option<Duration>,
+    pub heartbeat_timeout: Option<Duration>,
+    pub heartbeat_ttl: Option<Duration>,
 }
 
 impl Default for Options {
@@ -46,6 +49,9 @@ impl Default for Options {
             routing_id: Bytes::new(),
             connect_routing_id: None,
             immediate: false,
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: None,
         }
     }
 }

@@ -586,6 +586,32 @@ impl Socket {
         self.with_options(|o| o.immediate = on);
         Ok(())
     }
+    /// Send a ZMTP PING on each connection at this interval, and drop a connection whose peer
+    /// sends nothing at all for the heartbeat timeout after a PING (libzmq
+    /// `ZMQ_HEARTBEAT_IVL`; `None`, the default, sends none). Applies to new connections.
+    pub fn set_heartbeat_ivl(&self, ivl: Option<Duration>) -> Result<()> {
+        if ivl.is_some_and(|d| d.is_zero()) {
+            return Err(Error::InvalidOption("heartbeat interval must be positive".into()));
+        }
+        self.with_options(|o| o.heartbeat_ivl = ivl);
+        Ok(())
+    }
+    /// How long to wait for any traffic after a PING before dropping the connection
+    /// (libzmq `ZMQ_HEARTBEAT_TIMEOUT`; default: the heartbeat interval).
+    pub fn set_heartbeat_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        self.with_options(|o| o.heartbeat_timeout = timeout);
+        Ok(())
+    }
+    /// The time-to-live announced in our PINGs: the peer drops the connection if it hears
+    /// nothing from us for that long (libzmq `ZMQ_HEARTBEAT_TTL`, tenths of a second on the
+    /// wire, at most 6553.5 s).
+    pub fn set_heartbeat_ttl(&self, ttl: Option<Duration>) -> Result<()> {
+        if ttl.is_some_and(|d| d > Duration::from_millis(6_553_500)) {
+            return Err(Error::InvalidOption("heartbeat TTL is at most 6553.5 s".into()));
+        }
+        self.with_options(|o| o.heartbeat_ttl = ttl);
+        Ok(())
+    }
     /// SUB: receive messages starting with `prefix` (empty = everything).
     pub fn set_subscribe(&self, prefix: &[u8]) -> Result<()> {
         self.set_pattern_option(PatternOption::Subscribe(Bytes::copy_from_slice(prefix)))

@@ -611,3 +611,54 @@ fn sub_resends_subscriptions_after_a_reconnect() {
     assert_eq!(sub.recv_bytes(0).unwrap(), b"a-3");
     assert_eq!(sub.recv_bytes(0).unwrap(), b"bb-3");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Heartbeats: zocket sends PINGs when asked, and drops a peer that stays silent.
+
+#[test]
+fn heartbeats_are_sent_and_a_silent_peer_is_dropped() {
+    let ctx = Context::new();
+    let listener = RawListener::bind();
+    let dealer = socket(&ctx, SocketType::Dealer);
+    dealer.set_heartbeat_ivl(Some(Duration::from_millis(50))).unwrap();
+    dealer
+        .set_heartbeat_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    dealer
+        .set_heartbeat_ttl(Some(Duration::from_millis(2000)))
+        .unwrap();
+    dealer.connect(&listener.endpoint).unwrap();
+    let mut raw = listener.accept();
+    raw.handshake(1, &[("Socket-Type", b"ROUTER"), ("Identity", b"")]);
+    // PINGs arrive, with the TTL in tenths of a second; the raw peer answers none of them.
+    let ping = raw.read_command("PING");
+    assert_eq!(&ping.command_data()[..2], &20u16.to_be_bytes());
+    // Silent for the timeout: zocket closes the connection.
+    assert_closed(&mut raw, "a peer that never answers heartbeats");
+}
+
+#[test]
+fn a_peer_that_answers_keeps_the_connection() {
+    let ctx = Context::new();
+    let listener = RawListener::bind();
+    let dealer = socket(&ctx, SocketType::Dealer);
+    dealer.set_heartbeat_ivl(Some(Duration::from_millis(20))).unwrap();
+    dealer
+        .set_heartbeat_timeout(Some(Duration::from_millis(60)))
+        .unwrap();
+    dealer.connect(&listener.endpoint).unwrap();
+    let mut raw = listener.accept();
+    raw.handshake(1, &[("Socket-Type", b"ROUTER"), ("Identity", b"")]);
+    // Answer every PING for many timeouts' worth of time.
+    let until = Instant::now() + Duration::from_millis(600);
+    let mut pings = 0;
+    while Instant::now() < until {
+        let ping = raw.read_command("PING");
+        raw.send_command("PONG", &ping.command_data()[2..]);
+        pings += 1;
+    }
+    assert!(pings >= 10, "only {pings} PINGs in 600 ms at a 20 ms interval");
+    // Still the same connection: a message arrives on it.
+    dealer.send("alive", 0).unwrap();
+    assert_eq!(raw.read_message(), vec![b"alive".to_vec()]);
+}

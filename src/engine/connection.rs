@@ -3,6 +3,7 @@
 
 use super::acks::{PROP_ACK, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
 use super::fast_path::FastPath;
+use super::heartbeat::{Due, Heartbeat, HeartbeatConfig};
 use crate::core::SocketShared;
 use crate::message::Parts;
 use crate::pipe::RxAcks;
@@ -68,6 +69,8 @@ pub(super) struct Connection {
     batch_low: u64,
     /// The application's direct-write path, shared with the pipe.
     fast: Option<Arc<FastPath>>,
+    heartbeat_config: HeartbeatConfig,
+    heartbeat: Heartbeat,
 }
 
 /// Why a connection must close.
@@ -82,7 +85,7 @@ impl Connection {
         connecting: bool,
         attachment: Attachment,
     ) -> Connection {
-        let (local, handshake_ivl) = {
+        let (local, handshake_ivl, heartbeat_config) = {
             let st = socket.lock();
             let mut extra_metadata = Vec::new();
             if receives_from_spools(socket.socket_type) {
@@ -98,7 +101,12 @@ impl Connection {
                 max_msg_size: st.opts.max_msg_size.unwrap_or(crate::options::UNLIMITED_MSG_SIZE),
                 extra_metadata,
             };
-            (local, st.opts.handshake_ivl)
+            let heartbeat = HeartbeatConfig {
+                interval: st.opts.heartbeat_ivl,
+                timeout: st.opts.heartbeat_timeout,
+                ttl: st.opts.heartbeat_ttl,
+            };
+            (local, st.opts.handshake_ivl, heartbeat)
         };
         let mut out = OutBuf::new();
         let proto = Protocol::new(local, &mut out);
@@ -122,6 +130,8 @@ impl Connection {
             batch: VecDeque::new(),
             batch_low: 0,
             fast: None,
+            heartbeat_config,
+            heartbeat: Heartbeat::default(),
         }
     }
 
@@ -139,6 +149,30 @@ impl Connection {
         }
         self.read(wakes, drain)?;
         self.write(wakes)
+    }
+
+    /// When this connection's timers (handshake, heartbeats) next need attention.
+    pub fn timer_deadline(&self) -> Option<Instant> {
+        match (self.handshake_deadline, self.heartbeat.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs the timers that are due: fails the connection when the handshake or the peer's
+    /// heartbeats took too long, sends a PING when one is due.
+    pub fn on_timer(&mut self, now: Instant, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+        if self.handshake_deadline.is_some_and(|d| d <= now) {
+            return Err("handshake timed out".into());
+        }
+        match self.heartbeat.poll(now) {
+            Due::Nothing => Ok(()),
+            Due::Expired => Err("heartbeat timed out: nothing from the peer".into()),
+            Due::Ping(ttl) => {
+                self.proto.push_ping(ttl, &mut self.out);
+                self.write(wakes)
+            }
+        }
     }
 
     /// The application made room in the inbound queue: deliver what waited, read on.
@@ -159,7 +193,10 @@ impl Connection {
             }
             let short = match self.stream.read_into(&mut self.inbuf) {
                 Ok((0, _)) => return Err("peer closed the connection".into()),
-                Ok((n, asked)) => n < asked,
+                Ok((n, asked)) => {
+                    self.heartbeat.on_traffic();
+                    n < asked
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(format!("read failed: {e}")),
@@ -179,6 +216,7 @@ impl Connection {
                     self.pending_in.push_back((self.rx_acks.next_tag.take(), msg))
                 }
                 Ok(Some(Event::Seq { seq, low })) => self.rx_acks.next_tag = Some((seq, low)),
+                Ok(Some(Event::PeerTtl(ttl))) => self.heartbeat.on_peer_ttl(ttl, Instant::now()),
                 Ok(Some(Event::Ack(count))) => {
                     let mut confirmed = Vec::new();
                     self.tx_acks.peer_confirmed(count, &mut confirmed);
@@ -198,6 +236,7 @@ impl Connection {
 
     fn on_handshake(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         self.handshake_deadline = None;
+        self.heartbeat = Heartbeat::start(self.heartbeat_config, Instant::now());
         let Some(peer) = self.proto.peer() else {
             return Err("handshake finished without the peer's metadata".into());
         };

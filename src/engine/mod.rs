@@ -5,6 +5,7 @@ pub(crate) mod acks;
 mod connection;
 mod connector;
 pub(crate) mod fast_path;
+mod heartbeat;
 mod reactor;
 
 use crate::core::SocketShared;

@@ -361,7 +361,7 @@ impl Reactor {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let handshakes = self.conns.values().filter_map(|c| c.handshake_deadline);
+        let handshakes = self.conns.values().filter_map(|c| c.timer_deadline());
         let retries = self.connectors.values().filter_map(|c| c.retry_at);
         let lingers = self.sockets.values().filter_map(|s| s.linger_until.flatten());
         let closing = self
@@ -374,14 +374,14 @@ impl Reactor {
 
     fn run_timers(&mut self) {
         let now = Instant::now();
-        let expired: Vec<Token> = self
+        let due_conns: Vec<Token> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.handshake_deadline.is_some_and(|d| d <= now))
+            .filter(|(_, c)| c.timer_deadline().is_some_and(|d| d <= now))
             .map(|(t, _)| *t)
             .collect();
-        for token in expired {
-            self.close_conn(token, "handshake timed out");
+        for token in due_conns {
+            self.with_conn(token, |c, wakes| c.on_timer(now, wakes));
         }
         let due: Vec<u64> = self
             .connectors

@@ -53,6 +53,9 @@ pub enum Event {
     },
     /// zocket acknowledged delivery: the peer has delivered this many sequenced messages.
     Ack(u64),
+    /// The peer's heartbeat (already answered) asks to be dropped if nothing arrives within
+    /// this many tenths of a second.
+    PeerTtl(u16),
 }
 
 enum State {
@@ -208,9 +211,9 @@ impl Protocol {
 
     fn on_command(&mut self, body: Bytes, out: &mut OutBuf) -> Result<Option<Event>, ProtocolError> {
         match Command::decode(body)? {
-            Command::Ping { context, .. } => {
+            Command::Ping { ttl, context } => {
                 push_command(&Command::Pong(context), out);
-                Ok(None)
+                Ok((ttl > 0).then_some(Event::PeerTtl(ttl)))
             }
             Command::Pong(_) => Ok(None),
             Command::Seq { seq, low } => Ok(Some(Event::Seq { seq, low })),
@@ -390,6 +393,7 @@ mod tests {
         let _ = drain(&mut out_b);
         pa.push_ping(10, &mut out_a);
         let mut to_b = drain(&mut out_a);
+        assert_eq!(pb.poll(&mut to_b, &mut out_b).unwrap(), Some(Event::PeerTtl(10)));
         assert_eq!(pb.poll(&mut to_b, &mut out_b).unwrap(), None);
         let pong = drain(&mut out_b);
         assert_eq!(&pong[..], b"\x04\x05\x04PONG");

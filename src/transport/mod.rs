@@ -168,13 +168,12 @@ impl Stream {
         }
     }
 
-    /// Reads into the spare capacity of `buf` (reserving at least `MIN_READ` bytes), without
-    /// zeroing it first and without an intermediate copy. Returns the bytes read and the
-    /// bytes asked for.
-    pub fn read_into(&mut self, buf: &mut bytes::BytesMut) -> io::Result<(usize, usize)> {
-        const MIN_READ: usize = 16 * 1024;
-        if buf.capacity() - buf.len() < MIN_READ {
-            buf.reserve(4 * MIN_READ);
+    /// Reads into the spare capacity of `buf` (reserving `chunk` bytes when less than a
+    /// quarter of that is left), without zeroing it first and without an intermediate copy.
+    /// Returns the bytes read and the bytes asked for.
+    pub fn read_into(&mut self, buf: &mut bytes::BytesMut, chunk: usize) -> io::Result<(usize, usize)> {
+        if buf.capacity() - buf.len() < chunk / 4 {
+            buf.reserve(chunk);
         }
         let spare = buf.spare_capacity_mut();
         let asked = spare.len();

@@ -144,6 +144,17 @@ fn crash_child() {
     // Dropping the socket lingers until the receiver acknowledged everything.
 }
 
+/// Receives the numbered messages `*expected..=last`, failing on any gap or duplicate.
+fn receive_in_order(pull: &zocket::Socket, expected: &mut u64, last: u64, what: &str) {
+    while *expected <= last {
+        let m = pull
+            .recv_bytes(0)
+            .unwrap_or_else(|e| panic!("waiting for {expected}: {e}"));
+        assert_eq!(u64::from_be_bytes(m[..].try_into().unwrap()), *expected, "{what}");
+        *expected += 1;
+    }
+}
+
 fn spawn_child(dir: &Path, endpoint: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
@@ -178,32 +189,12 @@ fn sigkilled_sender_resumes_without_gaps_or_duplicates() {
     let mut child = spawn_child(&dir, &endpoint);
     let mut expected = 1u64;
     for (round, &kill_at) in kills.iter().enumerate() {
-        while expected <= kill_at {
-            let m = pull
-                .recv_bytes(0)
-                .unwrap_or_else(|e| panic!("waiting for {expected}: {e}"));
-            assert_eq!(
-                u64::from_be_bytes(m[..].try_into().unwrap()),
-                expected,
-                "round {round}"
-            );
-            expected += 1;
-        }
+        receive_in_order(&pull, &mut expected, kill_at, &format!("round {round}"));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         child = spawn_child(&dir, &endpoint);
     }
-    while expected <= CRASH_TOTAL {
-        let m = pull
-            .recv_bytes(0)
-            .unwrap_or_else(|e| panic!("waiting for {expected}: {e}"));
-        assert_eq!(
-            u64::from_be_bytes(m[..].try_into().unwrap()),
-            expected,
-            "gap or duplicate"
-        );
-        expected += 1;
-    }
+    receive_in_order(&pull, &mut expected, CRASH_TOTAL, "gap or duplicate");
     assert!(
         child.wait().unwrap().success(),
         "the last run finished and drained its spool"

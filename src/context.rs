@@ -34,8 +34,10 @@ impl Context {
     /// Opens a socket of the given type.
     pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
         let io = self.inner.io()?;
+        io.check()?;
         let id = self.inner.next_socket.fetch_add(1, Ordering::Relaxed) + 1;
         let shared = Arc::new(SocketShared::new(id, socket_type));
+        io.register(&shared);
         Ok(Socket::new(shared, io, Arc::clone(&self.inner)))
     }
 }

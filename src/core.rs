@@ -1,5 +1,9 @@
 //! The state a socket shares with the I/O thread: its pipes, its pattern and its options,
 //! behind one lock, with a condition variable for blocking calls and readiness watchers.
+//!
+//! A critical section that changes the pipes can owe wake-ups: to the I/O thread (flush a
+//! pipe, resume reading) and to blocked callers. [`Locked`] delivers them when it drops,
+//! after unlocking, so no path can forget them.
 
 use crate::message::Parts;
 use crate::options::Options;
@@ -9,6 +13,7 @@ use crate::socket_type::SocketType;
 use crate::spool::delivery::{Dedup, Delivery};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 /// Something that wants to hear when a socket's readiness may have changed (a `Poller`).
 pub(crate) trait Watcher: Send + Sync {
@@ -96,6 +101,31 @@ impl SocketShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Locks the state for an application thread: the wake-ups the critical section owes
+    /// go to the I/O thread when the guard drops. Blocked callers are not notified unless
+    /// the section asks ([`Locked::notify_on_drop`]): application-side changes rarely make
+    /// another application thread ready, and a spurious notify wakes every waiter.
+    pub fn lock_app<'a>(&'a self, io: &'a crate::engine::IoThread) -> Locked<'a> {
+        Locked {
+            guard: Some(self.lock()),
+            shared: self,
+            sink: WakeSink::Io(io),
+            notify: false,
+        }
+    }
+
+    /// Locks the state on the I/O thread: the wake-ups go into `wakes` (run by the reactor)
+    /// and blocked callers are notified when the guard drops, unless the section says the
+    /// change cannot matter to them ([`Locked::set_notify`]).
+    pub fn lock_io<'a>(&'a self, wakes: &'a mut Vec<IoWake>) -> Locked<'a> {
+        Locked {
+            guard: Some(self.lock()),
+            shared: self,
+            sink: WakeSink::Local(wakes),
+            notify: true,
+        }
+    }
+
     /// Wakes blocked callers and watchers: readiness may have changed.
     /// Must be called after the state change was made under the lock (and the lock released),
     /// so that a waiter either saw the change or was counted in `waiters`.
@@ -115,6 +145,11 @@ impl SocketShared {
             None => false,
         });
         self.has_watchers.store(!watchers.is_empty(), Ordering::SeqCst);
+    }
+
+    #[cfg(test)]
+    pub fn has_watchers(&self) -> bool {
+        self.has_watchers.load(Ordering::SeqCst)
     }
 
     pub fn add_watcher(&self, watcher: &Arc<dyn Watcher>) {
@@ -239,7 +274,7 @@ impl SocketState {
 
     /// Takes the wake-ups owed to the I/O thread (pipes awaiting a direct write that nobody
     /// did become flush wake-ups).
-    pub fn take_wakes(&mut self) -> Wakes {
+    fn take_wakes(&mut self) -> Wakes {
         if self.pipes.wakes.is_empty() && self.pipes.fast_pending.is_empty() {
             return Wakes::new(); // the common case, without moving the inline buffers
         }
@@ -250,5 +285,85 @@ impl SocketState {
             }
         }
         std::mem::take(&mut self.pipes.wakes)
+    }
+}
+
+/// Where a critical section's wake-ups for the I/O thread go.
+enum WakeSink<'a> {
+    /// From an application thread: queued to the I/O thread, which is woken.
+    Io(&'a crate::engine::IoThread),
+    /// On the I/O thread: run by the reactor after the current event.
+    Local(&'a mut Vec<IoWake>),
+}
+
+/// The locked socket state. Dropping it unlocks, then hands the wake-ups the critical section
+/// produced to the I/O thread and, if asked, notifies blocked callers and watchers.
+pub(crate) struct Locked<'a> {
+    /// Present from creation until drop; `wait` puts it back before returning.
+    guard: Option<MutexGuard<'a, SocketState>>,
+    shared: &'a SocketShared,
+    sink: WakeSink<'a>,
+    notify: bool,
+}
+
+impl Locked<'_> {
+    /// Notify blocked callers and watchers when the guard drops.
+    pub fn notify_on_drop(&mut self) {
+        self.notify = true;
+    }
+
+    /// Whether to notify blocked callers and watchers when the guard drops.
+    pub fn set_notify(&mut self, notify: bool) {
+        self.notify = notify;
+    }
+
+    /// Hands wake-ups to the I/O thread.
+    fn sink(&mut self, wakes: crate::pipe::Wakes) {
+        if wakes.is_empty() {
+            return;
+        }
+        match &mut self.sink {
+            WakeSink::Io(io) => io.wake_all(wakes),
+            WakeSink::Local(local) => local.extend(wakes),
+        }
+    }
+
+    fn take_wakes(&mut self) -> crate::pipe::Wakes {
+        self.guard.as_mut().map(|g| g.take_wakes()).unwrap_or_default()
+    }
+
+    /// Waits on the socket's condition variable (see [`SocketShared::wait`]). The wake-ups
+    /// owed so far go out first: the I/O thread may need them to produce what we wait for.
+    pub fn wait(&mut self, timeout: Option<Duration>) {
+        let wakes = self.take_wakes();
+        self.sink(wakes);
+        if let Some(guard) = self.guard.take() {
+            self.guard = Some(self.shared.wait(guard, timeout));
+        }
+    }
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = SocketState;
+    fn deref(&self) -> &SocketState {
+        self.guard.as_deref().expect("the guard is held until drop")
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut SocketState {
+        self.guard.as_deref_mut().expect("the guard is held until drop")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // Unlock before waking: the woken side may want the lock at once.
+        let wakes = self.take_wakes();
+        drop(self.guard.take());
+        self.sink(wakes);
+        if self.notify {
+            self.shared.notify();
+        }
     }
 }

@@ -15,6 +15,7 @@
 
 mod context;
 mod core;
+mod deadline;
 mod engine;
 mod error;
 mod message;

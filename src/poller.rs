@@ -72,12 +72,15 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
     for item in items.iter() {
         item.socket.shared().add_watcher(&watcher);
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = crate::deadline::from_now(timeout);
     let ready = loop {
         let seen = *signal.generation.lock().unwrap_or_else(|e| e.into_inner());
-        let ready = check(items);
+        let ready = match check(items) {
+            Ok(ready) => ready,
+            Err(e) => break Err(e),
+        };
         if ready > 0 {
-            break ready;
+            break Ok(ready);
         }
         let generation = signal.generation.lock().unwrap_or_else(|e| e.into_inner());
         if *generation != seen {
@@ -88,7 +91,7 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
-                    break 0;
+                    break Ok(0);
                 }
                 drop(
                     signal
@@ -102,18 +105,20 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
     for item in items.iter() {
         item.socket.shared().remove_watcher(&watcher);
     }
-    Ok(ready)
+    ready
 }
 
-fn check(items: &mut [PollItem<'_>]) -> usize {
+/// Fills in each item's ready events; fails if a socket's I/O thread died.
+fn check(items: &mut [PollItem<'_>]) -> Result<usize> {
     let mut ready = 0;
     for item in items.iter_mut() {
+        item.socket.check_io()?;
         item.revents = item.socket.events() & item.events;
         if item.revents != 0 {
             ready += 1;
         }
     }
-    ready
+    Ok(ready)
 }
 
 /// A file descriptor that becomes readable when a socket's readiness may have changed.
@@ -128,10 +133,11 @@ impl ReadinessFd {
         let (rx, tx) = UnixStream::pair()?;
         rx.set_nonblocking(true)?;
         tx.set_nonblocking(true)?;
+        // Not pending: the first notification (at registration) writes the first signal.
         Ok(ReadinessFd {
             rx,
             tx,
-            pending: AtomicBool::new(true),
+            pending: AtomicBool::new(false),
         })
     }
 
@@ -160,6 +166,8 @@ impl Watcher for ReadinessFd {
 pub(crate) fn watch_with_fd(shared: &SocketShared, fd: &Arc<ReadinessFd>) {
     let watcher: Arc<dyn Watcher> = fd.clone();
     shared.add_watcher(&watcher);
-    // The watcher list keeps a weak reference; the socket keeps the strong one.
+    // The watcher list keeps a weak reference; the socket keeps the strong one. Signal once
+    // now: messages may have arrived before anyone watched, and the caller learns of them by
+    // checking `events()` after this first wake-up.
     fd.notify();
 }

@@ -1,7 +1,7 @@
 //! The public socket handle: bind/connect, send/recv, options.
 
 use crate::context::ContextInner;
-use crate::core::{EndpointRecord, SocketShared};
+use crate::core::{EndpointRecord, Locked, SocketShared};
 use crate::engine::{Command, IoThread};
 use crate::error::{Error, Result};
 use crate::message::{IntoFrame, Message, Parts};
@@ -66,6 +66,7 @@ impl Socket {
     /// Binds to an endpoint (`tcp://host:port`, `tcp://*:0`, `ipc:///path`) and starts
     /// accepting peers. The real endpoint is then readable with [`Socket::last_endpoint`].
     pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.io.check()?;
         let parsed = Endpoint::parse(endpoint)?;
         let (listener, resolved) = Listener::bind(endpoint, &parsed)?;
         {
@@ -89,10 +90,13 @@ impl Socket {
     /// back-off until it is, and (except ROUTER, or with `immediate`) messages sent meanwhile
     /// wait in the pipe, up to the high-water mark.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.io.check()?;
         let parsed = Endpoint::parse(endpoint)?;
         let addr = PeerAddr::resolve(endpoint, &parsed)?;
         let (pipe, routing_id) = {
-            let mut guard = self.shared.lock();
+            let mut guard = self.locked();
+            // A new pipe can unblock a sender waiting for a peer.
+            guard.notify_on_drop();
             let st = &mut *guard;
             st.endpoints.push(EndpointRecord {
                 given: endpoint.to_string(),
@@ -111,12 +115,8 @@ impl Socket {
             } else {
                 None
             };
-            let wakes = st.take_wakes();
-            drop(guard);
-            self.io.wake_all(wakes);
             (pipe, routing_id)
         };
-        self.shared.notify();
         self.io.send(Command::Connect {
             socket: Arc::clone(&self.shared),
             endpoint: endpoint.to_string(),
@@ -175,7 +175,7 @@ impl Socket {
     /// goes out atomically with the last frame. With [`DONTWAIT`], returns
     /// [`Error::WouldBlock`] instead of blocking when no peer has room.
     pub fn send(&self, msg: impl IntoFrame, flags: i32) -> Result<()> {
-        let mut guard = self.shared.lock();
+        let mut guard = self.locked();
         let frame = msg.into_frame(&mut guard.arena);
         guard.send_partial.push(frame);
         if flags & SNDMORE != 0 {
@@ -191,7 +191,7 @@ impl Socket {
         I: IntoIterator<Item = M>,
         M: IntoFrame,
     {
-        let mut guard = self.shared.lock();
+        let mut guard = self.locked();
         let st = &mut *guard;
         let parts: Parts = parts.into_iter().map(|m| m.into_frame(&mut st.arena)).collect();
         if parts.is_empty() {
@@ -200,13 +200,9 @@ impl Socket {
         self.send_locked(guard, parts, flags & !SNDMORE)
     }
 
-    fn send_locked(
-        &self,
-        mut guard: std::sync::MutexGuard<'_, crate::core::SocketState>,
-        mut parts: Parts,
-        flags: i32,
-    ) -> Result<()> {
-        let deadline = guard.opts.sndtimeo.map(|t| Instant::now() + t);
+    fn send_locked(&self, mut guard: Locked<'_>, mut parts: Parts, flags: i32) -> Result<()> {
+        self.io.check()?;
+        let deadline = crate::deadline::from_now(guard.opts.sndtimeo);
         if guard.delivery.is_some() {
             return self.send_spooled(guard, parts, flags, deadline);
         }
@@ -216,26 +212,22 @@ impl Socket {
             match st.pattern.send(parts, &mut st.pipes) {
                 Ok(()) => {
                     st.run_fast_path();
-                    break;
+                    return Ok(());
                 }
                 Err(SendError::Fatal(e)) => return Err(e),
                 Err(SendError::WouldBlock(back)) => {
                     parts = back;
-                    guard = self.wait(guard, flags, deadline)?;
+                    self.wait(&mut guard, flags, deadline)?;
                 }
             }
         }
-        let wakes = guard.take_wakes();
-        drop(guard);
-        self.io.wake_all(wakes);
-        Ok(())
     }
 
     /// With a spool, `send` appends (waiting while the quota is reached) and returns; delivery
     /// drains the spool into the pipes as they have room.
     fn send_spooled(
         &self,
-        mut guard: std::sync::MutexGuard<'_, crate::core::SocketState>,
+        mut guard: Locked<'_>,
         parts: Parts,
         flags: i32,
         deadline: Option<Instant>,
@@ -247,17 +239,15 @@ impl Socket {
             match delivery.append(&parts) {
                 Ok(_) => break,
                 Err(full @ crate::spool::SpoolError::Full { .. }) => {
-                    guard = self
-                        .wait(guard, flags, deadline)
-                        .map_err(|_| Error::Spool(full))?;
+                    self.wait(&mut guard, flags, deadline).map_err(|e| match e {
+                        Error::WouldBlock => Error::Spool(full),
+                        other => other,
+                    })?;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         guard.dispatch_spool();
-        let wakes = guard.take_wakes();
-        drop(guard);
-        self.io.wake_all(wakes);
         Ok(())
     }
 
@@ -287,35 +277,35 @@ impl Socket {
 
     /// Waits on the socket's condition variable, or fails with `WouldBlock` when the caller
     /// asked not to block or the deadline passed.
-    fn wait<'a>(
-        &self,
-        guard: std::sync::MutexGuard<'a, crate::core::SocketState>,
-        flags: i32,
-        deadline: Option<Instant>,
-    ) -> Result<std::sync::MutexGuard<'a, crate::core::SocketState>> {
+    fn wait(&self, guard: &mut Locked<'_>, flags: i32, deadline: Option<Instant>) -> Result<()> {
         if flags & DONTWAIT != 0 {
             return Err(Error::WouldBlock);
         }
+        // Checked under the lock: a thread that dies later wakes this wait (IoThread::fail).
+        self.io.check()?;
         match deadline {
-            None => Ok(self.shared.wait(guard, None)),
+            None => guard.wait(None),
             Some(deadline) => {
                 let now = Instant::now();
                 if now >= deadline {
                     return Err(Error::WouldBlock);
                 }
-                Ok(self.shared.wait(guard, Some(deadline - now)))
+                guard.wait(Some(deadline - now));
             }
         }
+        self.io.check()
+    }
+
+    /// Locks the socket's state from this application thread (see [`Locked`]).
+    fn locked(&self) -> Locked<'_> {
+        self.shared.lock_app(&self.io)
     }
 
     /// Takes the next whole message, waiting per `flags` and the receive timeout. Returns with
     /// the lock still held, so callers finish their bookkeeping in the same critical section.
-    fn recv_locked<'a>(
-        &self,
-        mut guard: std::sync::MutexGuard<'a, crate::core::SocketState>,
-        flags: i32,
-    ) -> Result<(std::sync::MutexGuard<'a, crate::core::SocketState>, Parts)> {
-        let deadline = guard.opts.rcvtimeo.map(|t| Instant::now() + t);
+    fn recv_locked<'a>(&'a self, mut guard: Locked<'a>, flags: i32) -> Result<(Locked<'a>, Parts)> {
+        self.io.check()?;
+        let deadline = crate::deadline::from_now(guard.opts.rcvtimeo);
         loop {
             let st = &mut *guard;
             let got = st.pattern.recv(&mut st.pipes);
@@ -324,20 +314,7 @@ impl Socket {
                 guard.fast_credit = true;
                 return Ok((guard, parts));
             }
-            // Room made while looking (e.g. stale replies dropped) must reach the I/O thread
-            // before waiting, or it may never read the message we wait for.
-            let wakes = guard.take_wakes();
-            self.io.wake_all(wakes);
-            guard = self.wait(guard, flags, deadline)?;
-        }
-    }
-
-    /// Hands the I/O thread the wake-ups a receive produced, after releasing the lock.
-    fn finish(&self, mut guard: std::sync::MutexGuard<'_, crate::core::SocketState>) {
-        let wakes = guard.take_wakes();
-        drop(guard);
-        if !wakes.is_empty() {
-            self.io.wake_all(wakes);
+            self.wait(&mut guard, flags, deadline)?;
         }
     }
 
@@ -350,8 +327,7 @@ impl Socket {
         if let Some(parts) = self.lock_inbox().prefetched.pop_front() {
             return Ok(parts);
         }
-        let guard = self.shared.lock();
-        let (mut guard, parts) = self.recv_locked(guard, flags)?;
+        let (mut guard, parts) = self.recv_locked(self.locked(), flags)?;
         if self.prefetches && !guard.acked_senders {
             let mut inbox = self.lock_inbox();
             let st = &mut *guard;
@@ -363,7 +339,6 @@ impl Socket {
             }
             st.reap();
         }
-        self.finish(guard);
         Ok(parts)
     }
 
@@ -458,8 +433,17 @@ impl Socket {
     }
 
     /// A file descriptor for another event loop (libzmq `ZMQ_FD`): it becomes readable when
-    /// this socket's readiness may have changed. It is a signal, not a level: after it fires,
-    /// call [`Socket::events`] (which resets it) and send/receive until `WouldBlock`.
+    /// this socket's readiness may have changed.
+    ///
+    /// The contract is libzmq's, edge-triggered:
+    /// - The fd is readable right after this first call, so that messages that arrived before
+    ///   anyone watched are not missed: start by calling [`Socket::events`].
+    /// - It is a signal, not a level. After it fires, call [`Socket::events`] (which resets
+    ///   it), then receive (or send) until [`Error::WouldBlock`]; only then wait on the fd
+    ///   again. Waiting while `events()` still reports `POLLIN` may wait forever.
+    /// - Wake-ups can be spurious: `events()` may report nothing new.
+    ///
+    /// The fd belongs to the socket: do not read from or close it.
     pub fn readiness_fd(&self) -> Result<std::os::fd::RawFd> {
         if let Some(fd) = self.readiness.get() {
             return Ok(fd.raw_fd());
@@ -470,18 +454,24 @@ impl Socket {
         Ok(fd.raw_fd())
     }
 
+    /// `Ok` while the socket's I/O thread runs.
+    pub(crate) fn check_io(&self) -> Result<()> {
+        self.io.check()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn io(&self) -> &Arc<IoThread> {
+        &self.io
+    }
+
     pub(crate) fn shared(&self) -> &Arc<SocketShared> {
         &self.shared
     }
 
     fn set_pattern_option(&self, option: PatternOption) -> Result<()> {
-        let mut guard = self.shared.lock();
+        let mut guard = self.locked();
         let st = &mut *guard;
-        st.pattern.set_option(option, &mut st.pipes)?;
-        let wakes = st.take_wakes();
-        drop(guard);
-        self.io.wake_all(wakes);
-        Ok(())
+        st.pattern.set_option(option, &mut st.pipes)
     }
 
     fn with_options<T>(&self, f: impl FnOnce(&mut crate::options::Options) -> T) -> T {

@@ -52,6 +52,10 @@ pub(super) struct Connection {
     pub stream: Stream,
     /// A non-blocking connect is still in progress.
     pub connecting: bool,
+    /// When the socket closed and everything was written, this connection shut down its
+    /// writing half at this moment; it now reads and drops input until the peer's
+    /// end-of-stream (see [`Connection::half_close`]).
+    pub half_closed_at: Option<Instant>,
     pub handshake_deadline: Option<Instant>,
     proto: Protocol,
     inbuf: BytesMut,
@@ -124,7 +128,8 @@ impl Connection {
             origin,
             stream,
             connecting,
-            handshake_deadline: handshake_ivl.map(|d| Instant::now() + d),
+            half_closed_at: None,
+            handshake_deadline: crate::deadline::from_now(handshake_ivl),
             proto,
             inbuf: BytesMut::with_capacity(8192),
             out,
@@ -209,6 +214,9 @@ impl Connection {
         if self.connecting {
             return Ok(());
         }
+        if self.half_closed_at.is_some() {
+            return self.discard_input();
+        }
         loop {
             if self.paused {
                 return Ok(());
@@ -227,6 +235,36 @@ impl Connection {
             self.adapt_read_chunk(read, asked, messages);
             if read < asked && !drain {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Closes gracefully once the socket is closed and everything is written: shuts down
+    /// the writing half, so the peer reads all we sent and then end-of-stream, and keeps
+    /// reading (dropping the input) until the peer's own end-of-stream, which returns the
+    /// `Err` that closes the connection. Closing at once instead can lose data: a libzmq
+    /// receiver throttled at its high-water mark drops a Unix-domain connection on hang-up
+    /// with our last messages still unread in its kernel buffer.
+    pub fn half_close(&mut self, now: Instant) -> Result<(), CloseReason> {
+        self.half_closed_at = Some(now);
+        self.stream
+            .shutdown_write()
+            .map_err(|e| format!("shutdown failed: {e}"))?;
+        // The peer may have hung up already: its end-of-stream raises no new event.
+        self.discard_input()
+    }
+
+    /// Reads and drops whatever the peer sends after we half-closed, until it would block
+    /// (`Ok`) or the peer's end-of-stream (`Err`, which closes the connection).
+    fn discard_input(&mut self) -> Result<(), CloseReason> {
+        loop {
+            self.inbuf.clear();
+            match self.stream.read_into(&mut self.inbuf, READ_CHUNK_MIN) {
+                Ok((0, _)) => return Err("closed gracefully: the peer read to the end".into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read failed while closing: {e}")),
             }
         }
     }
@@ -269,7 +307,7 @@ impl Connection {
         let peer_identity = peer.identity.clone();
         let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
         self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
-        let mut guard = self.socket.lock();
+        let mut guard = self.socket.lock_io(wakes);
         let st = &mut *guard;
         self.tx_acks.by_peer = st.delivery.is_some() && peer_confirms;
         let id = match self.attachment.persistent_pipe {
@@ -319,9 +357,6 @@ impl Connection {
             (rx.ghost_upto, rx.delivered, rx.sent) = (0, 0, 0);
         }
         st.dispatch_spool();
-        wakes.extend(st.take_wakes());
-        drop(guard);
-        self.socket.notify();
         Ok(())
     }
 
@@ -333,7 +368,7 @@ impl Connection {
         if self.pending_in.is_empty() {
             return;
         }
-        let mut guard = self.socket.lock();
+        let mut guard = self.socket.lock_io(wakes);
         let st = &mut *guard;
         while let Some((tag, msg)) = self.pending_in.pop_front() {
             let sequenced = self.rx_acks.stream.zip(tag);
@@ -368,9 +403,6 @@ impl Connection {
                 }
             }
         }
-        wakes.extend(st.take_wakes());
-        drop(guard);
-        self.socket.notify();
     }
 
     /// Confirms spooled deliveries and lets the spool refill the pipes.
@@ -378,20 +410,17 @@ impl Connection {
         if confirmed.is_empty() {
             return;
         }
-        let mut guard = self.socket.lock();
+        let mut guard = self.socket.lock_io(wakes);
         let st = &mut *guard;
         if let Some(delivery) = &mut st.delivery {
             delivery.confirm(confirmed.iter().copied());
         }
         st.dispatch_spool();
-        wakes.extend(st.take_wakes());
-        drop(guard);
-        self.socket.notify();
     }
 
     /// Writes as much as the socket takes, refilling from the pipe as the buffer drains.
     pub fn write(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
-        if self.connecting {
+        if self.connecting || self.half_closed_at.is_some() {
             return Ok(());
         }
         if let Some(fast) = &self.fast {
@@ -455,7 +484,7 @@ impl Connection {
 
     fn take_batch(&mut self, wakes: &mut Vec<IoWake>) {
         let Some(id) = self.pipe else { return };
-        let mut guard = self.socket.lock();
+        let mut guard = self.socket.lock_io(wakes);
         let st = &mut *guard;
         st.dispatch_spool();
         self.batch_low = st.delivery.as_ref().map_or(0, |d| d.low_water());
@@ -478,11 +507,8 @@ impl Connection {
         {
             fast.release(); // nothing pending: the sending thread may write directly
         }
-        wakes.extend(st.take_wakes());
-        drop(guard);
-        if was_full {
-            self.socket.notify();
-        }
+        // Taking a batch frees room; only a sender blocked on a full pipe cares.
+        guard.set_notify(was_full);
     }
 
     /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
@@ -502,9 +528,9 @@ impl Connection {
 
     /// Detaches from the pipe as the connection closes. Messages already decoded are still
     /// delivered; a persistent pipe keeps its queue for the next connection.
-    pub fn release(&mut self) {
+    pub fn release(&mut self, wakes: &mut Vec<IoWake>) {
         let Some(id) = self.pipe.take() else { return };
-        let mut guard = self.socket.lock();
+        let mut guard = self.socket.lock_io(wakes);
         let st = &mut *guard;
         if let Some(pipe) = st.pipes.get_mut(id) {
             // Taken for writing but never written: back to the front of the queue.
@@ -544,8 +570,6 @@ impl Connection {
             st.detach_pipe(id);
         }
         st.dispatch_spool();
-        drop(guard);
-        self.socket.notify();
     }
 }
 

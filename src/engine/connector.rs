@@ -29,9 +29,9 @@ impl Connector {
         if self.backoff.is_zero() {
             self.backoff = base;
         }
-        self.retry_at = Some(now + self.backoff);
+        self.retry_at = crate::deadline::after(now, self.backoff);
         if max > base {
-            self.backoff = (self.backoff * 2).min(max);
+            self.backoff = self.backoff.saturating_mul(2).min(max);
         }
     }
 

@@ -2,6 +2,7 @@
 //! goes unanswered (no traffic at all) for the timeout, or when the peer's own PING asked for
 //! traffic within a time-to-live and none came (RFC 37; libzmq's ZMQ_HEARTBEAT_* options).
 
+use crate::deadline::after;
 use std::time::{Duration, Instant};
 
 /// The heartbeat settings of a socket.
@@ -37,7 +38,7 @@ impl Heartbeat {
     pub fn start(config: HeartbeatConfig, now: Instant) -> Heartbeat {
         Heartbeat {
             config,
-            next_ping: config.interval.map(|i| now + i),
+            next_ping: config.interval.and_then(|i| after(now, i)),
             answer_by: None,
             peer_ttl_by: None,
         }
@@ -51,7 +52,7 @@ impl Heartbeat {
 
     /// The peer's PING asked for traffic within `ttl_deciseconds`.
     pub fn on_peer_ttl(&mut self, ttl_deciseconds: u16, now: Instant) {
-        self.peer_ttl_by = Some(now + Duration::from_millis(u64::from(ttl_deciseconds) * 100));
+        self.peer_ttl_by = after(now, Duration::from_millis(u64::from(ttl_deciseconds) * 100));
     }
 
     /// The earliest moment the timer needs attention.
@@ -69,9 +70,9 @@ impl Heartbeat {
         }
         match (self.next_ping, self.config.interval) {
             (Some(at), Some(interval)) if at <= now => {
-                self.next_ping = Some(now + interval);
+                self.next_ping = after(now, interval);
                 if self.answer_by.is_none() {
-                    self.answer_by = Some(now + self.config.timeout.unwrap_or(interval));
+                    self.answer_by = after(now, self.config.timeout.unwrap_or(interval));
                 }
                 let ttl = self
                     .config

@@ -11,6 +11,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long a closed socket's connection waits for the peer's end-of-stream after
+/// everything was written, when the linger period does not end the wait first (it is
+/// infinite): a peer that never closes cannot keep the context alive for longer.
+const HALF_CLOSE_MAX: Duration = Duration::from_secs(10);
+
 struct ListenerEntry {
     socket_id: u64,
     endpoint: String,
@@ -52,7 +57,8 @@ impl Reactor {
         }
     }
 
-    pub fn run(mut self) {
+    /// Runs until the context shuts down (`Ok`) or polling fails (`Err`, the reason).
+    pub fn run(mut self) -> Result<(), String> {
         let mut events = Events::with_capacity(256);
         let mut commands = Vec::new();
         loop {
@@ -62,8 +68,7 @@ impl Reactor {
             if let Err(e) = self.poll.poll(&mut events, timeout)
                 && e.kind() != std::io::ErrorKind::Interrupted
             {
-                log::error!("I/O thread poll failed: {e}");
-                return;
+                return Err(format!("polling failed: {e}"));
             }
             for event in events.iter() {
                 match event.token() {
@@ -77,11 +82,11 @@ impl Reactor {
                     token => self.conn_event(token, event.is_read_closed() || event.is_error()),
                 }
             }
-            self.run_wakes();
             self.run_timers();
             self.finish_closing_sockets();
+            self.run_wakes();
             if self.shutting_down && self.sockets.is_empty() {
-                return;
+                return Ok(());
             }
         }
     }
@@ -191,6 +196,8 @@ impl Reactor {
                 signal(done);
             }
             Command::Shutdown => self.shutting_down = true,
+            #[cfg(test)]
+            Command::Crash => panic!("crash requested by a test"),
         }
     }
 
@@ -329,8 +336,7 @@ impl Reactor {
             self.close_conn(token, "disconnected");
         }
         if let (Some(pipe), Some(entry)) = (c.pipe, self.sockets.get(&c.socket_id)) {
-            entry.shared.lock().detach_pipe(pipe);
-            entry.shared.notify();
+            entry.shared.lock_io(&mut self.wakes).detach_pipe(pipe);
         }
     }
 
@@ -340,7 +346,7 @@ impl Reactor {
         };
         log::debug!("closing connection {token:?}: {reason}");
         let _ = self.poll.registry().deregister(conn.stream.source());
-        conn.release();
+        conn.release(&mut self.wakes);
         if let Origin::Connector(id) = conn.origin {
             let Some(c) = self.connectors.get_mut(&id) else {
                 return;
@@ -410,7 +416,7 @@ impl Reactor {
             return;
         };
         let linger = entry.shared.lock().opts.linger;
-        entry.linger_until = Some(linger.map(|d| Instant::now() + d));
+        entry.linger_until = Some(crate::deadline::from_now(linger));
     }
 
     /// Closes what a closed socket no longer needs: flushed connections, connectors with
@@ -423,14 +429,27 @@ impl Reactor {
             .filter_map(|(id, s)| s.linger_until.map(|until| (*id, until.is_some_and(|u| u <= now))))
             .collect();
         for (socket_id, expired) in closing {
-            let done_conns: Vec<Token> = self
+            let gave_up = |c: &Connection| {
+                c.half_closed_at
+                    .is_some_and(|t| now.saturating_duration_since(t) >= HALF_CLOSE_MAX)
+            };
+            let expired_conns: Vec<Token> = self
                 .conns
                 .iter()
-                .filter(|(_, c)| c.socket.id == socket_id && (expired || c.is_flushed()))
+                .filter(|(_, c)| c.socket.id == socket_id && (expired || gave_up(c)))
                 .map(|(t, _)| *t)
                 .collect();
-            for token in done_conns {
-                self.close_conn(token, "socket closed");
+            for token in expired_conns {
+                self.close_conn(token, "socket closed: linger expired");
+            }
+            let flushed: Vec<Token> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.socket.id == socket_id && c.half_closed_at.is_none() && c.is_flushed())
+                .map(|(t, _)| *t)
+                .collect();
+            for token in flushed {
+                self.with_conn(token, |c, _| c.half_close(now));
             }
             let socket = &self.sockets[&socket_id].shared;
             let done_connectors: Vec<u64> = self

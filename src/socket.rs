@@ -39,7 +39,7 @@ pub struct Socket {
     readiness: std::sync::OnceLock<Arc<crate::poller::ReadinessFd>>,
     io: Arc<IoThread>,
     // Keeps the context (and its I/O thread) alive while the socket lives.
-    _ctx: Arc<ContextInner>,
+    ctx: Arc<ContextInner>,
 }
 
 impl Socket {
@@ -48,7 +48,7 @@ impl Socket {
         Socket {
             shared,
             io,
-            _ctx: ctx,
+            ctx,
             readiness: std::sync::OnceLock::new(),
             inbox: Default::default(),
             prefetches: matches!(
@@ -671,6 +671,7 @@ impl Drop for Socket {
         if let Some(finished) = finished {
             crate::engine::wait_done(finished);
         }
+        self.ctx.socket_closed();
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::pipe::{IoWake, PipeId};
 use crate::transport::{Listener, PeerAddr};
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 
@@ -81,6 +82,8 @@ pub(crate) struct IoThread {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Why the thread died, once it has (a panic or a failed poll).
     failure: OnceLock<String>,
+    /// The context was shut down: application calls fail with `Terminated`.
+    terminated: AtomicBool,
     /// The sockets served, to wake their blocked callers if the thread dies.
     sockets: Mutex<Vec<Weak<SocketShared>>>,
 }
@@ -95,6 +98,7 @@ impl IoThread {
             waker,
             thread: Mutex::new(None),
             failure: OnceLock::new(),
+            terminated: AtomicBool::new(false),
             sockets: Mutex::new(Vec::new()),
         });
         let for_thread = Arc::clone(&io);
@@ -137,8 +141,13 @@ impl IoThread {
         sockets.push(Arc::downgrade(socket));
     }
 
-    /// `Ok` while the thread runs; once it died, the error every call returns.
+    /// `Ok` while the context is alive; once it was shut down or its thread died, the
+    /// error every call returns.
     pub fn check(&self) -> Result<()> {
+        // Acquire: pairs with the Release store in `terminate`.
+        if self.terminated.load(Ordering::Acquire) {
+            return Err(Error::Terminated);
+        }
         match self.failure.get() {
             None => Ok(()),
             Some(reason) => Err(Error::Io(io::Error::other(format!(
@@ -147,9 +156,7 @@ impl IoThread {
         }
     }
 
-    /// Records why the thread died and wakes every blocked caller, which then sees
-    /// [`IoThread::check`] fail. Taking each socket's lock before notifying means a caller
-    /// that checked before the failure was recorded is already waiting, so it is woken.
+    /// Records why the thread died and wakes every blocked caller.
     fn fail(&self, reason: String) {
         log::error!("the zocket I/O thread failed: {reason}; calls on its sockets now fail");
         let _ = self.failure.set(reason);
@@ -157,8 +164,29 @@ impl IoThread {
         drop(std::mem::take(
             &mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()),
         ));
-        let sockets = std::mem::take(&mut *self.sockets.lock().unwrap_or_else(|e| e.into_inner()));
-        for socket in sockets.iter().filter_map(Weak::upgrade) {
+        self.wake_every_socket();
+    }
+
+    /// Makes every blocked and later application call fail with `Terminated` (libzmq
+    /// `zmq_ctx_shutdown`). The thread goes on: dropped sockets still linger.
+    pub fn terminate(&self) {
+        // Release: pairs with the Acquire load in `check`.
+        self.terminated.store(true, Ordering::Release);
+        self.wake_every_socket();
+    }
+
+    /// Wakes every blocked caller so that it sees [`IoThread::check`] fail. Taking each
+    /// socket's lock before notifying means a caller that checked before the change is
+    /// already waiting, so it is woken.
+    fn wake_every_socket(&self) {
+        let sockets: Vec<Arc<SocketShared>> = self
+            .sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for socket in sockets {
             drop(socket.lock());
             socket.notify();
         }

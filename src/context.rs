@@ -1,9 +1,9 @@
 //! The context: owns the I/O thread shared by its sockets.
 
-use crate::core::SocketShared;
 use crate::engine::IoThread;
 use crate::error::{Error, Result};
 use crate::socket::Socket;
+use crate::socket::shared::SocketShared;
 use crate::socket_type::SocketType;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

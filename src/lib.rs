@@ -14,7 +14,7 @@
 #![warn(missing_docs)]
 
 mod context;
-mod core;
+
 mod deadline;
 mod engine;
 mod error;

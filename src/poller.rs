@@ -1,9 +1,9 @@
 //! Waiting on several sockets at once (what `zmq_poll` does), and a readiness file descriptor
 //! for plugging a socket into another event loop (what `ZMQ_FD`/`ZMQ_EVENTS` do).
 
-use crate::core::{SocketShared, Watcher};
 use crate::error::Result;
 use crate::socket::Socket;
+use crate::socket::shared::{SocketShared, Watcher};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;

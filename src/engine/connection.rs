@@ -4,10 +4,10 @@
 use super::acks::{PROP_ACK, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
 use super::fast_path::FastPath;
 use super::heartbeat::{Due, Heartbeat, HeartbeatConfig};
-use crate::core::SocketShared;
 use crate::message::Parts;
 use crate::pipe::RxAcks;
 use crate::pipe::{IoWake, PipeId};
+use crate::socket::shared::SocketShared;
 use crate::transport::Stream;
 use crate::zmtp::command::Command;
 use crate::zmtp::outbuf::OutBuf;

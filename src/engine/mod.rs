@@ -8,9 +8,9 @@ pub(crate) mod fast_path;
 mod heartbeat;
 mod reactor;
 
-use crate::core::SocketShared;
 use crate::error::{Error, Result};
 use crate::pipe::{IoWake, PipeId};
+use crate::socket::shared::SocketShared;
 use crate::transport::{Listener, PeerAddr};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};

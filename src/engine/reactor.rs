@@ -3,8 +3,8 @@
 use super::connection::{Attachment, Connection, Origin};
 use super::connector::Connector;
 use super::{Command, IoThread, WAKER};
-use crate::core::SocketShared;
 use crate::pipe::IoWake;
+use crate::socket::shared::SocketShared;
 use crate::transport::Listener;
 use mio::{Events, Interest, Poll, Token};
 use std::collections::HashMap;

@@ -1,0 +1,306 @@
+//! The public socket handle: bind/connect, waiting, readiness and closing. Sending,
+//! receiving and the typed options have their own files.
+
+mod options;
+mod recv;
+mod send;
+pub(crate) mod shared;
+
+use crate::context::ContextInner;
+use crate::engine::{Command, IoThread};
+use crate::error::{Error, Result};
+use crate::pattern::PatternOption;
+use crate::socket_type::SocketType;
+use crate::transport::{Endpoint, Listener, PeerAddr};
+use shared::{EndpointRecord, Locked, SocketShared};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Flag: do not block; return [`Error::WouldBlock`] instead (libzmq `ZMQ_DONTWAIT`).
+pub const DONTWAIT: i32 = 1;
+/// Flag: more frames of this message follow (libzmq `ZMQ_SNDMORE`).
+pub const SNDMORE: i32 = 2;
+
+/// A messaging socket. Safe to share between threads (calls are serialised internally);
+/// dropping it closes it, delivering what it queued for at most its linger period.
+pub struct Socket {
+    shared: Arc<SocketShared>,
+    /// What the application threads took from the socket and not yet handed out: the rest of
+    /// a multipart message read frame by frame, and prefetched messages.
+    inbox: std::sync::Mutex<recv::Inbox>,
+    /// Whether this type's receive is a plain pop that may be batched.
+    prefetches: bool,
+    readiness: std::sync::OnceLock<Arc<crate::poller::ReadinessFd>>,
+    io: Arc<IoThread>,
+    // Keeps the context (and its I/O thread) alive while the socket lives.
+    ctx: Arc<ContextInner>,
+}
+
+impl Socket {
+    pub(crate) fn new(shared: Arc<SocketShared>, io: Arc<IoThread>, ctx: Arc<ContextInner>) -> Socket {
+        let socket_type = shared.socket_type;
+        Socket {
+            shared,
+            io,
+            ctx,
+            readiness: std::sync::OnceLock::new(),
+            inbox: Default::default(),
+            prefetches: matches!(
+                socket_type,
+                SocketType::Pull | SocketType::Sub | SocketType::XSub | SocketType::Pair | SocketType::Dealer
+            ),
+        }
+    }
+
+    /// This socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.shared.socket_type
+    }
+
+    /// Binds to an endpoint (`tcp://host:port`, `tcp://*:0`, `ipc:///path`) and starts
+    /// accepting peers. The real endpoint is then readable with [`Socket::last_endpoint`].
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.io.check()?;
+        let parsed = Endpoint::parse(endpoint)?;
+        let (listener, resolved) = Listener::bind(endpoint, &parsed)?;
+        {
+            let mut st = self.shared.lock();
+            st.endpoints.push(EndpointRecord {
+                given: endpoint.to_string(),
+                resolved: resolved.clone(),
+                bound: true,
+            });
+            st.last_endpoint = Some(resolved.clone());
+        }
+        self.io.send(Command::Bind {
+            socket: Arc::clone(&self.shared),
+            listener,
+            endpoint: resolved,
+        });
+        Ok(())
+    }
+
+    /// Connects to an endpoint. The peer need not be there yet: the socket reconnects with
+    /// back-off until it is, and (except ROUTER, or with `immediate`) messages sent meanwhile
+    /// wait in the pipe, up to the high-water mark.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.io.check()?;
+        let parsed = Endpoint::parse(endpoint)?;
+        let addr = PeerAddr::resolve(endpoint, &parsed)?;
+        let (pipe, routing_id) = {
+            let mut guard = self.locked();
+            // A new pipe can unblock a sender waiting for a peer.
+            guard.notify_on_drop();
+            let st = &mut *guard;
+            st.endpoints.push(EndpointRecord {
+                given: endpoint.to_string(),
+                resolved: endpoint.to_string(),
+                bound: false,
+            });
+            st.last_endpoint = Some(endpoint.to_string());
+            let routing_id = st.opts.connect_routing_id.take();
+            let keeps_pipe = !st.opts.immediate && self.shared.socket_type != SocketType::Router;
+            let pipe = if keeps_pipe {
+                let mut pipe = st.new_pipe();
+                if let Some(id) = &routing_id {
+                    pipe.routing_id = id.clone();
+                }
+                st.attach_pipe(pipe)
+            } else {
+                None
+            };
+            (pipe, routing_id)
+        };
+        self.io.send(Command::Connect {
+            socket: Arc::clone(&self.shared),
+            endpoint: endpoint.to_string(),
+            addr,
+            pipe,
+            routing_id,
+        });
+        Ok(())
+    }
+
+    fn forget_endpoint(&self, endpoint: &str, bound: bool) -> Result<String> {
+        let mut st = self.shared.lock();
+        let pos = st
+            .endpoints
+            .iter()
+            .position(|e| e.bound == bound && (e.given == endpoint || e.resolved == endpoint))
+            .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
+        Ok(st.endpoints.remove(pos).resolved)
+    }
+
+    /// Stops listening on an endpoint given to [`Socket::bind`] (as given, or as resolved) and
+    /// closes the connections accepted there. When it returns, the address can be bound again.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        let resolved = self.forget_endpoint(endpoint, true)?;
+        let (done, finished) = crate::engine::done_channel();
+        self.io.send(Command::Unbind {
+            socket_id: self.shared.id,
+            endpoint: resolved,
+            done,
+        });
+        crate::engine::wait_done(finished); // the address is free when unbind returns
+        Ok(())
+    }
+
+    /// Stops connecting to an endpoint given to [`Socket::connect`]; what was queued for it
+    /// is dropped.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        let resolved = self.forget_endpoint(endpoint, false)?;
+        self.io.send(Command::Disconnect {
+            socket_id: self.shared.id,
+            endpoint: resolved,
+        });
+        Ok(())
+    }
+
+    /// The endpoint last bound or connected, with the real port after binding port 0.
+    pub fn last_endpoint(&self) -> Result<String> {
+        self.shared
+            .lock()
+            .last_endpoint
+            .clone()
+            .ok_or_else(|| Error::InvalidOption("the socket was never bound or connected".into()))
+    }
+
+    /// Waits on the socket's condition variable, or fails with `WouldBlock` when the caller
+    /// asked not to block or the deadline passed.
+    fn wait(&self, guard: &mut Locked<'_>, flags: i32, deadline: Option<Instant>) -> Result<()> {
+        if flags & DONTWAIT != 0 {
+            return Err(Error::WouldBlock);
+        }
+        // Checked under the lock: a thread that dies later wakes this wait (IoThread::fail).
+        self.io.check()?;
+        match deadline {
+            None => guard.wait(None),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Error::WouldBlock);
+                }
+                guard.wait(Some(deadline - now));
+            }
+        }
+        self.io.check()
+    }
+
+    /// Locks the socket's state from this application thread (see [`Locked`]).
+    fn locked(&self) -> Locked<'_> {
+        self.shared.lock_app(&self.io)
+    }
+
+    /// Whether a `send` would not block now.
+    pub fn can_send(&self) -> bool {
+        let st = self.shared.lock();
+        st.pattern.can_send(&st.pipes)
+    }
+
+    /// Whether a `recv` would return a message now.
+    pub fn can_recv(&self) -> bool {
+        {
+            if self.lock_inbox().has_any() {
+                return true;
+            }
+        }
+        let st = self.shared.lock();
+        st.pattern.can_recv(&st.pipes)
+    }
+
+    /// The events ready now: [`crate::POLLIN`] and/or [`crate::POLLOUT`] (libzmq
+    /// `ZMQ_EVENTS`). Also consumes the signal of [`Socket::readiness_fd`].
+    pub fn events(&self) -> i16 {
+        if let Some(fd) = self.readiness.get() {
+            fd.clear();
+        }
+        let mut events = 0;
+        if self.can_recv() {
+            events |= crate::poller::POLLIN;
+        }
+        if self.can_send() {
+            events |= crate::poller::POLLOUT;
+        }
+        events
+    }
+
+    /// A file descriptor for another event loop (libzmq `ZMQ_FD`): it becomes readable when
+    /// this socket's readiness may have changed.
+    ///
+    /// The contract is libzmq's, edge-triggered:
+    /// - The fd is readable right after this first call, so that messages that arrived before
+    ///   anyone watched are not missed: start by calling [`Socket::events`].
+    /// - It is a signal, not a level. After it fires, call [`Socket::events`] (which resets
+    ///   it), then receive (or send) until [`Error::WouldBlock`]; only then wait on the fd
+    ///   again. Waiting while `events()` still reports `POLLIN` may wait forever.
+    /// - Wake-ups can be spurious: `events()` may report nothing new.
+    ///
+    /// The fd belongs to the socket: do not read from or close it.
+    pub fn readiness_fd(&self) -> Result<std::os::fd::RawFd> {
+        if let Some(fd) = self.readiness.get() {
+            return Ok(fd.raw_fd());
+        }
+        let fd = Arc::new(crate::poller::ReadinessFd::new()?);
+        let fd = self.readiness.get_or_init(|| fd);
+        crate::poller::watch_with_fd(&self.shared, fd);
+        Ok(fd.raw_fd())
+    }
+
+    /// `Ok` while the socket's I/O thread runs.
+    pub(crate) fn check_io(&self) -> Result<()> {
+        self.io.check()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn io(&self) -> &Arc<IoThread> {
+        &self.io
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SocketShared> {
+        &self.shared
+    }
+
+    fn set_pattern_option(&self, option: PatternOption) -> Result<()> {
+        let mut guard = self.locked();
+        let st = &mut *guard;
+        st.pattern.set_option(option, &mut st.pipes)
+    }
+
+    fn with_options<T>(&self, f: impl FnOnce(&mut crate::options::Options) -> T) -> T {
+        f(&mut self.shared.lock().opts)
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let bound = {
+            let mut st = self.shared.lock();
+            st.closed = true;
+            st.endpoints.iter().any(|e| e.bound)
+        };
+        // A bound socket waits until its listeners are closed, so that the address can be
+        // bound again right away (lingering deliveries go on in the background).
+        let (done, finished) = if bound {
+            let (done, finished) = crate::engine::done_channel();
+            (done, Some(finished))
+        } else {
+            (None, None)
+        };
+        self.io.send(Command::Close {
+            socket_id: self.shared.id,
+            done,
+        });
+        if let Some(finished) = finished {
+            crate::engine::wait_done(finished);
+        }
+        self.ctx.socket_closed();
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("type", &self.shared.socket_type)
+            .finish()
+    }
+}

@@ -1,0 +1,124 @@
+//! Receiving: whole messages from the pattern, prefetched in batches where the type allows,
+//! handed out frame by frame or whole.
+
+use super::Socket;
+use super::shared::Locked;
+use crate::error::Result;
+use crate::message::{Message, Parts};
+use bytes::Bytes;
+
+/// Messages taken from the pipes at once by one receive, for types that allow it.
+const PREFETCH: usize = 64;
+
+/// Application-side receive state (see [`Socket::next_message`]).
+#[derive(Default)]
+pub(super) struct Inbox {
+    partial: std::collections::VecDeque<Bytes>,
+    prefetched: std::collections::VecDeque<Parts>,
+}
+
+impl Inbox {
+    /// Whether a frame or a message is waiting here.
+    pub(super) fn has_any(&self) -> bool {
+        !self.partial.is_empty() || !self.prefetched.is_empty()
+    }
+}
+
+impl Socket {
+    /// Takes the next whole message, waiting per `flags` and the receive timeout. Returns with
+    /// the lock still held, so callers finish their bookkeeping in the same critical section.
+    fn recv_locked<'a>(&'a self, mut guard: Locked<'a>, flags: i32) -> Result<(Locked<'a>, Parts)> {
+        self.io.check()?;
+        let deadline = crate::deadline::from_now(guard.opts.rcvtimeo);
+        loop {
+            let st = &mut *guard;
+            let got = st.pattern.recv(&mut st.pipes);
+            st.reap();
+            if let Some(parts) = got? {
+                guard.fast_credit = true;
+                return Ok((guard, parts));
+            }
+            self.wait(&mut guard, flags, deadline)?;
+        }
+    }
+
+    /// The next whole message: from the prefetched ones, or from the pattern (waiting per
+    /// `flags`). Types whose receive is a plain fair-queued pop take a batch at once, so the
+    /// application thread touches the state it shares with the I/O thread once per batch
+    /// rather than once per message (what libzmq's pipes do too). Not when a spooled sender
+    /// is attached: its messages are acknowledged as they are taken.
+    fn next_message(&self, flags: i32) -> Result<Parts> {
+        if let Some(parts) = self.lock_inbox().prefetched.pop_front() {
+            return Ok(parts);
+        }
+        let (mut guard, parts) = self.recv_locked(self.locked(), flags)?;
+        if self.prefetches && !guard.acked_senders {
+            let mut inbox = self.lock_inbox();
+            let st = &mut *guard;
+            while inbox.prefetched.len() < PREFETCH {
+                match st.pattern.recv(&mut st.pipes) {
+                    Ok(Some(more)) => inbox.prefetched.push_back(more),
+                    _ => break,
+                }
+            }
+            st.reap();
+        }
+        Ok(parts)
+    }
+
+    pub(super) fn lock_inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Receives one frame; [`Message::more`] tells whether more frames of the same message
+    /// follow (they are already here: messages arrive whole).
+    pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        {
+            let mut inbox = self.lock_inbox();
+            if let Some(frame) = inbox.partial.pop_front() {
+                let more = !inbox.partial.is_empty();
+                return Ok(Message::with_more(frame, more));
+            }
+        }
+        let mut parts = self.next_message(flags)?;
+        if parts.len() == 1 {
+            return Ok(Message::with_more(parts.pop().unwrap_or_default(), false));
+        }
+        let mut parts = parts.into_iter();
+        let first = parts.next().unwrap_or_default();
+        self.lock_inbox().partial.extend(parts);
+        Ok(Message::with_more(first, true))
+    }
+
+    /// Receives one frame as a `Vec<u8>`.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.recv_msg(flags).map(|m| m.to_vec())
+    }
+
+    /// Receives one frame as a UTF-8 string; `Ok(Err(bytes))` if it is not UTF-8.
+    pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.recv_bytes(flags)
+            .map(|b| String::from_utf8(b).map_err(|e| e.into_bytes()))
+    }
+
+    /// Receives a whole multipart message (the rest of it, if `recv_msg` took some frames).
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        Ok(self.recv_frames(flags)?.iter().map(|b| b.to_vec()).collect())
+    }
+
+    /// Receives a whole multipart message as `Bytes` frames, without copying.
+    pub fn recv_frames(&self, flags: i32) -> Result<Vec<Bytes>> {
+        {
+            let mut inbox = self.lock_inbox();
+            if !inbox.partial.is_empty() {
+                return Ok(inbox.partial.drain(..).collect());
+            }
+        }
+        Ok(self.next_message(flags)?.into_vec())
+    }
+
+    /// Whether the last frame received by [`Socket::recv_msg`] has more frames after it.
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        Ok(!self.lock_inbox().partial.is_empty())
+    }
+}

@@ -1,0 +1,115 @@
+//! Sending: whole messages through the pattern, or appended to the spool.
+
+use super::shared::Locked;
+use super::{SNDMORE, Socket};
+use crate::error::{Error, Result};
+use crate::message::{IntoFrame, Parts};
+use crate::pattern::SendError;
+use crate::socket_type::SocketType;
+use std::time::Instant;
+
+impl Socket {
+    /// Sends one frame. With [`SNDMORE`] the frame waits for the rest of its message, which
+    /// goes out atomically with the last frame. With [`DONTWAIT`], returns
+    /// [`Error::WouldBlock`] instead of blocking when no peer has room.
+    pub fn send(&self, msg: impl IntoFrame, flags: i32) -> Result<()> {
+        let mut guard = self.locked();
+        let frame = msg.into_frame(&mut guard.arena);
+        guard.send_partial.push(frame);
+        if flags & SNDMORE != 0 {
+            return Ok(());
+        }
+        let parts = std::mem::take(&mut guard.send_partial);
+        self.send_locked(guard, parts, flags)
+    }
+
+    /// Sends a whole multipart message atomically.
+    pub fn send_multipart<I, M>(&self, parts: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: IntoFrame,
+    {
+        let mut guard = self.locked();
+        let st = &mut *guard;
+        let parts: Parts = parts.into_iter().map(|m| m.into_frame(&mut st.arena)).collect();
+        if parts.is_empty() {
+            return Err(Error::InvalidOption("a message needs at least one frame".into()));
+        }
+        self.send_locked(guard, parts, flags & !SNDMORE)
+    }
+
+    fn send_locked(&self, mut guard: Locked<'_>, mut parts: Parts, flags: i32) -> Result<()> {
+        self.io.check()?;
+        let deadline = crate::deadline::from_now(guard.opts.sndtimeo);
+        if guard.delivery.is_some() {
+            return self.send_spooled(guard, parts, flags, deadline);
+        }
+        loop {
+            let st = &mut *guard;
+            st.reap();
+            match st.pattern.send(parts, &mut st.pipes) {
+                Ok(()) => {
+                    st.run_fast_path();
+                    return Ok(());
+                }
+                Err(SendError::Fatal(e)) => return Err(e),
+                Err(SendError::WouldBlock(back)) => {
+                    parts = back;
+                    self.wait(&mut guard, flags, deadline)?;
+                }
+            }
+        }
+    }
+
+    /// With a spool, `send` appends (waiting while the quota is reached) and returns; delivery
+    /// drains the spool into the pipes as they have room.
+    fn send_spooled(
+        &self,
+        mut guard: Locked<'_>,
+        parts: Parts,
+        flags: i32,
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        loop {
+            let Some(delivery) = guard.delivery.as_mut() else {
+                return Err(Error::WrongState("the spool was removed"));
+            };
+            match delivery.append(&parts) {
+                Ok(_) => break,
+                Err(full @ crate::spool::SpoolError::Full { .. }) => {
+                    self.wait(&mut guard, flags, deadline).map_err(|e| match e {
+                        Error::WouldBlock => Error::Spool(full),
+                        other => other,
+                    })?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        guard.dispatch_spool();
+        Ok(())
+    }
+
+    /// Sends through `spool` from now on: `send` appends each message to it before returning,
+    /// and delivery drains it to peers as they have room, so nothing accepted is lost to a
+    /// crash, an absent peer or a full queue. Messages left in the spool by an earlier run are
+    /// delivered first. PUSH, DEALER and PAIR only; set it before `bind`/`connect`.
+    ///
+    /// "Delivered" means: to a zocket peer (which announces support in its handshake), handed
+    /// to the receiving application, which acknowledges it; to any other peer, written to the
+    /// kernel's socket buffer. Until then a message stays in the spool and is re-sent after a
+    /// reconnect or restart, so delivery is at-least-once; zocket receivers drop the duplicates.
+    pub fn set_spool(&self, spool: impl crate::spool::Spool + 'static) -> Result<()> {
+        if !matches!(
+            self.shared.socket_type,
+            SocketType::Push | SocketType::Dealer | SocketType::Pair
+        ) {
+            return Err(Error::NotSupported("a spool needs a PUSH, DEALER or PAIR socket"));
+        }
+        let mut st = self.shared.lock();
+        if !st.endpoints.is_empty() {
+            return Err(Error::WrongState("set the spool before bind or connect"));
+        }
+        st.delivery = Some(crate::spool::delivery::Delivery::new(Box::new(spool)));
+        Ok(())
+    }
+}

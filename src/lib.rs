@@ -32,7 +32,7 @@ pub mod zmtp;
 
 pub use context::Context;
 pub use error::{Error, Result};
-pub use message::{FrameArena, IntoFrame, Message};
+pub use message::{IntoFrame, Message};
 pub use options::DEFAULT_LINGER;
 pub use poller::{POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{proxy, proxy_steerable};

@@ -157,17 +157,41 @@ impl FrameArena {
     }
 }
 
-/// Anything that can be sent as one frame: borrowed data is copied (cheaply, see
-/// [`FrameArena`]), owned data (`Vec<u8>`, `String`, `Bytes`, [`Message`]) is moved without a
-/// copy.
-pub trait IntoFrame {
-    /// Converts into the frame's payload.
-    fn into_frame(self, arena: &mut FrameArena) -> Bytes;
+/// Anything that can be sent as one frame: borrowed data (`&[u8]`, `&str`, arrays, …) is
+/// copied into a per-socket buffer, so small sends do not allocate; owned data (`Vec<u8>`,
+/// `String`, `Bytes`, [`Message`]) is moved without a copy.
+///
+/// The trait is sealed: the conversion is zocket's business.
+///
+/// # Examples
+///
+/// ```
+/// # let ctx = zocket::Context::new();
+/// # let push = ctx.socket(zocket::SocketType::Push)?;
+/// push.send("text", zocket::DONTWAIT).ok();
+/// push.send(vec![1u8, 2, 3], zocket::DONTWAIT).ok();
+/// push.send(bytes::Bytes::from_static(b"shared"), zocket::DONTWAIT).ok();
+/// # Ok::<(), zocket::Error>(())
+/// ```
+pub trait IntoFrame: sealed::Sealed {}
+
+impl<T: sealed::Sealed> IntoFrame for T {}
+
+pub(crate) mod sealed {
+    use super::FrameArena;
+    use bytes::Bytes;
+
+    /// The conversion behind [`super::IntoFrame`], out of users' reach.
+    pub trait Sealed {
+        /// Converts into the frame's payload.
+        fn into_frame(self, arena: &mut FrameArena) -> Bytes;
+    }
 }
+use sealed::Sealed;
 
 macro_rules! copied_frame {
     ($($t:ty),*) => {$(
-        impl IntoFrame for $t {
+        impl Sealed for $t {
             fn into_frame(self, arena: &mut FrameArena) -> Bytes {
                 arena.copy(self.as_ref())
             }
@@ -176,37 +200,37 @@ macro_rules! copied_frame {
 }
 copied_frame!(&[u8], &str, &Vec<u8>, &String, &Bytes);
 
-impl<const N: usize> IntoFrame for &[u8; N] {
+impl<const N: usize> Sealed for &[u8; N] {
     fn into_frame(self, arena: &mut FrameArena) -> Bytes {
         arena.copy(self)
     }
 }
-impl<const N: usize> IntoFrame for [u8; N] {
+impl<const N: usize> Sealed for [u8; N] {
     fn into_frame(self, arena: &mut FrameArena) -> Bytes {
         arena.copy(&self)
     }
 }
-impl IntoFrame for Vec<u8> {
+impl Sealed for Vec<u8> {
     fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
         Bytes::from(self)
     }
 }
-impl IntoFrame for String {
+impl Sealed for String {
     fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
         Bytes::from(self)
     }
 }
-impl IntoFrame for Bytes {
+impl Sealed for Bytes {
     fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
         self
     }
 }
-impl IntoFrame for Message {
+impl Sealed for Message {
     fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
         self.data
     }
 }
-impl IntoFrame for &Message {
+impl Sealed for &Message {
     fn into_frame(self, _arena: &mut FrameArena) -> Bytes {
         self.data.clone()
     }

@@ -274,8 +274,7 @@ impl Socket {
 impl Drop for Socket {
     fn drop(&mut self) {
         let bound = {
-            let mut st = self.shared.lock();
-            st.closed = true;
+            let st = self.shared.lock();
             st.endpoints.iter().any(|e| e.bound)
         };
         // A bound socket waits until its listeners are closed, so that the address can be

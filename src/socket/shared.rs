@@ -47,8 +47,6 @@ pub(crate) struct SocketState {
     pub pipes: Pipes,
     pub pattern: Box<dyn Pattern>,
     pub opts: Options,
-    /// The application closed the socket.
-    pub closed: bool,
     /// Frames given with SNDMORE, waiting for the last frame.
     pub send_partial: Parts,
     /// The endpoints bound or connected.
@@ -78,7 +76,6 @@ impl SocketShared {
                 pipes: Pipes::default(),
                 pattern: pattern::for_type(socket_type),
                 opts: Options::default(),
-                closed: false,
                 send_partial: Parts::new(),
                 endpoints: Vec::new(),
                 last_endpoint: None,

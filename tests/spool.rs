@@ -293,3 +293,26 @@ fn unread_messages_of_a_dead_connection_come_again_instead_of_being_acknowledged
     drop(ctx);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn frames(parts: &[&[u8]]) -> Vec<bytes::Bytes> {
+    parts.iter().map(|p| bytes::Bytes::copy_from_slice(p)).collect()
+}
+
+#[test]
+fn a_message_too_big_for_the_cache_is_read_back_from_disk_not_from_the_next_cache_entry() {
+    let dir = unique("cache-gap");
+    let config = FileSpoolConfig {
+        cache_bytes: 1000,
+        ..FileSpoolConfig::default()
+    };
+    let mut spool = FileSpool::open_with(&dir, config).unwrap();
+    let big = vec![b'2'; 5000];
+    assert_eq!(spool.append(&frames(&[b"one"])).unwrap(), 1);
+    assert_eq!(spool.append(&frames(&[&big])).unwrap(), 2);
+    assert_eq!(spool.append(&frames(&[b"three"])).unwrap(), 3);
+    assert_eq!(spool.read(2).unwrap(), Some(frames(&[&big])));
+    assert_eq!(spool.read(3).unwrap(), Some(frames(&[b"three"])));
+    assert_eq!(spool.read(1).unwrap(), Some(frames(&[b"one"])));
+    drop(spool);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -382,13 +382,10 @@ impl Spool for FileSpool {
         if seq <= self.acked || seq >= self.next_seq {
             return Ok(None);
         }
-        if let Some(&(first, _, _)) = self.cache.front()
-            && seq >= first
-        {
-            let hit = self.cache.get((seq - first) as usize).map(|(_, f, _)| f.clone());
-            if hit.is_some() {
-                return Ok(hit);
-            }
+        // The cache holds increasing sequence numbers with gaps (a message larger than the
+        // cache is not cached), so it is searched by number, never indexed by position.
+        if let Ok(i) = self.cache.binary_search_by_key(&seq, |(s, _, _)| *s) {
+            return Ok(Some(self.cache[i].1.clone()));
         }
         self.read_from_disk(seq)
     }

@@ -224,7 +224,7 @@ impl FileSpool {
         for c in &corruptions {
             log::error!("spool {}: {c}", dir.display());
         }
-        Ok(FileSpool {
+        let mut spool = FileSpool {
             dir,
             cache: RecentCache::new(config.cache_bytes),
             config,
@@ -239,7 +239,11 @@ impl FileSpool {
             encode_buf: BytesMut::new(),
             durability,
             _lock: lock,
-        })
+        };
+        // The newest segment was kept even if acknowledged; if a new one was started after
+        // it, it can go now.
+        spool.delete_acked_segments()?;
+        Ok(spool)
     }
 
     /// Damaged records found (and skipped, with [`OnCorruption::Skip`]).
@@ -318,10 +322,12 @@ impl FileSpool {
                 bound: "the quota",
             });
         }
-        if self.size + len > limit && self.acked + 1 == self.next_seq && self.active_segment().len > 0 {
-            // Only the active segment is left, and it is all acknowledged: without a new
-            // segment it would never be deleted, and the message would wait forever.
-            self.roll()?;
+        if self.size + len > limit && self.acked + 1 == self.next_seq {
+            // Everything is acknowledged, but the active segment is never deleted: start a
+            // new one so that it can go, or the message would wait forever.
+            if self.active_segment().len > 0 {
+                self.roll()?;
+            }
             self.delete_acked_segments()?;
         }
         if self.size + len > limit {

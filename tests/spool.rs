@@ -293,3 +293,209 @@ fn unread_messages_of_a_dead_connection_come_again_instead_of_being_acknowledged
     drop(ctx);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn frames(parts: &[&[u8]]) -> Vec<bytes::Bytes> {
+    parts.iter().map(|p| bytes::Bytes::copy_from_slice(p)).collect()
+}
+
+#[test]
+fn a_message_too_big_for_the_cache_is_read_back_from_disk_not_from_the_next_cache_entry() {
+    let dir = unique("cache-gap");
+    let config = FileSpoolConfig {
+        cache_bytes: 1000,
+        ..FileSpoolConfig::default()
+    };
+    let mut spool = FileSpool::open_with(&dir, config).unwrap();
+    let big = vec![b'2'; 5000];
+    assert_eq!(spool.append(&frames(&[b"one"])).unwrap(), 1);
+    assert_eq!(spool.append(&frames(&[&big])).unwrap(), 2);
+    assert_eq!(spool.append(&frames(&[b"three"])).unwrap(), 3);
+    assert_eq!(spool.read(2).unwrap(), Some(frames(&[&big])));
+    assert_eq!(spool.read(3).unwrap(), Some(frames(&[b"three"])));
+    assert_eq!(spool.read(1).unwrap(), Some(frames(&[b"one"])));
+    drop(spool);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn newest_segment(dir: &Path) -> PathBuf {
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    segments.sort();
+    segments.pop().expect("a segment")
+}
+
+fn append_to_file(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+#[test]
+fn a_zero_filled_or_garbage_tail_is_cut_like_a_torn_record() {
+    let tails: [&[u8]; 3] = [&[0; 4096], b"\x40\x00\x00\x00 stale block", &[0x55; 7]];
+    for (i, tail) in tails.into_iter().enumerate() {
+        let dir = unique("crash-tail");
+        let mut spool = FileSpool::open(&dir).unwrap();
+        for n in 1..=3u8 {
+            spool.append(&frames(&[&[n; 10]])).unwrap();
+        }
+        drop(spool);
+        append_to_file(&newest_segment(&dir), tail); // what a power loss can leave
+        let mut spool = FileSpool::open(&dir).unwrap_or_else(|e| panic!("tail {i}: {e}"));
+        assert!(spool.corruptions().is_empty(), "tail {i}");
+        assert_eq!(spool.next_seq(), 4, "tail {i}");
+        assert_eq!(spool.read(3).unwrap(), Some(frames(&[&[3; 10]])));
+        assert_eq!(spool.append(&frames(&[b"four"])).unwrap(), 4);
+        drop(spool);
+        let mut spool = FileSpool::open(&dir).unwrap();
+        assert_eq!(spool.read(4).unwrap(), Some(frames(&[b"four"])), "tail {i}");
+        drop(spool);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn damage_before_valid_records_of_the_newest_segment_is_corruption() {
+    let dir = unique("damaged-length");
+    let mut spool = FileSpool::open(&dir).unwrap();
+    for n in 1..=5u8 {
+        spool.append(&frames(&[&[n; 10]])).unwrap();
+    }
+    drop(spool);
+    let path = newest_segment(&dir);
+    let mut data = std::fs::read(&path).unwrap();
+    data[2] = 0x10; // the first record's length now reaches past the end of the file
+    std::fs::write(&path, &data).unwrap();
+    match FileSpool::open(&dir) {
+        Err(SpoolError::Corrupt { offset: 0, .. }) => {}
+        Err(e) => panic!("unexpected {e}"),
+        Ok(s) => panic!(
+            "records 2..=5 silently cut as a torn tail (next_seq {})",
+            s.next_seq()
+        ),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_second_open_of_a_spool_directory_fails_and_names_it() {
+    let dir = unique("locked");
+    let first = FileSpool::open(&dir).unwrap();
+    match FileSpool::open(&dir) {
+        Err(e @ SpoolError::Locked { .. }) => {
+            assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
+        }
+        Err(e) => panic!("unexpected {e}"),
+        Ok(_) => panic!("two spools on one directory"),
+    }
+    drop(first);
+    drop(FileSpool::open(&dir).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_message_that_can_never_fit_the_quota_is_refused_and_a_drained_spool_makes_room() {
+    let dir = unique("never-fits");
+    let config = FileSpoolConfig {
+        quota: Some(1000),
+        ..FileSpoolConfig::default() // segments far larger than the quota
+    };
+    let mut spool = FileSpool::open_with(&dir, config).unwrap();
+    assert!(matches!(
+        spool.append(&frames(&[&[0; 1000]])),
+        Err(SpoolError::TooLarge { limit: 1000, .. })
+    ));
+    let mut accepted = 0;
+    while spool.append(&frames(&[&[1; 300]])).is_ok() {
+        accepted += 1;
+    }
+    assert!(matches!(
+        spool.append(&frames(&[&[1; 300]])),
+        Err(SpoolError::Full { .. })
+    ));
+    spool.ack(accepted).unwrap();
+    assert_eq!(
+        spool.append(&frames(&[&[2; 900]])).unwrap(),
+        accepted + 1,
+        "everything acknowledged: the quota is free again"
+    );
+    drop(spool);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `send` on another thread: it must return within the deadline (a hang fails the test
+/// instead of the test runner).
+fn send_returns(send: impl FnOnce() -> zocket::Result<()> + Send + 'static) -> zocket::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(send());
+    });
+    rx.recv_timeout(TIMEOUT).expect("send blocked")
+}
+
+#[test]
+fn send_fails_at_once_with_a_message_the_spool_can_never_take() {
+    let ctx = Context::new();
+    let sock = unique("never.sock");
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_spool(MemorySpool::new(Some(1000))).unwrap();
+    push.connect(&ipc(&sock)).unwrap();
+    let result = send_returns(move || push.send(vec![0u8; 1001], 0));
+    assert!(
+        matches!(result, Err(Error::Spool(SpoolError::TooLarge { .. }))),
+        "{result:?}"
+    );
+
+    let dir = unique("never-file");
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_spool(FileSpool::open(&dir).unwrap()).unwrap();
+    push.connect(&ipc(&sock)).unwrap();
+    // 1.2 GiB for the record format's 1 GiB: zero-filled, so untouched address space only.
+    let half = bytes::Bytes::from(vec![0u8; 600 << 20]);
+    let result = send_returns(move || {
+        push.send_multipart([half.clone(), half], 0)?;
+        Ok(())
+    });
+    assert!(
+        matches!(
+            result,
+            Err(Error::Spool(SpoolError::TooLarge {
+                bound: "the record format",
+                ..
+            }))
+        ),
+        "{result:?}"
+    );
+    drop(ctx);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_idle_spool_records_its_acknowledgements_within_the_fsync_period() {
+    let dir = unique("idle-ack");
+    let config = FileSpoolConfig {
+        fsync: zocket::spool::FsyncPolicy::Every(Duration::from_millis(20)),
+        ..FileSpoolConfig::default()
+    };
+    let mut spool = FileSpool::open_with(&dir, config).unwrap();
+    spool.append(&frames(&[b"one"])).unwrap();
+    spool.ack(1).unwrap();
+    // No more calls: only the spool's own timer can write the mark.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let mark = std::fs::read(dir.join("acked")).unwrap_or_default();
+        if mark.get(..8) == Some(&1u64.to_le_bytes()[..]) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the acknowledgement was never recorded"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(spool);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

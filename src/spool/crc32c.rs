@@ -2,7 +2,8 @@
 
 const POLY: u32 = 0x82F6_3B78; // reflected Castagnoli polynomial
 
-const TABLE: [[u32; 256]; 8] = build_tables();
+// A static, not a const: a const is materialised (8 KiB copied) at each use in debug builds.
+static TABLE: [[u32; 256]; 8] = build_tables();
 
 const fn build_tables() -> [[u32; 256]; 8] {
     let mut tables = [[0u32; 256]; 8];

@@ -5,7 +5,8 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 
 /// Keeps messages in memory until acknowledged. Survives nothing, but bounds memory with a
-/// quota and lets a socket spill past its high-water mark.
+/// quota and lets a socket spill past its high-water mark. The quota counts payload bytes; a
+/// message larger than the quota is refused with [`SpoolError::TooLarge`].
 pub struct MemorySpool {
     messages: VecDeque<Vec<Bytes>>,
     first_seq: u64,
@@ -30,6 +31,15 @@ impl MemorySpool {
 impl Spool for MemorySpool {
     fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
         let len: u64 = frames.iter().map(|f| f.len() as u64).sum();
+        if let Some(limit) = self.quota
+            && len > limit
+        {
+            return Err(SpoolError::TooLarge {
+                size: len,
+                limit,
+                bound: "the quota",
+            });
+        }
         if let Some(limit) = self.quota
             && self.size + len > limit
         {
@@ -96,6 +106,14 @@ mod tests {
         assert!(matches!(
             s.append(&[Bytes::from_static(b"xxxxx")]),
             Err(SpoolError::Full { .. })
+        ));
+        assert!(matches!(
+            s.append(&[Bytes::from_static(b"0123456789x")]),
+            Err(SpoolError::TooLarge {
+                size: 11,
+                limit: 10,
+                ..
+            })
         ));
         assert_eq!(s.read(2).unwrap().unwrap().len(), 2);
         s.ack(1).unwrap();

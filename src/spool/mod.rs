@@ -30,6 +30,23 @@ pub enum SpoolError {
         /// The configured quota.
         limit: u64,
     },
+    /// The message can never be spooled, however much is acknowledged: it is larger than the
+    /// quota, or than the record format holds (1 GiB). Nothing was appended.
+    #[error("message too large for the spool: {size} bytes, {bound} allows {limit} bytes")]
+    TooLarge {
+        /// Bytes the message would take in the spool (with its framing, for a file spool).
+        size: u64,
+        /// The bound it exceeds.
+        limit: u64,
+        /// Which bound: "the quota" or "the record format".
+        bound: &'static str,
+    },
+    /// Another [`FileSpool`] (in this process or another) has the directory open.
+    #[error("spool directory {dir} is locked: another FileSpool has it open")]
+    Locked {
+        /// The spool's directory.
+        dir: PathBuf,
+    },
     /// A file operation failed (directory not writable, disk full, …).
     #[error("spool I/O error on {path}: {source}")]
     Io {
@@ -54,6 +71,12 @@ pub enum SpoolError {
 /// `Box<dyn Spool>`.
 pub trait Spool: Send {
     /// Appends one message (all its frames, as one record) and returns its sequence number.
+    ///
+    /// # Errors
+    /// [`SpoolError::Full`] while the quota is reached: acknowledging frees room, so the
+    /// caller may wait and retry. [`SpoolError::TooLarge`] when the message could never fit:
+    /// retrying is pointless. Implementations must keep that distinction (a socket's `send`
+    /// waits on `Full` and fails at once on anything else).
     fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError>;
 
     /// The message numbered `seq`, or `None` if it was acknowledged (or never appended).

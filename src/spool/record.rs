@@ -9,8 +9,20 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 pub(crate) const HEADER_LEN: usize = 8;
 /// A body this large is certainly not ours (a flipped length byte): refuse to read it.
 pub(crate) const MAX_BODY: u32 = 1 << 30;
+/// The longest record the format holds (header included): a longer message is refused.
+pub(crate) const MAX_RECORD: u64 = HEADER_LEN as u64 + MAX_BODY as u64;
+/// The shortest record: a message of no frames.
+const MIN_RECORD: usize = HEADER_LEN + 12;
 
-/// Appends the record for message `seq` to `out`.
+/// Bytes the record of `frames` takes, header included (computed without overflow, so a
+/// message too large for the format can be refused before it is encoded).
+pub(crate) fn encoded_len(frames: &[Bytes]) -> u64 {
+    let frames_len: u64 = frames.iter().map(|f| 4 + f.len() as u64).sum();
+    HEADER_LEN as u64 + 12 + frames_len
+}
+
+/// Appends the record for message `seq` to `out`. The caller has checked
+/// `encoded_len(frames) <= MAX_RECORD`.
 pub(crate) fn encode(seq: u64, frames: &[Bytes], out: &mut BytesMut) {
     let body_len = 12 + frames.iter().map(|f| 4 + f.len()).sum::<usize>();
     out.reserve(HEADER_LEN + body_len);
@@ -70,6 +82,31 @@ pub(crate) fn decode(buf: &Bytes) -> Decoded {
     }
 }
 
+/// Looks for a whole, valid record after damage found at `damaged_at`: the first one at a
+/// later offset whose sequence number is at least `min_seq`, and no higher than the records
+/// that fit between `damaged_at` and it could account for. Returns its offset and number.
+///
+/// Cheap checks (a plausible length that fits, a sequence number in that window) come before
+/// the checksum, so zero-filled or random bytes are passed over quickly.
+pub(crate) fn find_record(buf: &Bytes, damaged_at: usize, min_seq: u64) -> Option<(usize, u64)> {
+    let last_start = buf.len().checked_sub(MIN_RECORD)?;
+    for at in damaged_at + 1..=last_start {
+        let body_len = u32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes"));
+        if !(12..=MAX_BODY).contains(&body_len) || HEADER_LEN + body_len as usize > buf.len() - at {
+            continue;
+        }
+        let seq = u64::from_le_bytes(buf[at + 8..at + 16].try_into().expect("8 bytes"));
+        let most_missing = ((at - damaged_at) / MIN_RECORD) as u64;
+        if seq < min_seq || seq - min_seq > most_missing {
+            continue;
+        }
+        if let Decoded::Record { seq, .. } = decode(&buf.slice(at..)) {
+            return Some((at, seq));
+        }
+    }
+    None
+}
+
 fn parse_body(mut body: Bytes) -> Option<(u64, Vec<Bytes>)> {
     let seq = body.get_u64_le();
     let count = body.get_u32_le() as usize;
@@ -119,6 +156,50 @@ mod tests {
         assert!(matches!(decode(&Bytes::from(bad_len)), Decoded::Corrupt(_)));
     }
 
+    fn record(seq: u64, payload: &[u8]) -> Vec<u8> {
+        let mut buf = BytesMut::new();
+        encode(seq, &[Bytes::copy_from_slice(payload)], &mut buf);
+        buf.to_vec()
+    }
+
+    #[test]
+    fn encoded_len_matches_encode() {
+        let frames = [
+            Bytes::from_static(b"abc"),
+            Bytes::new(),
+            Bytes::from(vec![7; 300]),
+        ];
+        let mut buf = BytesMut::new();
+        encode(1, &frames, &mut buf);
+        assert_eq!(encoded_len(&frames), buf.len() as u64);
+        assert_eq!(encoded_len(&[]), MIN_RECORD as u64);
+    }
+
+    #[test]
+    fn find_record_skips_damage_and_ignores_zeros_and_stale_numbers() {
+        let mut file = record(5, b"five");
+        let damaged_at = file.len();
+        file.extend_from_slice(&[0u8; 100]);
+        assert_eq!(
+            find_record(&Bytes::from(file.clone()), damaged_at, 6),
+            None,
+            "zeros only"
+        );
+        let next_at = file.len();
+        file.extend(record(9, b"nine"));
+        let buf = Bytes::from(file);
+        assert_eq!(find_record(&buf, damaged_at, 6), Some((next_at, 9)));
+        assert_eq!(
+            find_record(&buf, damaged_at, 10),
+            None,
+            "an older number is stale"
+        );
+        // 100 damaged bytes can hide at most 5 records of 20 bytes: 6..=11, not 12.
+        let mut far = vec![0u8; 100];
+        far.extend(record(12, b""));
+        assert_eq!(find_record(&Bytes::from(far), 0, 6), None);
+    }
+
     proptest! {
         #[test]
         fn round_trip(seq in any::<u64>(),
@@ -131,8 +212,11 @@ mod tests {
         }
 
         #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = decode(&Bytes::from(bytes));
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300),
+                                       at in 0usize..300, min_seq in any::<u64>()) {
+            let bytes = Bytes::from(bytes);
+            let _ = decode(&bytes);
+            let _ = find_record(&bytes, at, min_seq);
         }
     }
 }

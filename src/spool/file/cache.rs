@@ -1,0 +1,55 @@
+//! Recently appended messages kept in memory, so that delivering them does not read the disk.
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+
+/// Bytes counted per cached message on top of its payload (the vector, the `Bytes` handles).
+const OVERHEAD: usize = 64;
+
+/// The newest messages, up to a byte budget. A message larger than the whole budget is not
+/// cached, so the numbers held are increasing but not contiguous: look-ups are by number.
+pub(super) struct RecentCache {
+    entries: VecDeque<(u64, Vec<Bytes>, usize)>,
+    size: usize,
+    limit: usize,
+}
+
+impl RecentCache {
+    pub fn new(limit: usize) -> RecentCache {
+        RecentCache {
+            entries: VecDeque::new(),
+            size: 0,
+            limit,
+        }
+    }
+
+    /// Keeps message `seq` (higher than any kept before), evicting the oldest as needed.
+    pub fn insert(&mut self, seq: u64, frames: &[Bytes]) {
+        let cost = frames.iter().map(Bytes::len).sum::<usize>() + OVERHEAD;
+        if cost > self.limit {
+            return;
+        }
+        self.entries.push_back((seq, frames.to_vec(), cost));
+        self.size += cost;
+        while self.size > self.limit {
+            let Some((_, _, n)) = self.entries.pop_front() else {
+                break;
+            };
+            self.size -= n;
+        }
+    }
+
+    /// Message `seq`, if it is kept.
+    pub fn get(&self, seq: u64) -> Option<Vec<Bytes>> {
+        let i = self.entries.binary_search_by_key(&seq, |(s, _, _)| *s).ok()?;
+        Some(self.entries[i].1.clone())
+    }
+
+    /// Forgets every message up to and including `seq`.
+    pub fn forget_through(&mut self, seq: u64) {
+        while self.entries.front().is_some_and(|(s, _, _)| *s <= seq) {
+            let (_, _, n) = self.entries.pop_front().expect("front");
+            self.size -= n;
+        }
+    }
+}

@@ -17,6 +17,8 @@ mod context;
 mod core;
 mod engine;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod message;
 mod options;
 mod pattern;

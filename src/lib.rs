@@ -18,6 +18,8 @@ mod context;
 mod deadline;
 mod engine;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod message;
 mod options;
 mod pattern;

@@ -12,7 +12,7 @@ mod rep;
 mod req;
 mod ring;
 mod router;
-mod trie;
+pub(crate) mod trie;
 
 use crate::error::Error;
 use crate::message::Parts;

@@ -7,7 +7,7 @@ use super::trie::Trie;
 use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
 use crate::message::Parts;
-use crate::pipe::{PipeId, Pipes};
+use crate::pipe::{IoWake, PipeId, Pipes};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -42,9 +42,13 @@ pub(crate) struct Publisher {
     welcome: Option<Bytes>,
     /// Each subscriber's prefixes (a set per pipe, as libzmq keeps them).
     subs: BTreeMap<PipeId, Trie>,
-    /// XPUB: subscription (and other) messages for the application.
-    to_app: VecDeque<Parts>,
-    /// XPUB_MANUAL: the pipe whose subscription the application is deciding on.
+    /// XPUB: subscription (and other) messages for the application, each with the pipe it
+    /// came from (`None`: made here, the unsubscriptions of a subscriber that left).
+    to_app: VecDeque<(Option<PipeId>, Parts)>,
+    /// How many messages of `to_app` came from each pipe: at most its receive high-water mark.
+    queued_from: BTreeMap<PipeId, usize>,
+    /// XPUB_MANUAL: the pipe whose subscription the application is deciding on (the pipe of
+    /// the last message it received, as in libzmq).
     last_pipe: Option<PipeId>,
 }
 
@@ -58,12 +62,47 @@ impl Publisher {
             welcome: None,
             subs: BTreeMap::new(),
             to_app: VecDeque::new(),
+            queued_from: BTreeMap::new(),
             last_pipe: None,
         }
     }
 
     fn anyone_has(&self, prefix: &[u8]) -> bool {
         self.subs.values().any(|t| t.contains(prefix))
+    }
+
+    /// Whether pipe `id` already has as many messages waiting for the application as its
+    /// receive high-water mark allows (0: no limit).
+    fn app_queue_full(&self, id: PipeId, pipes: &Pipes) -> bool {
+        let hwm = pipes.get(id).map_or(0, |p| p.rcvhwm);
+        hwm != 0 && self.queued_from.get(&id).is_some_and(|&n| n >= hwm)
+    }
+
+    fn queue_for_app(&mut self, from: PipeId, msg: Parts) {
+        *self.queued_from.entry(from).or_default() += 1;
+        self.to_app.push_back((Some(from), msg));
+    }
+
+    /// The application took a message of pipe `id`: once its share of the queue is down to
+    /// half the high-water mark, a connection that stopped reading on it reads again.
+    fn taken_from(&mut self, id: PipeId, pipes: &mut Pipes) {
+        let Some(n) = self.queued_from.get_mut(&id) else {
+            return;
+        };
+        *n -= 1;
+        let n = *n;
+        if n == 0 {
+            self.queued_from.remove(&id);
+        }
+        if let Some(pipe) = pipes.get_mut(id)
+            && pipe.read_paused
+            && n <= pipe.rcvhwm / 2
+        {
+            pipe.read_paused = false;
+            if let Some(conn) = pipe.conn {
+                pipes.wakes.push(IoWake::Resume(conn));
+            }
+        }
     }
 }
 
@@ -85,25 +124,33 @@ impl Pattern for Publisher {
         if self.xpub && !self.manual {
             for prefix in trie.prefixes() {
                 if !self.anyone_has(&prefix) {
-                    self.to_app.push_back(subscription(false, &prefix));
+                    self.to_app.push_back((None, subscription(false, &prefix)));
                 }
             }
         }
+        self.queued_from.remove(&id);
         if self.last_pipe == Some(id) {
             self.last_pipe = None;
         }
     }
 
-    fn incoming(&mut self, id: PipeId, msg: Parts, _pipes: &mut Pipes) -> Result<(), Parts> {
+    /// XPUB: a peer whose messages for the application reach the receive high-water mark is
+    /// not read until the application takes some (as for every other socket type), so a peer
+    /// that floods SUBSCRIBE/CANCEL cannot grow the queue, nor push its subscriptions through
+    /// out of turn; libzmq's XPUB queue has no bound. The other peers carry on with their own
+    /// share. PUB keeps no queue: subscriptions only change its filters.
+    fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
+        if self.xpub && self.app_queue_full(id, pipes) {
+            return Err(msg);
+        }
         let Some((subscribe, prefix)) = as_subscription(&msg) else {
             if self.xpub {
-                self.to_app.push_back(msg);
+                self.queue_for_app(id, msg);
             }
             return Ok(());
         };
         if self.manual {
-            self.last_pipe = Some(id);
-            self.to_app.push_back(msg);
+            self.queue_for_app(id, msg);
             return Ok(());
         }
         let new_globally = !self.anyone_has(&prefix);
@@ -115,12 +162,12 @@ impl Pattern for Publisher {
                 trie.add(&prefix);
             }
             if self.xpub && (new_globally || self.verbose || self.verboser) {
-                self.to_app.push_back(msg);
+                self.queue_for_app(id, msg);
             }
         } else {
             let removed = trie.remove(&prefix);
             if self.xpub && ((removed && !self.anyone_has(&prefix)) || self.verboser) {
-                self.to_app.push_back(msg);
+                self.queue_for_app(id, msg);
             }
         }
         Ok(())
@@ -137,11 +184,20 @@ impl Pattern for Publisher {
         Ok(())
     }
 
-    fn recv(&mut self, _pipes: &mut Pipes) -> Result<Option<Parts>, Error> {
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Option<Parts>, Error> {
         if !self.xpub {
             return Err(Error::NotSupported("PUB sockets cannot receive"));
         }
-        Ok(self.to_app.pop_front())
+        let Some((from, msg)) = self.to_app.pop_front() else {
+            return Ok(None);
+        };
+        if let Some(id) = from {
+            self.taken_from(id, pipes);
+        }
+        if self.manual {
+            self.last_pipe = from;
+        }
+        Ok(Some(msg))
     }
 
     fn can_send(&self, _pipes: &Pipes) -> bool {
@@ -278,5 +334,93 @@ impl Pattern for Subscriber {
             other => return Err(Error::InvalidOption(format!("{other:?} does not apply here"))),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::Pipe;
+
+    /// An XPUB with one subscriber pipe (receive high-water mark `rcvhwm`, served by
+    /// connection 7).
+    fn xpub_with_pipe(rcvhwm: usize) -> (Publisher, Pipes, PipeId) {
+        let mut xpub = Publisher::new(true);
+        let mut pipes = Pipes::default();
+        let mut pipe = Pipe::new(10, rcvhwm);
+        pipe.conn = Some(7);
+        let id = pipes.insert(pipe);
+        assert!(xpub.attach(id, &mut pipes));
+        (xpub, pipes, id)
+    }
+
+    /// What the connection does when a message is handed back: keeps it and stops reading.
+    fn deliver(xpub: &mut Publisher, pipes: &mut Pipes, id: PipeId, msg: Parts) -> bool {
+        match xpub.incoming(id, msg, pipes) {
+            Ok(()) => true,
+            Err(_) => {
+                pipes.get_mut(id).unwrap().read_paused = true;
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn xpub_subscriptions_wait_at_the_receive_hwm() {
+        let (mut xpub, mut pipes, id) = xpub_with_pipe(4);
+        for i in 0..4u8 {
+            assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[i])));
+        }
+        assert!(!deliver(&mut xpub, &mut pipes, id, subscription(true, &[4])));
+        assert!(!xpub.subs[&id].contains(&[4]), "held back, not applied");
+        assert_eq!(xpub.to_app.len(), 4);
+
+        assert_eq!(xpub.recv(&mut pipes).unwrap().unwrap()[0][..], [1, 0]);
+        assert!(pipes.wakes.is_empty(), "3 queued: above half the mark");
+        xpub.recv(&mut pipes).unwrap().unwrap();
+        assert_eq!(&pipes.wakes[..], [IoWake::Resume(7)]);
+        assert!(!pipes.get(id).unwrap().read_paused);
+        assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[4])));
+        assert!(xpub.subs[&id].contains(&[4]));
+    }
+
+    #[test]
+    fn xpub_peers_have_their_own_share() {
+        let (mut xpub, mut pipes, flooder) = xpub_with_pipe(2);
+        let other = pipes.insert(Pipe::new(10, 2));
+        xpub.attach(other, &mut pipes);
+        for i in 0..3u8 {
+            deliver(&mut xpub, &mut pipes, flooder, subscription(true, &[i]));
+        }
+        assert!(pipes.get(flooder).unwrap().read_paused);
+        assert!(deliver(&mut xpub, &mut pipes, other, subscription(true, b"good")));
+        assert!(xpub.subs[&other].contains(b"good"));
+        // A subscriber that leaves frees its share; its unsubscriptions are owed to nobody.
+        xpub.detach(flooder, &mut pipes);
+        assert!(!xpub.queued_from.contains_key(&flooder));
+        let mut got = Vec::new();
+        while let Some(msg) = xpub.recv(&mut pipes).unwrap() {
+            got.push(msg[0].to_vec());
+        }
+        assert_eq!(
+            got.len(),
+            5,
+            "2 subscriptions + good + 2 unsubscriptions: {got:?}"
+        );
+    }
+
+    #[test]
+    fn xpub_manual_decides_for_the_pipe_of_the_message_received() {
+        let (mut xpub, mut pipes, first) = xpub_with_pipe(10);
+        let second = pipes.insert(Pipe::new(10, 10));
+        xpub.attach(second, &mut pipes);
+        xpub.set_option(PatternOption::XpubManual(true), &mut pipes)
+            .unwrap();
+        deliver(&mut xpub, &mut pipes, first, subscription(true, b"a"));
+        deliver(&mut xpub, &mut pipes, second, subscription(true, b"b"));
+        xpub.recv(&mut pipes).unwrap().unwrap();
+        xpub.set_option(PatternOption::Subscribe(Bytes::from_static(b"a")), &mut pipes)
+            .unwrap();
+        assert!(xpub.subs[&first].contains(b"a") && !xpub.subs[&second].contains(b"a"));
     }
 }

@@ -3,10 +3,15 @@
 use super::ProtocolError;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+/// Most properties a peer's READY may carry. libzmq sends two or three (Socket-Type, Identity
+/// and the application's `X-` properties); each kept property costs some 64 bytes whatever its
+/// size on the wire (5 bytes at least), so a READY made of tiny properties is refused here.
+pub const MAX_PROPERTIES: usize = 1024;
+
 /// Metadata properties of a READY command: names compare case-insensitively.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Metadata {
-    props: Vec<(Vec<u8>, Bytes)>,
+    props: Vec<(Bytes, Bytes)>,
 }
 
 impl Metadata {
@@ -17,7 +22,8 @@ impl Metadata {
 
     /// Adds a property (sent in the casing given).
     pub fn insert(&mut self, name: &str, value: impl Into<Bytes>) {
-        self.props.push((name.as_bytes().to_vec(), value.into()));
+        self.props
+            .push((Bytes::copy_from_slice(name.as_bytes()), value.into()));
     }
 
     /// The value of property `name`, compared case-insensitively.
@@ -30,7 +36,7 @@ impl Metadata {
 
     /// All properties, in wire order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Bytes)> {
-        self.props.iter().map(|(n, v)| (n.as_slice(), v))
+        self.props.iter().map(|(n, v)| (&n[..], v))
     }
 
     fn encode(&self, out: &mut BytesMut) {
@@ -49,7 +55,10 @@ impl Metadata {
             if name_len == 0 || body.len() < name_len + 4 {
                 return Err(ProtocolError::BadCommand("malformed metadata property"));
             }
-            let name = body.split_to(name_len).to_vec();
+            if props.len() == MAX_PROPERTIES {
+                return Err(ProtocolError::BadCommand("too many metadata properties"));
+            }
+            let name = body.split_to(name_len);
             let value_len = body.get_u32() as usize;
             if value_len > i32::MAX as usize || body.len() < value_len {
                 return Err(ProtocolError::BadCommand("metadata value overruns the command"));
@@ -245,6 +254,24 @@ mod tests {
         assert!(Command::decode(Bytes::from_static(b"\x09SUB")).is_err());
         assert!(Command::decode(Bytes::from_static(b"\x05READY\x04Nam")).is_err());
         assert!(Command::decode(Bytes::from_static(b"\x05READY\x01Z\xff\xff\xff\xff")).is_err());
+    }
+
+    #[test]
+    fn a_ready_with_too_many_properties_is_refused() {
+        let ready = |count: usize| {
+            let mut meta = Metadata::new();
+            for i in 0..count {
+                meta.insert(&format!("X-{i}"), "");
+            }
+            let mut body = BytesMut::new();
+            Command::Ready(meta).encode_body(&mut body);
+            Command::decode(body.freeze())
+        };
+        assert!(ready(MAX_PROPERTIES).is_ok());
+        assert_eq!(
+            ready(MAX_PROPERTIES + 1),
+            Err(ProtocolError::BadCommand("too many metadata properties"))
+        );
     }
 
     proptest! {

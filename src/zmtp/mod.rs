@@ -44,6 +44,12 @@ pub enum ProtocolError {
         /// Limit left for this frame.
         limit: u64,
     },
+    /// A message has more frames than [`protocol::MAX_FRAMES_PER_MESSAGE`].
+    #[error("message has more than {limit} frames")]
+    TooManyFrames {
+        /// The limit.
+        limit: usize,
+    },
     /// A command is malformed.
     #[error("malformed command: {0}")]
     BadCommand(&'static str),

@@ -10,6 +10,21 @@ use crate::message::Parts;
 use crate::socket_type::SocketType;
 use bytes::{BufMut, Bytes, BytesMut};
 
+/// Most frames one message may have. Each frame costs memory whatever its size (empty frames
+/// with MORE cost nothing against the maximum message size), so a peer that keeps sending them
+/// is cut off here: its connection is closed. libzmq has no such limit; real applications send
+/// a few frames, a few thousand at most, so 65,536 leaves them a wide margin and bounds the
+/// frame bookkeeping of a message being received to about 2 MiB.
+pub const MAX_FRAMES_PER_MESSAGE: usize = 1 << 16;
+
+/// Replies the protocol owes (PONG) are skipped while this much is already waiting to be
+/// written: a peer that sends PINGs and never reads cannot grow our write buffer. libzmq keeps
+/// at most one PONG pending; any traffic resets a heartbeat timeout, libzmq's and ours.
+pub const MAX_OWED_BEFORE_PONG: usize = 1 << 20;
+
+/// Largest handshake command accepted (READY or ERROR), in bytes.
+const MAX_HANDSHAKE_FRAME: u64 = u16::MAX as u64 * 64;
+
 /// What this side announces in the handshake.
 #[derive(Clone, Debug)]
 pub struct LocalConfig {
@@ -132,7 +147,7 @@ impl Protocol {
                     self.state = State::Ready;
                 }
                 State::Ready => {
-                    let Some(f) = frame::decode_frame(input, u64::from(u16::MAX) * 64)? else {
+                    let Some(f) = frame::decode_frame(input, MAX_HANDSHAKE_FRAME)? else {
                         return Ok(None);
                     };
                     if !f.command {
@@ -200,6 +215,11 @@ impl Protocol {
                 }
                 continue;
             }
+            if self.partial.len() >= MAX_FRAMES_PER_MESSAGE {
+                return Err(ProtocolError::TooManyFrames {
+                    limit: MAX_FRAMES_PER_MESSAGE,
+                });
+            }
             self.partial_size += f.body.len() as u64;
             self.partial.push(f.body);
             if !f.more {
@@ -212,7 +232,9 @@ impl Protocol {
     fn on_command(&mut self, body: Bytes, out: &mut OutBuf) -> Result<Option<Event>, ProtocolError> {
         match Command::decode(body)? {
             Command::Ping { ttl, context } => {
-                push_command(&Command::Pong(context), out);
+                if out.len() < MAX_OWED_BEFORE_PONG {
+                    push_command(&Command::Pong(context), out);
+                }
                 Ok((ttl > 0).then_some(Event::PeerTtl(ttl)))
             }
             Command::Pong(_) => Ok(None),
@@ -442,6 +464,55 @@ mod tests {
             pb.poll(&mut wire, &mut out_b),
             Err(ProtocolError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn endless_empty_frames_with_more_are_cut_off() {
+        let (_pa, mut out_a, mut pb, mut out_b) = pair(SocketType::Push, SocketType::Pull);
+        let mut to_b = drain(&mut out_a);
+        pb.poll(&mut to_b, &mut out_b).unwrap();
+        let mut wire = BytesMut::new();
+        for _ in 0..MAX_FRAMES_PER_MESSAGE - 1 {
+            wire.extend_from_slice(&[FLAG_MORE, 0]);
+        }
+        wire.extend_from_slice(&[0, 0]);
+        match pb.poll(&mut wire, &mut out_b).unwrap() {
+            Some(Event::Message(parts)) => assert_eq!(parts.len(), MAX_FRAMES_PER_MESSAGE),
+            other => panic!("a message of exactly the limit was refused: {other:?}"),
+        }
+        for _ in 0..MAX_FRAMES_PER_MESSAGE + 1 {
+            wire.extend_from_slice(&[FLAG_MORE, 0]);
+        }
+        assert_eq!(
+            pb.poll(&mut wire, &mut out_b),
+            Err(ProtocolError::TooManyFrames {
+                limit: MAX_FRAMES_PER_MESSAGE
+            })
+        );
+    }
+
+    #[test]
+    fn pings_from_a_peer_that_never_reads_do_not_pile_up_pongs() {
+        let (_pa, mut out_a, mut pb, mut out_b) = pair(SocketType::Pair, SocketType::Pair);
+        let mut to_b = drain(&mut out_a);
+        pb.poll(&mut to_b, &mut out_b).unwrap();
+        let ping = b"\x04\x17\x04PING\x00\x000123456789abcdef";
+        let mut wire = BytesMut::new();
+        for _ in 0..100_000 {
+            wire.extend_from_slice(ping);
+        }
+        while pb.poll(&mut wire, &mut out_b).unwrap().is_some() {}
+        assert!(wire.is_empty());
+        assert!(
+            out_b.len() < MAX_OWED_BEFORE_PONG + 64,
+            "{} bytes of PONG queued",
+            out_b.len()
+        );
+        // Once the peer reads, it is answered again.
+        drain(&mut out_b);
+        wire.extend_from_slice(ping);
+        pb.poll(&mut wire, &mut out_b).unwrap();
+        assert_eq!(&drain(&mut out_b)[3..7], b"PONG");
     }
 
     #[test]

@@ -355,6 +355,16 @@ impl RawPeer {
         frame
     }
 
+    /// The underlying stream (to clone it, or to write without blocking).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Closes our sending side (the peer reads EOF); reading still works.
+    pub fn shutdown_write(&self) {
+        self.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+
     /// Reads (and keeps) whatever arrives until the peer closes the connection: true if it
     /// did (EOF or reset) within `within`.
     pub fn wait_closed(&mut self, within: Duration) -> bool {

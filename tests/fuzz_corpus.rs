@@ -1,0 +1,38 @@
+//! Replays the committed fuzz corpora (`fuzz/corpus/<target>/`) through the same code as the
+//! cargo-fuzz targets (`zocket::fuzzing`), so that every input the fuzzers kept, and every
+//! crash they found once, is checked by a plain `cargo test` on a stable toolchain.
+
+use std::path::PathBuf;
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no corpus in {}", dir.display());
+    for file in files {
+        let data = std::fs::read(&file).unwrap();
+        if std::panic::catch_unwind(|| run(&data)).is_err() {
+            panic!("{} fails {target}", file.display());
+        }
+    }
+}
+
+#[test]
+fn zmtp_protocol_corpus() {
+    replay("zmtp_protocol", zocket::fuzzing::zmtp_protocol);
+}
+
+#[test]
+fn handshake_corpus() {
+    replay("handshake", zocket::fuzzing::handshake);
+}
+
+#[test]
+fn subscription_trie_corpus() {
+    replay("subscription_trie", zocket::fuzzing::subscription_trie);
+}

@@ -1,0 +1,107 @@
+//! Memory a peer controls has a bound, over real sockets: a message of endless empty frames
+//! with MORE closes that one connection, and a flood of subscriptions waits at an XPUB's
+//! receive high-water mark instead of piling up; the socket's other peers carry on.
+
+mod common;
+
+use common::*;
+use std::io::{ErrorKind, Write};
+use std::time::{Duration, Instant};
+use zocket::zmtp::protocol::MAX_FRAMES_PER_MESSAGE;
+use zocket::{Context, SocketType};
+
+#[test]
+fn endless_empty_frames_with_more_close_only_that_connection() {
+    let ctx = Context::new();
+    let (pull, endpoint) = bound(&ctx, SocketType::Pull);
+    let push = socket(&ctx, SocketType::Push);
+    push.connect(&endpoint).unwrap();
+    push.send("before", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"before");
+
+    let mut raw = RawPeer::handshaken(&endpoint, "PUSH", 1);
+    let burst = [FLAG_MORE, 0].repeat(4096);
+    let mut frames = 0;
+    while frames < 4 * MAX_FRAMES_PER_MESSAGE && raw.try_send_raw(&burst).is_ok() {
+        frames += 4096;
+    }
+    assert!(
+        frames >= MAX_FRAMES_PER_MESSAGE,
+        "closed after only {frames} frames"
+    );
+    assert_closed(&mut raw, "endless empty frames with MORE");
+
+    push.send("after", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"after");
+}
+
+fn topic(i: usize) -> Vec<u8> {
+    let mut topic = format!("topic-{i:06}-").into_bytes();
+    topic.resize(1000, b'.');
+    topic
+}
+
+#[test]
+fn a_subscription_flood_waits_at_the_xpub_receive_hwm() {
+    const FLOOD: usize = 8_000; // 8 MB of subscriptions, more than the kernel buffers hold
+    let ctx = Context::new();
+    let xpub = socket(&ctx, SocketType::XPub);
+    xpub.set_rcvhwm(100).unwrap();
+    xpub.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = xpub.last_endpoint().unwrap();
+
+    let raw = RawPeer::handshaken(&endpoint, "SUB", 1);
+    let mut flood = Vec::with_capacity(FLOOD * 1015);
+    for i in 0..FLOOD {
+        flood.extend_from_slice(&encode_frame(FLAG_COMMAND, &command_body("SUBSCRIBE", &topic(i))));
+    }
+    let mut stream = raw.stream().try_clone().unwrap();
+    stream.set_nonblocking(true).unwrap();
+    let mut written = 0;
+    while written < flood.len() {
+        match stream.write(&flood[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) => panic!("writing subscriptions: {e}"),
+        }
+    }
+    // A well-behaved subscriber is served meanwhile.
+    let sub = socket(&ctx, SocketType::Sub);
+    sub.set_rcvtimeo(Some(Duration::from_millis(20))).unwrap();
+    sub.set_subscribe(b"good").unwrap();
+    sub.connect(&endpoint).unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        xpub.send("good news", 0).unwrap();
+        if let Ok(got) = sub.recv_bytes(0) {
+            assert_eq!(got, b"good news");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the good subscriber got nothing");
+    }
+
+    // The flood goes through as the application reads: every subscription once, in order.
+    // The good subscription was queued with at most a high-water mark of the flood before it
+    // (the I/O thread read megabytes of it first when nothing held it back).
+    stream.set_nonblocking(false).unwrap();
+    let writer = std::thread::spawn(move || stream.write_all(&flood[written..]).unwrap());
+    let mut next = 0;
+    let mut flood_before_good = None;
+    while next < FLOOD {
+        let msg = xpub.recv_bytes(0).expect("a subscription from the flood");
+        if msg == b"\x01good" {
+            flood_before_good = Some(next);
+            continue;
+        }
+        assert_eq!(msg[0], 1, "subscription {next}");
+        assert_eq!(&msg[1..], &topic(next)[..], "subscription {next}");
+        next += 1;
+    }
+    let before = flood_before_good.expect("the good subscription never reached the application");
+    assert!(
+        before <= 100,
+        "{before} flood subscriptions were queued for the application before the good one"
+    );
+    writer.join().unwrap();
+    drop(raw);
+}

@@ -5,6 +5,8 @@
 //! Each test binary uses a different subset of this module.
 #![allow(dead_code)]
 
+pub mod child;
+
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod fault_proxy;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -108,6 +108,11 @@ impl ChildProcess {
         }
     }
 
+    /// Every line that arrived so far and was not consumed yet, without waiting.
+    pub fn lines_now(&mut self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
     /// Like [`wait_line`](Self::wait_line), failing the test (with the child's state) if the
     /// line does not come.
     pub fn expect_line(&mut self, prefix: &str, within: Duration) -> String {
@@ -187,6 +192,11 @@ impl ChildProcess {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Closes the child's stdin (its signal to finish) without waiting for it to exit.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
     }
 
     /// Closes the child's stdin (its signal to finish) and waits up to `within` for it to

@@ -85,9 +85,8 @@ fn heartbeats_drop_a_stalled_connection_and_the_connector_reconnects() {
 
 /// A REP in its own thread that answers every request with `re:` and the request, until the
 /// returned flag is set.
-fn echoing_rep(ctx: &Context, configure: impl FnOnce(&Socket)) -> (String, Arc<AtomicBool>) {
+fn echoing_rep(ctx: &Context) -> (String, Arc<AtomicBool>) {
     let rep = socket(ctx, SocketType::Rep);
-    configure(&rep);
     rep.set_rcvtimeo(Some(Duration::from_millis(20))).unwrap();
     rep.bind("tcp://127.0.0.1:0").unwrap();
     let endpoint = rep.last_endpoint().unwrap();
@@ -138,7 +137,8 @@ fn request_until_answered(req: &Socket, request: &str, within: Duration) -> Opti
 #[test]
 fn req_relaxed_recovers_from_stalls_and_resets() {
     let ctx = Context::new();
-    let (endpoint, stop) = echoing_rep(&ctx, with_heartbeats);
+    // No heartbeats at the REP: only the REQ may give up on a stalled path.
+    let (endpoint, stop) = echoing_rep(&ctx);
     let proxy = FaultProxy::start(&endpoint);
 
     // A reset.
@@ -347,4 +347,52 @@ fn a_spooled_pipeline_loses_and_duplicates_nothing_across_faults() {
     );
     drop(spool);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The proxy itself: a reset reaches both ends as an RST (not a FIN), a stall holds data
+/// back without closing, and 1-byte segments still deliver every byte in order.
+#[test]
+fn the_proxy_resets_stalls_and_slices_as_it_says() {
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = FaultProxy::start(&format!("tcp://{}", listener.local_addr().unwrap()));
+    let connect = || {
+        let client = TcpStream::connect(proxy.endpoint.strip_prefix("tcp://").unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        for s in [&client, &server] {
+            s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        }
+        (client, server)
+    };
+    let read_exactly = |s: &mut TcpStream, n: usize| {
+        let mut buf = vec![0u8; n];
+        s.read_exact(&mut buf).map(|()| buf)
+    };
+
+    let (mut client, mut server) = connect();
+    proxy.set_one_byte_segments(true);
+    let data: Vec<u8> = (0..=255u8).collect();
+    client.write_all(&data).unwrap();
+    assert_eq!(read_exactly(&mut server, data.len()).unwrap(), data);
+    proxy.set_one_byte_segments(false);
+
+    proxy.stall_live();
+    client.write_all(b"held").unwrap();
+    let held = read_exactly(&mut server, 4);
+    assert!(held.is_err(), "data crossed a stalled link: {held:?}");
+    proxy.resume_live();
+    server.set_read_timeout(Some(DEADLINE)).unwrap();
+    assert_eq!(read_exactly(&mut server, 4).unwrap(), b"held");
+
+    proxy.reset_all();
+    for (end, mut stream) in [("client", client), ("server", server)] {
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        let mut byte = [0u8; 1];
+        let got = stream.read(&mut byte);
+        assert!(
+            matches!(&got, Err(e) if e.kind() == ErrorKind::ConnectionReset),
+            "the {end} end saw {got:?} instead of a reset"
+        );
+    }
 }

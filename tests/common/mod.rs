@@ -2,8 +2,12 @@
 //! 3.x peer over a plain `std::net::TcpStream` (encoding, parsing, handshake, reading until EOF),
 //! a raw listener for zocket sockets to connect to, and the zocket socket they face.
 //!
-//! Each test binary uses a different subset of this module.
+//! Each test binary uses a different subset of this module. Submodules: `child` (a test
+//! binary re-executed as a child process, for hostile and soak tests) and `fault_proxy`.
 #![allow(dead_code)]
+
+pub mod child;
+pub mod fault_proxy;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -74,6 +74,13 @@ impl Greeting {
         let raw = &bytes[12..32];
         let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
         let mechanism = raw[..end].to_vec();
+        // The name is padded with NULs to 20 bytes; anything after the padding starts is not
+        // a name libzmq would accept (it compares all 20 bytes).
+        if raw[end..].iter().any(|&b| b != 0) {
+            return Err(ProtocolError::BadGreeting(
+                "bytes after the mechanism name's padding",
+            ));
+        }
         if mechanism.is_empty()
             || !mechanism
                 .iter()
@@ -96,6 +103,14 @@ impl Greeting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_bytes_after_the_mechanism_padding() {
+        let mut bytes = Greeting::ours().encode();
+        assert!(Greeting::decode(&bytes).is_ok());
+        bytes[12 + 5] = b'X'; // "NULL\0X"
+        assert!(Greeting::decode(&bytes).is_err());
+    }
 
     #[test]
     fn round_trip() {

@@ -26,7 +26,6 @@ fn more_flood(victim: &mut Victim, frame: &[u8], total: usize) -> Outcome {
 /// size limit sees them, but each costs the receiver memory. At most 32 MiB, whether or not a
 /// maximum message size is set.
 #[test]
-#[ignore = "known defect: empty MORE frames pile up without bound; un-ignore when fixed"]
 fn endless_empty_more_frames_are_bounded() {
     let empty_more = encode_frame(FLAG_MORE, b"");
     for opts in ["", "maxmsgsize=65536"] {
@@ -42,7 +41,6 @@ fn endless_empty_more_frames_are_bounded() {
 /// 2.8 million 1-byte frames with MORE: a 2.8 MB message in 2.8 million pieces. Without a size
 /// limit it may be held, but at a bounded cost per frame: at most 32 MiB.
 #[test]
-#[ignore = "new finding, next to the empty MORE frames defect: no bound on frames per message; un-ignore when fixed"]
 fn endless_one_byte_more_frames_are_bounded() {
     let mut victim = Victim::start("pull", "");
     let outcome = more_flood(&mut victim, &encode_frame(FLAG_MORE, b"x"), 8 << 20);

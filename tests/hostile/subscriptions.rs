@@ -53,7 +53,6 @@ fn wait_subscriptions_read(victim: &mut Victim, count: u64, what: &str) {
 /// 3.0 form and hanging up while holding it must neither recurse that deep nor cost more than
 /// 64 MiB.
 #[test]
-#[ignore = "known defect: a deep subscription overflows the I/O thread's stack; un-ignore when fixed"]
 fn a_300_kb_topic_neither_crashes_nor_bloats_a_publisher() {
     for role in ["pub", "xpub"] {
         let mut victim = Victim::start(role, "");
@@ -84,7 +83,6 @@ fn a_300_kb_topic_neither_crashes_nor_bloats_a_publisher() {
 /// 2,048 random topics of 2 KiB each: 4 MiB of subscriptions sharing no prefix. What they
 /// cost must stay in proportion: at most 64 MiB.
 #[test]
-#[ignore = "new finding: 4 MiB of subscriptions cost a PUB hundreds of MiB (trie node per byte)"]
 fn megabytes_of_subscriptions_cost_memory_in_proportion() {
     let mut victim = Victim::start("pub", "");
     let mut attacker = Attacker::handshaken(&victim.endpoint, "SUB");
@@ -141,7 +139,6 @@ fn a_hundred_thousand_subscriptions_are_served_and_forgotten() {
 /// cancels one topic 200,000 times: every change is a message for the application, and they
 /// must not pile up beyond the receive high-water mark (100 here): at most 16 MiB.
 #[test]
-#[ignore = "known defect: XPUB subscription messages bypass the receive HWM; un-ignore when fixed"]
 fn subscription_churn_to_an_xpub_that_does_not_read_stays_bounded() {
     let mut victim = Victim::start("xpub", "read_subs=0 rcvhwm=100");
     let mut attacker = Attacker::handshaken(&victim.endpoint, "SUB");

@@ -57,6 +57,8 @@ struct State {
     /// Changes made, and how many of them the last successful flush covered.
     changes: u64,
     flushed: u64,
+    /// Directory syncs done (observed by tests).
+    dir_syncs: u64,
     stop: bool,
 }
 
@@ -98,6 +100,7 @@ impl Durability {
                 failure: None,
                 changes: 0,
                 flushed: 0,
+                dir_syncs: 0,
                 stop: false,
             }),
             changed: Condvar::new(),
@@ -210,6 +213,12 @@ impl Durability {
         }
     }
 
+    /// Directory syncs done so far.
+    #[cfg(test)]
+    pub fn dir_syncs(&self) -> u64 {
+        self.shared.lock().dir_syncs
+    }
+
     /// Waits (until `deadline`) for a flush that covers every change made so far; false if
     /// none came.
     #[cfg(test)]
@@ -292,24 +301,26 @@ impl Shared {
             if let Some(seq) = acked {
                 store_acked(&self.dir, seq, durable)?;
             }
-            if durable && (dir || acked.is_some()) {
+            let sync_dir = durable && (dir || acked.is_some());
+            if sync_dir {
                 fsync_dir(&self.dir)?;
             }
-            Ok(())
+            Ok(sync_dir)
         })();
         let mut st = self.lock();
         match &result {
-            Ok(()) => {
+            Ok(synced_dir) => {
                 if let Some(seq) = acked {
                     st.acked_persisted = st.acked_persisted.max(seq);
                 }
                 st.flushed = st.flushed.max(changes);
+                st.dir_syncs += u64::from(*synced_dir);
             }
             Err(e) => st.failure = Some(failure_of(e)),
         }
         drop(st);
         self.changed.notify_all();
-        result
+        result.map(|_| ())
     }
 }
 

@@ -468,3 +468,53 @@ fn always_flushes_before_the_call_returns_and_dropping_stops_a_sleeping_thread()
         .expect("dropping the spool did not stop its sync thread");
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_directory_is_synced_after_a_segment_is_created_or_deleted_and_acked_is_replaced() {
+    let dir = temp_dir("dirsync");
+    let config = FileSpoolConfig {
+        fsync: FsyncPolicy::Always,
+        segment_size: 200,
+        ..FileSpoolConfig::default()
+    };
+    let mut s = FileSpool::open_with(&dir, config).unwrap();
+    let syncs = |s: &FileSpool| s.durability().dir_syncs();
+    s.append(&msg(1)).unwrap();
+    assert_eq!(syncs(&s), 1, "the segment created by open");
+    s.append(&msg(2)).unwrap();
+    assert_eq!(syncs(&s), 1, "no directory change");
+    let mut i = 3;
+    while list_segments(&dir).unwrap().len() == 1 {
+        s.append(&msg(i)).unwrap();
+        i += 1;
+    }
+    assert_eq!(syncs(&s), 2, "the rolled segment");
+    s.ack(u64::from(i) - 2).unwrap();
+    assert_eq!(
+        list_segments(&dir).unwrap().len(),
+        1,
+        "the first segment is deleted"
+    );
+    assert_eq!(syncs(&s), 3, "the deletion and the new acked file");
+    drop(s);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn reopening_with_a_smaller_quota_frees_an_acknowledged_full_segment() {
+    let dir = temp_dir("requota");
+    {
+        let mut s = FileSpool::open_with(&dir, never_synced()).unwrap();
+        s.append(&[Bytes::from(vec![1; 2000])]).unwrap(); // fills the segment on its own
+        s.ack(1).unwrap();
+    }
+    let config = FileSpoolConfig {
+        quota: Some(600),
+        ..never_synced()
+    };
+    let mut s = FileSpool::open_with(&dir, config).unwrap();
+    assert_eq!(s.size(), 0, "the acknowledged segment is deleted on open");
+    assert_eq!(s.append(&msg(2)).unwrap(), 2);
+    drop(s);
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -200,7 +200,7 @@ impl Connection {
     /// The application made room in the inbound queue: deliver what waited, read on.
     pub fn resume(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         self.paused = false;
-        self.deliver(wakes);
+        self.deliver(wakes)?;
         self.read(wakes, true)?;
         self.write(wakes)
     }
@@ -250,13 +250,13 @@ impl Connection {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    self.deliver(wakes);
+                    let _ = self.deliver(wakes);
                     let _ = self.write(wakes); // flush an ERROR command if one was queued
                     return Err(e.to_string());
                 }
             }
         }
-        self.deliver(wakes);
+        self.deliver(wakes)?;
         Ok(messages)
     }
 
@@ -296,6 +296,9 @@ impl Connection {
             }
         };
         self.pipe = Some(id);
+        if let Some(stream) = self.rx_acks.stream {
+            st.dedup.attach(stream).map_err(|e| e.to_string())?;
+        }
         // Spooled sockets track every byte they write, so they always write from here.
         if st.delivery.is_none() {
             match FastPath::new(&self.stream, self.proto.encoder()) {
@@ -327,12 +330,14 @@ impl Connection {
 
     /// Hands decoded messages to the pattern; pauses reading when the pipe is full. Messages
     /// from a spooled zocket sender are checked against duplicates and their positions kept,
-    /// so that the application's reads can be acknowledged.
-    fn deliver(&mut self, wakes: &mut Vec<IoWake>) {
-        let Some(id) = self.pipe else { return };
+    /// so that the application's reads can be acknowledged. Fails when the sender's stream
+    /// goes past what the receiver remembers (see `Dedup`).
+    fn deliver(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+        let Some(id) = self.pipe else { return Ok(()) };
         if self.pending_in.is_empty() {
-            return;
+            return Ok(());
         }
+        let mut failure = None;
         let mut guard = self.socket.lock();
         let st = &mut *guard;
         while let Some((tag, msg)) = self.pending_in.pop_front() {
@@ -356,7 +361,9 @@ impl Connection {
             if let Some((stream, (seq, low))) = sequenced {
                 self.rx_acks.position += 1;
                 let position = self.rx_acks.position;
-                st.dedup.accept(stream, seq, low);
+                if let Err(e) = st.dedup.accept(stream, seq, low) {
+                    failure = Some(e.to_string());
+                }
                 let pipe = st.pipes.get_mut(id);
                 match pipe {
                     Some(p) if p.inbound.len() > queued_before => {
@@ -366,11 +373,15 @@ impl Connection {
                     }
                     other => ghost(other, position), // the pattern dropped it: counts as handled
                 }
+                if failure.is_some() {
+                    break;
+                }
             }
         }
         wakes.extend(st.take_wakes());
         drop(guard);
         self.socket.notify();
+        failure.map_or(Ok(()), Err)
     }
 
     /// Confirms spooled deliveries and lets the spool refill the pipes.
@@ -526,6 +537,7 @@ impl Connection {
                     st.dedup.forget(stream, seq);
                 }
             }
+            st.dedup.detach(stream);
         }
         for (_, msg) in self.pending_in.drain(..) {
             if let Some(pipe) = st.pipes.get_mut(id) {

@@ -152,3 +152,45 @@ fn a_spooled_sender_with_endless_gaps_is_cut_off() {
         );
     }
 }
+
+/// A subscriber that floods an XPUB whose application does not read, then falls silent, is
+/// dropped by heartbeat while its connection is held back (the rest of its flood, unread, goes
+/// with it). What had been read is still handed over, the message that was held back
+/// included, and then, since the subscriber left, the cancellation of each: the XPUB forgot it.
+#[test]
+fn a_held_back_subscriber_that_is_dropped_is_forgotten() {
+    const HWM: usize = 10;
+    let ctx = Context::new();
+    let xpub = socket(&ctx, SocketType::XPub);
+    xpub.set_rcvhwm(HWM).unwrap();
+    xpub.set_heartbeat_ivl(Some(Duration::from_millis(50))).unwrap();
+    xpub.set_heartbeat_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    xpub.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = xpub.last_endpoint().unwrap();
+
+    let mut raw = RawPeer::handshaken(&endpoint, "SUB", 1);
+    let mut flood = Vec::new();
+    for i in 0..2_000 {
+        flood.extend(encode_frame(FLAG_COMMAND, &command_body("SUBSCRIBE", &topic(i))));
+    }
+    raw.send_raw(&flood);
+    assert_closed(&mut raw, "a silent subscriber past the heartbeat timeout");
+
+    let mut subscribed = 0;
+    let mut cancelled = 0;
+    while cancelled == 0 || cancelled < subscribed {
+        let msg = xpub.recv_bytes(0).unwrap_or_else(|e| {
+            panic!("after {subscribed} subscriptions and {cancelled} cancellations: {e}")
+        });
+        if msg[0] == 1 {
+            assert_eq!(cancelled, 0, "a subscription after the cancellations");
+            assert_eq!(&msg[1..], &topic(subscribed)[..]);
+            subscribed += 1;
+        } else {
+            cancelled += 1;
+        }
+    }
+    assert!(subscribed > HWM, "the held-back subscription was lost");
+    assert_eq!(cancelled, subscribed);
+}

@@ -539,8 +539,16 @@ impl Connection {
             }
             st.dedup.detach(stream);
         }
+        // Decoded but not taken: offered to the pattern once more, now that the pipe has no
+        // connection to hold back (XPUB takes what it held back; SUB filters); what it still
+        // refuses waits in the pipe for the application.
+        if let Some(pipe) = st.pipes.get_mut(id) {
+            pipe.conn = None;
+        }
         for (_, msg) in self.pending_in.drain(..) {
-            if let Some(pipe) = st.pipes.get_mut(id) {
+            if let Err(msg) = st.pattern.incoming(id, msg, &mut st.pipes)
+                && let Some(pipe) = st.pipes.get_mut(id)
+            {
                 pipe.inbound.push_back(msg);
             }
         }

@@ -105,3 +105,92 @@ fn a_subscription_flood_waits_at_the_xpub_receive_hwm() {
     writer.join().unwrap();
     drop(raw);
 }
+
+/// A spooled sender whose delivered messages the receiver must remember above the sender's
+/// acknowledged mark: a raw peer that claims every other sequence number, with a mark stuck
+/// at 0, makes one run each. Past the bound (2^18 runs per stream) its connection is closed,
+/// and the socket's other peers carry on. (No receive high-water mark, so that the messages
+/// pile up in the socket without the application reading them.) Some 10 s in a debug build.
+#[test]
+#[ignore = "long: a quarter of a million messages; run with --ignored"]
+fn a_spooled_sender_with_endless_gaps_is_cut_off() {
+    const RUNS_PER_STREAM: u64 = 1 << 18;
+    let ctx = Context::new();
+    let pull = socket(&ctx, SocketType::Pull);
+    pull.set_rcvhwm(0).unwrap();
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = pull.last_endpoint().unwrap();
+    let push = socket(&ctx, SocketType::Push);
+    push.connect(&endpoint).unwrap();
+    push.send("before", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"before");
+
+    let mut raw = RawPeer::connect(&endpoint);
+    raw.handshake(
+        1,
+        &[("Socket-Type", b"PUSH"), ("X-Zocket-Stream", b"00000000000000aa")],
+    );
+    let mut wire = Vec::new();
+    for k in 0..RUNS_PER_STREAM + 10 {
+        let mut zseq = (2 * k + 1).to_be_bytes().to_vec();
+        zseq.extend_from_slice(&0u64.to_be_bytes());
+        wire.extend(encode_frame(FLAG_COMMAND, &command_body("ZSEQ", &zseq)));
+        wire.extend(encode_frame(0, b"gap"));
+    }
+    let _ = raw.try_send_raw(&wire); // fails if the connection is closed first
+    assert!(
+        raw.wait_closed(4 * DEADLINE),
+        "a spooled sender past the dedup bound kept its connection"
+    );
+
+    push.send("after", 0).unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    while pull.recv_bytes(0).unwrap() != b"after" {
+        assert!(
+            Instant::now() < deadline,
+            "the good peer's message did not arrive"
+        );
+    }
+}
+
+/// A subscriber that floods an XPUB whose application does not read, then falls silent, is
+/// dropped by heartbeat while its connection is held back (the rest of its flood, unread, goes
+/// with it). What had been read is still handed over, the message that was held back
+/// included, and then, since the subscriber left, the cancellation of each: the XPUB forgot it.
+#[test]
+fn a_held_back_subscriber_that_is_dropped_is_forgotten() {
+    const HWM: usize = 10;
+    let ctx = Context::new();
+    let xpub = socket(&ctx, SocketType::XPub);
+    xpub.set_rcvhwm(HWM).unwrap();
+    xpub.set_heartbeat_ivl(Some(Duration::from_millis(50))).unwrap();
+    xpub.set_heartbeat_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    xpub.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = xpub.last_endpoint().unwrap();
+
+    let mut raw = RawPeer::handshaken(&endpoint, "SUB", 1);
+    let mut flood = Vec::new();
+    for i in 0..2_000 {
+        flood.extend(encode_frame(FLAG_COMMAND, &command_body("SUBSCRIBE", &topic(i))));
+    }
+    raw.send_raw(&flood);
+    assert_closed(&mut raw, "a silent subscriber past the heartbeat timeout");
+
+    let mut subscribed = 0;
+    let mut cancelled = 0;
+    while cancelled == 0 || cancelled < subscribed {
+        let msg = xpub.recv_bytes(0).unwrap_or_else(|e| {
+            panic!("after {subscribed} subscriptions and {cancelled} cancellations: {e}")
+        });
+        if msg[0] == 1 {
+            assert_eq!(cancelled, 0, "a subscription after the cancellations");
+            assert_eq!(&msg[1..], &topic(subscribed)[..]);
+            subscribed += 1;
+        } else {
+            cancelled += 1;
+        }
+    }
+    assert!(subscribed > HWM, "the held-back subscription was lost");
+    assert_eq!(cancelled, subscribed);
+}

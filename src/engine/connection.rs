@@ -205,7 +205,7 @@ impl Connection {
     /// The application made room in the inbound queue: deliver what waited, read on.
     pub fn resume(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         self.paused = false;
-        self.deliver(wakes);
+        self.deliver(wakes)?;
         self.read(wakes, true)?;
         self.write(wakes)
     }
@@ -288,13 +288,13 @@ impl Connection {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    self.deliver(wakes);
+                    let _ = self.deliver(wakes);
                     let _ = self.write(wakes); // flush an ERROR command if one was queued
                     return Err(e.to_string());
                 }
             }
         }
-        self.deliver(wakes);
+        self.deliver(wakes)?;
         Ok(messages)
     }
 
@@ -334,6 +334,9 @@ impl Connection {
             }
         };
         self.pipe = Some(id);
+        if let Some(stream) = self.rx_acks.stream {
+            st.dedup.attach(stream).map_err(|e| e.to_string())?;
+        }
         // Spooled sockets track every byte they write, so they always write from here.
         if st.delivery.is_none() {
             match FastPath::new(&self.stream, self.proto.encoder()) {
@@ -362,12 +365,14 @@ impl Connection {
 
     /// Hands decoded messages to the pattern; pauses reading when the pipe is full. Messages
     /// from a spooled zocket sender are checked against duplicates and their positions kept,
-    /// so that the application's reads can be acknowledged.
-    fn deliver(&mut self, wakes: &mut Vec<IoWake>) {
-        let Some(id) = self.pipe else { return };
+    /// so that the application's reads can be acknowledged. Fails when the sender's stream
+    /// goes past what the receiver remembers (see `Dedup`).
+    fn deliver(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+        let Some(id) = self.pipe else { return Ok(()) };
         if self.pending_in.is_empty() {
-            return;
+            return Ok(());
         }
+        let mut failure = None;
         let mut guard = self.socket.lock_io(wakes);
         let st = &mut *guard;
         while let Some((tag, msg)) = self.pending_in.pop_front() {
@@ -391,7 +396,9 @@ impl Connection {
             if let Some((stream, (seq, low))) = sequenced {
                 self.rx_acks.position += 1;
                 let position = self.rx_acks.position;
-                st.dedup.accept(stream, seq, low);
+                if let Err(e) = st.dedup.accept(stream, seq, low) {
+                    failure = Some(e.to_string());
+                }
                 let pipe = st.pipes.get_mut(id);
                 match pipe {
                     Some(p) if p.inbound.len() > queued_before => {
@@ -401,8 +408,12 @@ impl Connection {
                     }
                     other => ghost(other, position), // the pattern dropped it: counts as handled
                 }
+                if failure.is_some() {
+                    break;
+                }
             }
         }
+        failure.map_or(Ok(()), Err)
     }
 
     /// Confirms spooled deliveries and lets the spool refill the pipes.
@@ -552,9 +563,18 @@ impl Connection {
                     st.dedup.forget(stream, seq);
                 }
             }
+            st.dedup.detach(stream);
+        }
+        // Decoded but not taken: offered to the pattern once more, now that the pipe has no
+        // connection to hold back (XPUB takes what it held back; SUB filters); what it still
+        // refuses waits in the pipe for the application.
+        if let Some(pipe) = st.pipes.get_mut(id) {
+            pipe.conn = None;
         }
         for (_, msg) in self.pending_in.drain(..) {
-            if let Some(pipe) = st.pipes.get_mut(id) {
+            if let Err(msg) = st.pattern.incoming(id, msg, &mut st.pipes)
+                && let Some(pipe) = st.pipes.get_mut(id)
+            {
                 pipe.inbound.push_back(msg);
             }
         }

@@ -72,10 +72,14 @@ impl Publisher {
     }
 
     /// Whether pipe `id` already has as many messages waiting for the application as its
-    /// receive high-water mark allows (0: no limit).
+    /// receive high-water mark allows (0: no limit). A pipe whose connection is gone is never
+    /// full: what its connection had read is taken as it closes, so that nothing is left
+    /// behind in the pipe (XPUB never reads it) and the pipe can go.
     fn app_queue_full(&self, id: PipeId, pipes: &Pipes) -> bool {
-        let hwm = pipes.get(id).map_or(0, |p| p.rcvhwm);
-        hwm != 0 && self.queued_from.get(&id).is_some_and(|&n| n >= hwm)
+        let Some(pipe) = pipes.get(id).filter(|p| p.conn.is_some()) else {
+            return false;
+        };
+        pipe.rcvhwm != 0 && self.queued_from.get(&id).is_some_and(|&n| n >= pipe.rcvhwm)
     }
 
     fn queue_for_app(&mut self, from: PipeId, msg: Parts) {
@@ -382,6 +386,11 @@ mod tests {
         assert!(!pipes.get(id).unwrap().read_paused);
         assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[4])));
         assert!(xpub.subs[&id].contains(&[4]));
+        assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[5])));
+        assert!(!deliver(&mut xpub, &mut pipes, id, subscription(true, &[6])));
+        // As the connection closes, what it held back is taken whatever the mark.
+        pipes.get_mut(id).unwrap().conn = None;
+        assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[6])));
     }
 
     #[test]

@@ -8,7 +8,10 @@ use crate::message::Parts;
 use crate::pattern::Pattern;
 use crate::pipe::Pipes;
 use bytes::Bytes;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+mod dedup;
+pub(crate) use dedup::Dedup;
 
 pub(crate) struct Delivery {
     spool: Box<dyn Spool>,
@@ -122,44 +125,6 @@ impl Delivery {
     }
 }
 
-/// Receiver side: which sequence numbers of each sender's stream were already delivered.
-#[derive(Default)]
-pub(crate) struct Dedup {
-    streams: HashMap<u64, Window>,
-}
-
-#[derive(Default)]
-struct Window {
-    low: u64,
-    seen: BTreeSet<u64>,
-}
-
-impl Dedup {
-    /// Records `seq` of `stream` (with the sender's low-water mark); false if it is a duplicate.
-    pub fn accept(&mut self, stream: u64, seq: u64, low: u64) -> bool {
-        let w = self.streams.entry(stream).or_default();
-        if low > w.low {
-            w.low = low;
-            w.seen = w.seen.split_off(&(low + 1));
-        }
-        seq > w.low && w.seen.insert(seq)
-    }
-
-    /// Forgets `seq` of `stream`: it was received but will not be read, and comes again.
-    pub fn forget(&mut self, stream: u64, seq: u64) {
-        if let Some(w) = self.streams.get_mut(&stream) {
-            w.seen.remove(&seq);
-        }
-    }
-
-    /// Whether `seq` of `stream` was delivered already.
-    pub fn is_duplicate(&self, stream: u64, seq: u64) -> bool {
-        self.streams
-            .get(&stream)
-            .is_some_and(|w| seq <= w.low || w.seen.contains(&seq))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,18 +149,5 @@ mod tests {
         );
         d.confirm([4, 5]);
         assert!(d.is_drained());
-    }
-
-    #[test]
-    fn dedup_by_stream_and_window() {
-        let mut dd = Dedup::default();
-        assert!(dd.accept(1, 5, 0));
-        assert!(!dd.accept(1, 5, 0));
-        assert!(dd.accept(2, 5, 0), "another stream");
-        assert!(dd.accept(1, 3, 0), "out of order is fine");
-        assert!(!dd.accept(1, 2, 4), "below the sender's low-water mark");
-        assert!(dd.is_duplicate(1, 5));
-        assert!(dd.accept(1, 6, 5));
-        assert_eq!(dd.streams[&1].seen.len(), 1);
     }
 }

@@ -26,6 +26,9 @@ mod proxy;
 mod socket;
 mod socket_type;
 pub mod spool;
+// used by the core rewrite, issue 10
+#[allow(dead_code, unused_imports)]
+mod sync;
 mod transport;
 pub mod zmtp;
 

@@ -17,6 +17,9 @@ mod context;
 mod core;
 mod engine;
 mod error;
+// used by the core rewrite, issue 10
+#[allow(dead_code)]
+mod mailbox;
 mod message;
 mod options;
 mod pattern;

@@ -14,12 +14,14 @@
 #![warn(missing_docs)]
 
 mod context;
-
 mod deadline;
 mod engine;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+// used by the core rewrite, issue 10
+#[allow(dead_code)]
+mod mailbox;
 mod message;
 mod options;
 mod pattern;
@@ -29,7 +31,13 @@ mod proxy;
 mod socket;
 mod socket_type;
 pub mod spool;
+// used by the core rewrite, issue 10
+#[allow(dead_code, unused_imports)]
+mod sync;
 mod transport;
+// used by the core rewrite, issue 10
+#[allow(dead_code)]
+mod ypipe;
 pub mod zmtp;
 
 pub use context::Context;

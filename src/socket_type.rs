@@ -29,61 +29,93 @@ pub enum SocketType {
     XSub,
 }
 
+/// What distinguishes one socket type from another outside its pattern logic: one row per
+/// type, so that a new property is added in one place.
+struct Traits {
+    name: &'static str,
+    /// The peer types it may talk to.
+    peers: &'static [SocketType],
+    /// Announces its routing id (the Identity property) in READY.
+    sends_identity: bool,
+    /// May send through a spool (`Socket::set_spool`).
+    may_spool: bool,
+    /// Receives from spooled senders, acknowledging what the application takes.
+    acknowledges_spools: bool,
+    /// Receiving is a plain fair-queued pop, so a receive may take a batch at once.
+    batches_receives: bool,
+}
+
 impl SocketType {
-    /// The name used in the ZMTP `Socket-Type` property.
-    pub fn name(self) -> &'static str {
-        match self {
-            SocketType::Pair => "PAIR",
-            SocketType::Pub => "PUB",
-            SocketType::Sub => "SUB",
-            SocketType::Req => "REQ",
-            SocketType::Rep => "REP",
-            SocketType::Dealer => "DEALER",
-            SocketType::Router => "ROUTER",
-            SocketType::Pull => "PULL",
-            SocketType::Push => "PUSH",
-            SocketType::XPub => "XPUB",
-            SocketType::XSub => "XSUB",
-        }
-    }
+    /// Every socket type.
+    pub const ALL: [SocketType; 11] = [
+        SocketType::Pair,
+        SocketType::Pub,
+        SocketType::Sub,
+        SocketType::Req,
+        SocketType::Rep,
+        SocketType::Dealer,
+        SocketType::Router,
+        SocketType::Pull,
+        SocketType::Push,
+        SocketType::XPub,
+        SocketType::XSub,
+    ];
 
-    /// Parses a `Socket-Type` property value (exact, upper case, as on the wire).
-    pub fn from_name(name: &[u8]) -> Option<SocketType> {
-        Some(match name {
-            b"PAIR" => SocketType::Pair,
-            b"PUB" => SocketType::Pub,
-            b"SUB" => SocketType::Sub,
-            b"REQ" => SocketType::Req,
-            b"REP" => SocketType::Rep,
-            b"DEALER" => SocketType::Dealer,
-            b"ROUTER" => SocketType::Router,
-            b"PULL" => SocketType::Pull,
-            b"PUSH" => SocketType::Push,
-            b"XPUB" => SocketType::XPub,
-            b"XSUB" => SocketType::XSub,
-            _ => return None,
-        })
-    }
-
-    /// Whether a socket of this type may talk to a peer of type `peer` (RFC 37).
-    pub fn compatible_with(self, peer: SocketType) -> bool {
+    fn traits(self) -> Traits {
         use SocketType::*;
+        let row = |name, peers, sends_identity, may_spool, acknowledges_spools, batches_receives| Traits {
+            name,
+            peers,
+            sends_identity,
+            may_spool,
+            acknowledges_spools,
+            batches_receives,
+        };
         match self {
-            Req => matches!(peer, Rep | Router),
-            Rep => matches!(peer, Req | Dealer),
-            Dealer => matches!(peer, Rep | Dealer | Router),
-            Router => matches!(peer, Req | Dealer | Router),
-            Pub | XPub => matches!(peer, Sub | XSub),
-            Sub | XSub => matches!(peer, Pub | XPub),
-            Push => peer == Pull,
-            Pull => peer == Push,
-            Pair => peer == Pair,
+            // row(name, peers, sends identity, may spool, acknowledges spools, batches receives)
+            Pair => row("PAIR", &[Pair], false, true, true, true),
+            Pub => row("PUB", &[Sub, XSub], false, false, false, false),
+            Sub => row("SUB", &[Pub, XPub], false, false, false, true),
+            Req => row("REQ", &[Rep, Router], true, false, false, false),
+            Rep => row("REP", &[Req, Dealer], false, false, true, false),
+            Dealer => row("DEALER", &[Rep, Dealer, Router], true, true, true, true),
+            Router => row("ROUTER", &[Req, Dealer, Router], true, false, true, false),
+            Pull => row("PULL", &[Push], false, false, true, true),
+            Push => row("PUSH", &[Pull], false, true, false, false),
+            XPub => row("XPUB", &[Sub, XSub], false, false, false, false),
+            XSub => row("XSUB", &[Pub, XPub], false, false, false, true),
         }
     }
 
-    /// Whether this type announces an `Identity` property in READY (libzmq does for these).
+    /// The name used on the wire (the Socket-Type property) and by libzmq.
+    pub fn name(self) -> &'static str {
+        self.traits().name
+    }
+
+    /// The type whose wire name is `name`.
+    pub fn from_name(name: &[u8]) -> Option<SocketType> {
+        SocketType::ALL.into_iter().find(|t| t.name().as_bytes() == name)
+    }
+
+    /// Whether a peer of type `peer` may connect to this one (ZMTP's compatibility table).
+    pub fn compatible_with(self, peer: SocketType) -> bool {
+        self.traits().peers.contains(&peer)
+    }
+
     pub(crate) fn sends_identity(self) -> bool {
-        matches!(self, SocketType::Req | SocketType::Dealer | SocketType::Router)
+        self.traits().sends_identity
+    }
+
+    pub(crate) fn may_spool(self) -> bool {
+        self.traits().may_spool
+    }
+
+    pub(crate) fn acknowledges_spools(self) -> bool {
+        self.traits().acknowledges_spools
+    }
+
+    pub(crate) fn batches_receives(self) -> bool {
+        self.traits().batches_receives
     }
 }
 
@@ -100,10 +132,9 @@ mod tests {
     #[test]
     fn compatibility_is_symmetric() {
         use SocketType::*;
-        let all = [Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub];
-        for a in all {
+        for a in SocketType::ALL {
             assert_eq!(SocketType::from_name(a.name().as_bytes()), Some(a));
-            for b in all {
+            for b in SocketType::ALL {
                 assert_eq!(a.compatible_with(b), b.compatible_with(a), "{a} {b}");
             }
         }

@@ -100,7 +100,7 @@ impl Connection {
         let (local, handshake_ivl, heartbeat_config) = {
             let st = socket.lock();
             let mut extra_metadata = Vec::new();
-            if receives_from_spools(socket.socket_type) {
+            if socket.socket_type.acknowledges_spools() {
                 extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
             }
             if let Some(delivery) = &st.delivery {
@@ -591,13 +591,6 @@ impl Connection {
         }
         st.dispatch_spool();
     }
-}
-
-/// Whether peers of this type may send from a spool (PUSH, DEALER, PAIR), so that it
-/// announces it acknowledges delivery.
-fn receives_from_spools(socket_type: crate::SocketType) -> bool {
-    use crate::SocketType::*;
-    matches!(socket_type, Pull | Dealer | Router | Rep | Pair)
 }
 
 /// A sequenced message that will never be read (a duplicate, or dropped by the pattern):

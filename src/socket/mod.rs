@@ -45,10 +45,7 @@ impl Socket {
             ctx,
             readiness: std::sync::OnceLock::new(),
             inbox: Default::default(),
-            prefetches: matches!(
-                socket_type,
-                SocketType::Pull | SocketType::Sub | SocketType::XSub | SocketType::Pair | SocketType::Dealer
-            ),
+            prefetches: socket_type.batches_receives(),
         }
     }
 

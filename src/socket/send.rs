@@ -5,7 +5,6 @@ use super::{SNDMORE, Socket};
 use crate::error::{Error, Result};
 use crate::message::{IntoFrame, Parts};
 use crate::pattern::SendError;
-use crate::socket_type::SocketType;
 use std::time::Instant;
 
 impl Socket {
@@ -99,10 +98,7 @@ impl Socket {
     /// kernel's socket buffer. Until then a message stays in the spool and is re-sent after a
     /// reconnect or restart, so delivery is at-least-once; zocket receivers drop the duplicates.
     pub fn set_spool(&self, spool: impl crate::spool::Spool + 'static) -> Result<()> {
-        if !matches!(
-            self.shared.socket_type,
-            SocketType::Push | SocketType::Dealer | SocketType::Pair
-        ) {
+        if !self.shared.socket_type.may_spool() {
             return Err(Error::NotSupported("a spool needs a PUSH, DEALER or PAIR socket"));
         }
         let mut st = self.shared.lock();

@@ -1,6 +1,6 @@
 //! The context: owns the I/O thread shared by its sockets.
 
-use crate::engine::IoThread;
+use crate::engine::IoThreads;
 use crate::error::{Error, Result};
 use crate::socket::Socket;
 use crate::socket::shared::SocketShared;
@@ -50,7 +50,9 @@ pub struct Context {
 
 #[derive(Default)]
 pub(crate) struct ContextInner {
-    io: Mutex<Option<Arc<IoThread>>>,
+    io: Mutex<Option<Arc<IoThreads>>>,
+    /// How many I/O threads to start (0 is taken as 1).
+    io_threads: usize,
     next_socket: AtomicU64,
     /// Set by `shutdown`, so that a socket opened afterwards fails too.
     terminated: AtomicBool,
@@ -60,9 +62,34 @@ pub(crate) struct ContextInner {
 }
 
 impl Context {
-    /// A new context. No thread is started until the first socket.
+    /// A new context with one I/O thread. No thread is started until the first socket.
     pub fn new() -> Context {
         Context::default()
+    }
+
+    /// A new context whose connections are spread over `count` I/O threads (libzmq
+    /// `ZMQ_IO_THREADS`; 1 to 64, the default is 1). Each connection stays on one thread, and
+    /// a socket's connections may be on different threads.
+    ///
+    /// One thread moves several GB/s and millions of small messages per second, and every
+    /// thread costs a core when busy. Raise it only when a profile shows the I/O thread
+    /// saturated with many busy connections and the machine has idle cores; with one busy
+    /// connection a second thread changes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = zocket::Context::with_io_threads(2);
+    /// let pull = ctx.socket(zocket::SocketType::Pull)?;
+    /// pull.bind("tcp://127.0.0.1:0")?;
+    /// # Ok::<(), zocket::Error>(())
+    /// ```
+    pub fn with_io_threads(count: usize) -> Context {
+        let mut inner = ContextInner::default();
+        inner.io_threads = count.clamp(1, crate::engine::MAX_IO_THREADS);
+        Context {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Opens a socket of the given type.
@@ -133,12 +160,12 @@ impl ContextInner {
         }
     }
 
-    fn io(&self) -> Result<Arc<IoThread>> {
+    fn io(&self) -> Result<Arc<IoThreads>> {
         let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(io) = &*io {
             return Ok(Arc::clone(io));
         }
-        let started = IoThread::start()?;
+        let started = IoThreads::start(self.io_threads)?;
         *io = Some(Arc::clone(&started));
         Ok(started)
     }

@@ -24,6 +24,15 @@ pub(crate) enum IoWake {
     Resume(ConnId),
 }
 
+impl IoWake {
+    /// The connection to wake.
+    pub fn conn(self) -> ConnId {
+        match self {
+            IoWake::Flush(conn) | IoWake::Resume(conn) => conn,
+        }
+    }
+}
+
 /// Wake-ups collected under the socket lock; a few fit inline, so the hot path does not
 /// allocate for them.
 pub(crate) type Wakes = smallvec::SmallVec<[IoWake; 4]>;

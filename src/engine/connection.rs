@@ -29,9 +29,11 @@ const READ_CHUNK_MAX: usize = 1024 * 1024;
 const MAX_IOVECS: usize = 64;
 
 /// Where a connection came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Origin {
-    Listener(mio::Token),
+    /// Accepted by the listener bound at this endpoint (on any of the context's threads).
+    Listener(std::sync::Arc<str>),
+    /// Opened by this thread's connector with this id.
     Connector(u64),
 }
 
@@ -46,7 +48,8 @@ pub(super) struct Attachment {
 }
 
 pub(super) struct Connection {
-    pub token: mio::Token,
+    /// The id pipes and wake-ups know this connection by (token and thread).
+    id: crate::pipe::ConnId,
     pub socket: Arc<SocketShared>,
     pub origin: Origin,
     pub stream: Stream,
@@ -90,7 +93,7 @@ pub(super) type CloseReason = String;
 
 impl Connection {
     pub fn new(
-        token: mio::Token,
+        id: crate::pipe::ConnId,
         socket: Arc<SocketShared>,
         origin: Origin,
         stream: Stream,
@@ -123,7 +126,7 @@ impl Connection {
         let mut out = OutBuf::new();
         let proto = Protocol::new(local, &mut out);
         Connection {
-            token,
+            id,
             socket,
             origin,
             stream,
@@ -315,7 +318,7 @@ impl Connection {
                 let Some(pipe) = st.pipes.get_mut(id) else {
                     return Err("the connection's pipe is gone".into());
                 };
-                pipe.conn = Some(self.token.0);
+                pipe.conn = Some(self.id);
                 pipe.io_idle = false;
                 pipe.read_paused = false;
                 if self.attachment.reconnection {
@@ -326,7 +329,7 @@ impl Connection {
             None => {
                 let mut pipe = st.new_pipe();
                 pipe.routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
-                pipe.conn = Some(self.token.0);
+                pipe.conn = Some(self.id);
                 pipe.io_idle = false;
                 st.attach_pipe(pipe).ok_or_else(|| {
                     "refused by the socket (PAIR already paired, or routing id in use)".to_string()

@@ -1,21 +1,22 @@
-//! The I/O thread: one mio `Poll` loop per context, driven by commands from application
-//! threads and by socket readiness.
+//! The I/O threads: one mio `Poll` loop each (one per context unless
+//! `Context::with_io_threads` asks for more), driven by commands from application threads and
+//! by socket readiness. A socket's listeners, connectors and connections are spread over the
+//! threads; each connection lives on one thread for its whole life.
 
 pub(crate) mod acks;
 mod connection;
 mod connector;
 pub(crate) mod fast_path;
 mod heartbeat;
+mod io_threads;
 mod reactor;
 
-use crate::error::{Error, Result};
+pub(crate) use io_threads::{IoThreads, MAX_IO_THREADS, conn_id, split_conn_id};
+
 use crate::pipe::{IoWake, PipeId};
 use crate::socket::shared::SocketShared;
-use crate::transport::{Listener, PeerAddr};
-use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::thread::JoinHandle;
+use crate::transport::{Listener, PeerAddr, Stream};
+use std::sync::Arc;
 
 /// The waker's token; other tokens are handed out from 1 upwards and never reused.
 const WAKER: mio::Token = mio::Token(0);
@@ -46,6 +47,13 @@ pub(crate) enum Command {
         socket_id: u64,
         endpoint: String,
     },
+    /// A connection accepted by another thread's listener, handed to this one.
+    Adopt {
+        socket: Arc<SocketShared>,
+        stream: Stream,
+        /// The listener's endpoint, as in [`Command::Bind`].
+        endpoint: Arc<str>,
+    },
     Wake(IoWake),
     /// The application closed the socket: flush per linger, then forget it.
     Close {
@@ -75,167 +83,17 @@ pub(crate) fn wait_done(rx: std::sync::mpsc::Receiver<()>) {
     let _ = rx.recv_timeout(std::time::Duration::from_secs(5));
 }
 
-/// The application side's handle on the I/O thread.
-pub(crate) struct IoThread {
-    queue: Mutex<Vec<Command>>,
-    waker: mio::Waker,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    /// Why the thread died, once it has (a panic or a failed poll).
-    failure: OnceLock<String>,
-    /// The context was shut down: application calls fail with `Terminated`.
-    terminated: AtomicBool,
-    /// The sockets served, to wake their blocked callers if the thread dies.
-    sockets: Mutex<Vec<Weak<SocketShared>>>,
-}
-
-impl IoThread {
-    /// Starts the I/O thread.
-    pub fn start() -> io::Result<Arc<IoThread>> {
-        let poll = mio::Poll::new()?;
-        let waker = mio::Waker::new(poll.registry(), WAKER)?;
-        let io = Arc::new(IoThread {
-            queue: Mutex::new(Vec::new()),
-            waker,
-            thread: Mutex::new(None),
-            failure: OnceLock::new(),
-            terminated: AtomicBool::new(false),
-            sockets: Mutex::new(Vec::new()),
-        });
-        let for_thread = Arc::clone(&io);
-        let handle = std::thread::Builder::new()
-            .name("zocket-io".into())
-            .spawn(move || {
-                let reactor = reactor::Reactor::new(poll, Arc::clone(&for_thread));
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reactor.run()));
-                let reason = match outcome {
-                    Ok(Ok(())) => return,
-                    Ok(Err(reason)) => reason,
-                    Err(panic) => panic_reason(panic.as_ref()),
-                };
-                for_thread.fail(reason);
-            })?;
-        *io.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
-        Ok(io)
+/// Sends the command `make` builds to every I/O thread and waits until each has done it.
+pub(crate) fn broadcast_and_wait(io: &IoThreads, mut make: impl FnMut(Done) -> Command) {
+    let mut replies = Vec::with_capacity(io.len());
+    io.broadcast(|_| {
+        let (done, finished) = done_channel();
+        replies.push(finished);
+        make(done)
+    });
+    for finished in replies {
+        wait_done(finished);
     }
-
-    /// Queues commands; the thread is woken only when the queue was empty.
-    pub fn send_all(&self, cmds: impl IntoIterator<Item = Command>) {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        if self.failure.get().is_some() {
-            return; // dropped: a caller waiting for a reply sees the channel close
-        }
-        let was_empty = queue.is_empty();
-        queue.extend(cmds);
-        if was_empty && !queue.is_empty() {
-            drop(queue);
-            if let Err(e) = self.waker.wake() {
-                log::error!("cannot wake the I/O thread: {e}");
-            }
-        }
-    }
-
-    /// Remembers a socket, so that its blocked callers are woken if this thread dies.
-    pub fn register(&self, socket: &Arc<SocketShared>) {
-        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        sockets.retain(|s| s.strong_count() > 0);
-        sockets.push(Arc::downgrade(socket));
-    }
-
-    /// `Ok` while the context is alive; once it was shut down or its thread died, the
-    /// error every call returns.
-    pub fn check(&self) -> Result<()> {
-        // Acquire: pairs with the Release store in `terminate`.
-        if self.terminated.load(Ordering::Acquire) {
-            return Err(Error::Terminated);
-        }
-        match self.failure.get() {
-            None => Ok(()),
-            Some(reason) => Err(Error::Io(io::Error::other(format!(
-                "the zocket I/O thread failed: {reason}"
-            )))),
-        }
-    }
-
-    /// Records why the thread died and wakes every blocked caller.
-    fn fail(&self, reason: String) {
-        log::error!("the zocket I/O thread failed: {reason}; calls on its sockets now fail");
-        let _ = self.failure.set(reason);
-        // Queued commands are dropped, so callers waiting for a reply return at once.
-        drop(std::mem::take(
-            &mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()),
-        ));
-        self.wake_every_socket();
-    }
-
-    /// Makes every blocked and later application call fail with `Terminated` (libzmq
-    /// `zmq_ctx_shutdown`). The thread goes on: dropped sockets still linger.
-    pub fn terminate(&self) {
-        // Release: pairs with the Acquire load in `check`.
-        self.terminated.store(true, Ordering::Release);
-        self.wake_every_socket();
-    }
-
-    /// Wakes every blocked caller so that it sees [`IoThread::check`] fail. Taking each
-    /// socket's lock before notifying means a caller that checked before the change is
-    /// already waiting, so it is woken.
-    fn wake_every_socket(&self) {
-        let sockets: Vec<Arc<SocketShared>> = self
-            .sockets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter_map(Weak::upgrade)
-            .collect();
-        for socket in sockets {
-            drop(socket.lock());
-            socket.notify();
-        }
-    }
-
-    pub fn send(&self, cmd: Command) {
-        self.send_all(std::iter::once(cmd));
-    }
-
-    pub fn wake_all(&self, wakes: crate::pipe::Wakes) {
-        if !wakes.is_empty() {
-            self.send_all(wakes.into_iter().map(Command::Wake));
-        }
-    }
-
-    fn take_commands(&self, into: &mut Vec<Command>) {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::swap(&mut *queue, into);
-    }
-
-    #[cfg(test)]
-    pub(crate) fn crash(&self) {
-        self.send(Command::Crash);
-        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(handle) = handle {
-            let _ = handle.join();
-        }
-    }
-
-    /// Asks the thread to finish and waits for it (it lingers per socket options first).
-    pub fn shutdown(&self) {
-        self.send(Command::Shutdown);
-        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(handle) = handle
-            && handle.thread().id() != std::thread::current().id()
-        {
-            let _ = handle.join();
-        }
-    }
-}
-
-/// The message of a panic, for the log and the callers' error.
-fn panic_reason(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string());
-    format!("panicked: {text}")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::connection::{Attachment, Connection, Origin};
 use super::connector::Connector;
-use super::{Command, IoThread, WAKER};
+use super::{Command, IoThreads, WAKER};
 use crate::pipe::IoWake;
 use crate::socket::shared::SocketShared;
 use crate::transport::Listener;
@@ -18,7 +18,7 @@ const HALF_CLOSE_MAX: Duration = Duration::from_secs(10);
 
 struct ListenerEntry {
     socket_id: u64,
-    endpoint: String,
+    endpoint: Arc<str>,
     listener: Listener,
 }
 
@@ -30,7 +30,9 @@ struct SocketEntry {
 
 pub(super) struct Reactor {
     poll: Poll,
-    io: Arc<IoThread>,
+    /// This thread's index among the context's I/O threads.
+    index: usize,
+    io: Arc<IoThreads>,
     sockets: HashMap<u64, SocketEntry>,
     conns: HashMap<Token, Connection>,
     listeners: HashMap<Token, ListenerEntry>,
@@ -42,9 +44,10 @@ pub(super) struct Reactor {
 }
 
 impl Reactor {
-    pub fn new(poll: Poll, io: Arc<IoThread>) -> Reactor {
+    pub fn new(poll: Poll, index: usize, io: Arc<IoThreads>) -> Reactor {
         Reactor {
             poll,
+            index,
             io,
             sockets: HashMap::new(),
             conns: HashMap::new(),
@@ -73,7 +76,7 @@ impl Reactor {
             for event in events.iter() {
                 match event.token() {
                     WAKER => {
-                        self.io.take_commands(&mut commands);
+                        self.io.thread(self.index).take_commands(&mut commands);
                         for cmd in commands.drain(..) {
                             self.command(cmd);
                         }
@@ -119,7 +122,7 @@ impl Reactor {
                     token,
                     ListenerEntry {
                         socket_id,
-                        endpoint,
+                        endpoint: endpoint.into(),
                         listener,
                     },
                 );
@@ -156,25 +159,27 @@ impl Reactor {
                 endpoint,
                 done,
             } => {
+                // The listener is on one thread; what it accepted may be on every thread.
                 let found: Vec<Token> = self
                     .listeners
                     .iter()
-                    .filter(|(_, l)| l.socket_id == socket_id && l.endpoint == endpoint)
+                    .filter(|(_, l)| l.socket_id == socket_id && *l.endpoint == *endpoint)
                     .map(|(t, _)| *t)
                     .collect();
                 for token in found {
                     if let Some(mut l) = self.listeners.remove(&token) {
                         let _ = self.poll.registry().deregister(l.listener.source());
                     }
-                    let accepted: Vec<Token> = self
-                        .conns
-                        .iter()
-                        .filter(|(_, c)| c.origin == Origin::Listener(token))
-                        .map(|(t, _)| *t)
-                        .collect();
-                    for t in accepted {
-                        self.close_conn(t, "unbound");
-                    }
+                }
+                let accepted: Vec<Token> = self
+                    .conns
+                    .iter()
+                    .filter(|(_, c)| c.socket.id == socket_id)
+                    .filter(|(_, c)| matches!(&c.origin, Origin::Listener(e) if **e == *endpoint))
+                    .map(|(t, _)| *t)
+                    .collect();
+                for t in accepted {
+                    self.close_conn(t, "unbound");
                 }
                 signal(done);
             }
@@ -189,8 +194,22 @@ impl Reactor {
                     self.remove_connector(id);
                 }
             }
-            Command::Wake(IoWake::Flush(conn)) => self.with_conn(Token(conn), |c, wakes| c.write(wakes)),
-            Command::Wake(IoWake::Resume(conn)) => self.with_conn(Token(conn), |c, wakes| c.resume(wakes)),
+            Command::Adopt {
+                socket,
+                stream,
+                endpoint,
+            } => {
+                self.socket_entry(Arc::clone(&socket));
+                self.add_conn(socket, Origin::Listener(endpoint), stream, false, unattached());
+            }
+            Command::Wake(IoWake::Flush(conn)) => {
+                let (_, token) = super::split_conn_id(conn);
+                self.with_conn(token, |c, wakes| c.write(wakes))
+            }
+            Command::Wake(IoWake::Resume(conn)) => {
+                let (_, token) = super::split_conn_id(conn);
+                self.with_conn(token, |c, wakes| c.resume(wakes))
+            }
             Command::Close { socket_id, done } => {
                 self.close_socket(socket_id);
                 signal(done);
@@ -248,6 +267,7 @@ impl Reactor {
                 return;
             };
             let socket_id = entry.socket_id;
+            let endpoint = Arc::clone(&entry.endpoint);
             let stream = match entry.listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -260,12 +280,24 @@ impl Reactor {
             let Some(socket) = self.sockets.get(&socket_id).map(|s| Arc::clone(&s.shared)) else {
                 return;
             };
-            let attachment = Attachment {
-                persistent_pipe: None,
-                reconnection: false,
-                routing_id: None,
+            // Accepted connections are spread over the context's I/O threads.
+            let target = if self.io.len() == 1 {
+                self.index
+            } else {
+                self.io.next_index()
             };
-            self.add_conn(socket, Origin::Listener(token), stream, false, attachment);
+            if target == self.index {
+                self.add_conn(socket, Origin::Listener(endpoint), stream, false, unattached());
+            } else {
+                self.io.send_to(
+                    target,
+                    Command::Adopt {
+                        socket,
+                        stream,
+                        endpoint,
+                    },
+                );
+            }
         }
     }
 
@@ -286,7 +318,8 @@ impl Reactor {
             log::warn!("cannot watch a connection: {e}");
             return None;
         }
-        let conn = Connection::new(token, socket, origin, stream, connecting, attachment);
+        let id = super::conn_id(self.index, token);
+        let conn = Connection::new(id, socket, origin, stream, connecting, attachment);
         self.conns.insert(token, conn);
         // Send the greeting at once and read whatever is already there.
         self.conn_event(token, true);
@@ -468,6 +501,15 @@ impl Reactor {
                 self.sockets.remove(&socket_id);
             }
         }
+    }
+}
+
+/// How an accepted connection attaches: with a pipe of its own.
+fn unattached() -> Attachment {
+    Attachment {
+        persistent_pipe: None,
+        reconnection: false,
+        routing_id: None,
     }
 }
 

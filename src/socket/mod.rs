@@ -7,7 +7,7 @@ mod send;
 pub(crate) mod shared;
 
 use crate::context::ContextInner;
-use crate::engine::{Command, IoThread};
+use crate::engine::{Command, IoThreads};
 use crate::error::{Error, Result};
 use crate::pattern::PatternOption;
 use crate::socket_type::SocketType;
@@ -31,13 +31,13 @@ pub struct Socket {
     /// Whether this type's receive is a plain pop that may be batched.
     prefetches: bool,
     readiness: std::sync::OnceLock<Arc<crate::poller::ReadinessFd>>,
-    io: Arc<IoThread>,
+    io: Arc<IoThreads>,
     // Keeps the context (and its I/O thread) alive while the socket lives.
     ctx: Arc<ContextInner>,
 }
 
 impl Socket {
-    pub(crate) fn new(shared: Arc<SocketShared>, io: Arc<IoThread>, ctx: Arc<ContextInner>) -> Socket {
+    pub(crate) fn new(shared: Arc<SocketShared>, io: Arc<IoThreads>, ctx: Arc<ContextInner>) -> Socket {
         let socket_type = shared.socket_type;
         Socket {
             shared,
@@ -69,11 +69,14 @@ impl Socket {
             });
             st.last_endpoint = Some(resolved.clone());
         }
-        self.io.send(Command::Bind {
-            socket: Arc::clone(&self.shared),
-            listener,
-            endpoint: resolved,
-        });
+        self.io.send_to(
+            self.io.next_index(),
+            Command::Bind {
+                socket: Arc::clone(&self.shared),
+                listener,
+                endpoint: resolved,
+            },
+        );
         Ok(())
     }
 
@@ -108,13 +111,16 @@ impl Socket {
             };
             (pipe, routing_id)
         };
-        self.io.send(Command::Connect {
-            socket: Arc::clone(&self.shared),
-            endpoint: endpoint.to_string(),
-            addr,
-            pipe,
-            routing_id,
-        });
+        self.io.send_to(
+            self.io.next_index(),
+            Command::Connect {
+                socket: Arc::clone(&self.shared),
+                endpoint: endpoint.to_string(),
+                addr,
+                pipe,
+                routing_id,
+            },
+        );
         Ok(())
     }
 
@@ -132,13 +138,12 @@ impl Socket {
     /// closes the connections accepted there. When it returns, the address can be bound again.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         let resolved = self.forget_endpoint(endpoint, true)?;
-        let (done, finished) = crate::engine::done_channel();
-        self.io.send(Command::Unbind {
+        // The address is free when unbind returns.
+        crate::engine::broadcast_and_wait(&self.io, |done| Command::Unbind {
             socket_id: self.shared.id,
-            endpoint: resolved,
+            endpoint: resolved.clone(),
             done,
         });
-        crate::engine::wait_done(finished); // the address is free when unbind returns
         Ok(())
     }
 
@@ -146,9 +151,9 @@ impl Socket {
     /// is dropped.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         let resolved = self.forget_endpoint(endpoint, false)?;
-        self.io.send(Command::Disconnect {
+        self.io.broadcast(|_| Command::Disconnect {
             socket_id: self.shared.id,
-            endpoint: resolved,
+            endpoint: resolved.clone(),
         });
         Ok(())
     }
@@ -249,7 +254,7 @@ impl Socket {
     }
 
     #[cfg(test)]
-    pub(crate) fn io(&self) -> &Arc<IoThread> {
+    pub(crate) fn io(&self) -> &Arc<IoThreads> {
         &self.io
     }
 
@@ -276,18 +281,14 @@ impl Drop for Socket {
         };
         // A bound socket waits until its listeners are closed, so that the address can be
         // bound again right away (lingering deliveries go on in the background).
-        let (done, finished) = if bound {
-            let (done, finished) = crate::engine::done_channel();
-            (done, Some(finished))
+        let socket_id = self.shared.id;
+        if bound {
+            crate::engine::broadcast_and_wait(&self.io, |done| Command::Close { socket_id, done });
         } else {
-            (None, None)
-        };
-        self.io.send(Command::Close {
-            socket_id: self.shared.id,
-            done,
-        });
-        if let Some(finished) = finished {
-            crate::engine::wait_done(finished);
+            self.io.broadcast(|_| Command::Close {
+                socket_id,
+                done: None,
+            });
         }
         self.ctx.socket_closed();
     }

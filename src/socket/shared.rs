@@ -102,7 +102,7 @@ impl SocketShared {
     /// go to the I/O thread when the guard drops. Blocked callers are not notified unless
     /// the section asks ([`Locked::notify_on_drop`]): application-side changes rarely make
     /// another application thread ready, and a spurious notify wakes every waiter.
-    pub fn lock_app<'a>(&'a self, io: &'a crate::engine::IoThread) -> Locked<'a> {
+    pub fn lock_app<'a>(&'a self, io: &'a crate::engine::IoThreads) -> Locked<'a> {
         Locked {
             guard: Some(self.lock()),
             shared: self,
@@ -288,7 +288,7 @@ impl SocketState {
 /// Where a critical section's wake-ups for the I/O thread go.
 enum WakeSink<'a> {
     /// From an application thread: queued to the I/O thread, which is woken.
-    Io(&'a crate::engine::IoThread),
+    Io(&'a crate::engine::IoThreads),
     /// On the I/O thread: run by the reactor after the current event.
     Local(&'a mut Vec<IoWake>),
 }

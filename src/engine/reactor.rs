@@ -255,9 +255,16 @@ impl Reactor {
     }
 
     /// Wake-ups produced on this thread (e.g. a pattern queued on another pipe).
+    /// Wake-ups produced on this thread: run here, or sent to the thread that owns the
+    /// connection (a socket's connections can be on several threads).
     fn run_wakes(&mut self) {
         while let Some(wake) = self.wakes.pop() {
-            self.command(Command::Wake(wake));
+            let (thread, _) = super::split_conn_id(wake.conn());
+            if thread == self.index {
+                self.command(Command::Wake(wake));
+            } else {
+                self.io.send_to(thread, Command::Wake(wake));
+            }
         }
     }
 

@@ -30,7 +30,7 @@ use bytes::{Bytes, BytesMut};
 use cache::RecentCache;
 use dir::{io_err, segment_name};
 use durability::Durability;
-use recovery::{ScanContext, scan_segment};
+use recovery::recover_segments;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -167,35 +167,8 @@ impl FileSpool {
             Some(&(first, _)) => acked.max(first.saturating_sub(1)),
             None => acked,
         };
-        let mut scanned = VecDeque::new();
-        let mut dir_changed = false;
-        for (i, (first_seq, path)) in found.iter().enumerate() {
-            let next_first = found.get(i + 1).map(|&(next, _)| next);
-            let mut cx = ScanContext {
-                next_first,
-                acked,
-                on_corruption: config.on_corruption,
-                durable,
-                corruptions: &mut corruptions,
-            };
-            let seg = scan_segment(*first_seq, path, &mut cx)?;
-            if seg.last_seq <= acked && next_first.is_some() {
-                fs::remove_file(&seg.path).map_err(io_err(&seg.path))?;
-                dir_changed = true;
-                continue;
-            }
-            scanned.push_back(seg);
-        }
-        // A crashed run may have left its last appends in the page cache only: sync them
-        // before anything is written after them.
-        if durable
-            && let Some(newest) = scanned.back()
-            && newest.len > 0
-        {
-            File::open(&newest.path)
-                .and_then(|f| f.sync_all())
-                .map_err(io_err(&newest.path))?;
-        }
+        let (mut scanned, mut dir_changed) =
+            recover_segments(&found, acked, config.on_corruption, durable, &mut corruptions)?;
         let next_seq = scanned
             .back()
             .map_or(acked + 1, |s| s.last_seq + 1)

@@ -57,7 +57,8 @@ struct State {
     /// Changes made, and how many of them the last successful flush covered.
     changes: u64,
     flushed: u64,
-    /// Directory syncs done (observed by tests).
+    /// Data and directory syncs done (observed by tests).
+    data_syncs: u64,
     dir_syncs: u64,
     stop: bool,
 }
@@ -100,6 +101,7 @@ impl Durability {
                 failure: None,
                 changes: 0,
                 flushed: 0,
+                data_syncs: 0,
                 dir_syncs: 0,
                 stop: false,
             }),
@@ -213,10 +215,11 @@ impl Durability {
         }
     }
 
-    /// Directory syncs done so far.
+    /// Data syncs of the active segment by a flush, and directory syncs, done so far.
     #[cfg(test)]
-    pub fn dir_syncs(&self) -> u64 {
-        self.shared.lock().dir_syncs
+    pub fn syncs(&self) -> (u64, u64) {
+        let st = self.shared.lock();
+        (st.data_syncs, st.dir_syncs)
     }
 
     /// Waits (until `deadline`) for a flush that covers every change made so far; false if
@@ -282,8 +285,9 @@ impl Shared {
             }
             st.dirty_since = None;
             let acked = (st.acked != st.acked_persisted).then_some(st.acked);
-            let data = std::mem::take(&mut st.data_dirty);
-            let dir = std::mem::take(&mut st.dir_dirty);
+            // Without syncing, the data and the directory stay dirty for a later sync.
+            let data = durable && std::mem::take(&mut st.data_dirty);
+            let dir = durable && std::mem::take(&mut st.dir_dirty);
             let changes = st.changes;
             (
                 Arc::clone(&st.active),
@@ -305,15 +309,16 @@ impl Shared {
             if sync_dir {
                 fsync_dir(&self.dir)?;
             }
-            Ok(sync_dir)
+            Ok((data, sync_dir))
         })();
         let mut st = self.lock();
         match &result {
-            Ok(synced_dir) => {
+            Ok((synced_data, synced_dir)) => {
                 if let Some(seq) = acked {
                     st.acked_persisted = st.acked_persisted.max(seq);
                 }
                 st.flushed = st.flushed.max(changes);
+                st.data_syncs += u64::from(*synced_data);
                 st.dir_syncs += u64::from(*synced_dir);
             }
             Err(e) => st.failure = Some(failure_of(e)),

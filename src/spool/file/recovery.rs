@@ -29,21 +29,62 @@ use super::super::record::{self, Decoded};
 use super::dir::io_err;
 use super::{OnCorruption, Segment};
 use bytes::Bytes;
-use std::fs::{self, OpenOptions};
-use std::path::Path;
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// Scans every segment (oldest first), deletes those entirely acknowledged (but the newest),
+/// and syncs the newest, which a crashed run may have left in the page cache only. Returns the
+/// segments kept, and whether the directory changed.
+pub(super) fn recover_segments(
+    found: &[(u64, PathBuf)],
+    acked: u64,
+    on_corruption: OnCorruption,
+    durable: bool,
+    corruptions: &mut Vec<SpoolError>,
+) -> Result<(VecDeque<Segment>, bool), SpoolError> {
+    let mut kept = VecDeque::new();
+    let mut dir_changed = false;
+    for (i, (first_seq, path)) in found.iter().enumerate() {
+        let next_first = found.get(i + 1).map(|&(next, _)| next);
+        let mut cx = ScanContext {
+            next_first,
+            acked,
+            on_corruption,
+            durable,
+            corruptions: &mut *corruptions,
+        };
+        let seg = scan_segment(*first_seq, path, &mut cx)?;
+        if seg.last_seq <= acked && next_first.is_some() {
+            fs::remove_file(&seg.path).map_err(io_err(&seg.path))?;
+            dir_changed = true;
+            continue;
+        }
+        kept.push_back(seg);
+    }
+    if durable
+        && let Some(newest) = kept.back()
+        && newest.len > 0
+    {
+        File::open(&newest.path)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(&newest.path))?;
+    }
+    Ok((kept, dir_changed))
+}
 
 /// What the scan of one segment needs to know about the rest of the spool.
-pub(super) struct ScanContext<'a> {
+struct ScanContext<'a> {
     /// The first sequence number of the next segment (`None` for the newest segment): the
     /// records before it were written.
-    pub next_first: Option<u64>,
+    next_first: Option<u64>,
     /// The acknowledgement mark: losing records up to it loses nothing.
-    pub acked: u64,
-    pub on_corruption: OnCorruption,
+    acked: u64,
+    on_corruption: OnCorruption,
     /// Sync the cut of a crash tail.
-    pub durable: bool,
+    durable: bool,
     /// Corruption found and skipped, for [`OnCorruption::Skip`].
-    pub corruptions: &'a mut Vec<SpoolError>,
+    corruptions: &'a mut Vec<SpoolError>,
 }
 
 impl ScanContext<'_> {
@@ -77,11 +118,7 @@ impl ScanContext<'_> {
 }
 
 /// Reads a segment and checks every record, per the rule in the module documentation.
-pub(super) fn scan_segment(
-    first_seq: u64,
-    path: &Path,
-    cx: &mut ScanContext<'_>,
-) -> Result<Segment, SpoolError> {
+fn scan_segment(first_seq: u64, path: &Path, cx: &mut ScanContext<'_>) -> Result<Segment, SpoolError> {
     let data = Bytes::from(fs::read(path).map_err(io_err(path))?);
     let mut offset = 0usize;
     let mut expected = first_seq;

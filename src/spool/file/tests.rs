@@ -478,7 +478,7 @@ fn the_directory_is_synced_after_a_segment_is_created_or_deleted_and_acked_is_re
         ..FileSpoolConfig::default()
     };
     let mut s = FileSpool::open_with(&dir, config).unwrap();
-    let syncs = |s: &FileSpool| s.durability().dir_syncs();
+    let syncs = |s: &FileSpool| s.durability().syncs().1;
     s.append(&msg(1)).unwrap();
     assert_eq!(syncs(&s), 1, "the segment created by open");
     s.append(&msg(2)).unwrap();
@@ -515,6 +515,31 @@ fn reopening_with_a_smaller_quota_frees_an_acknowledged_full_segment() {
     let mut s = FileSpool::open_with(&dir, config).unwrap();
     assert_eq!(s.size(), 0, "the acknowledged segment is deleted on open");
     assert_eq!(s.append(&msg(2)).unwrap(), 2);
+    drop(s);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_explicit_sync_under_never_syncs_what_an_acknowledgement_flush_left() {
+    let dir = temp_dir("never-sync");
+    let mut s = FileSpool::open_with(&dir, never_synced()).unwrap();
+    s.append(&msg(1)).unwrap();
+    s.append(&msg(2)).unwrap();
+    // Under Never the mark is still written, without syncing, once 100 ms have passed since
+    // the first unflushed change: let them pass, so that this ack writes it.
+    std::thread::sleep(Duration::from_millis(110));
+    s.ack(1).unwrap();
+    assert_eq!(
+        dir::load_acked(&dir, OnCorruption::Fail, &mut Vec::new()).unwrap(),
+        1
+    );
+    assert_eq!(s.durability().syncs(), (0, 0), "Never syncs nothing by itself");
+    s.sync().unwrap();
+    assert_eq!(
+        s.durability().syncs(),
+        (1, 1),
+        "the appends and the new segment are still synced"
+    );
     drop(s);
     fs::remove_dir_all(&dir).unwrap();
 }

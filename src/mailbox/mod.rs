@@ -17,7 +17,8 @@
 //! One signal per sleep: the pipe's flush reports a sleep to exactly one sender, and the
 //! receiver consumes exactly one signal before it reads (and so before it can sleep) again.
 //! Debug builds assert both counts; the loom model `loom_two_senders_one_signal_per_sleep`
-//! (beside the ypipe models, same run time) checks them under every interleaving.
+//! checks them under every interleaving with a preemption bound of 2 (run with the ypipe
+//! models, 0.1 s for all five; see `crate::ypipe` for the command).
 //!
 //! # Notes
 //!

@@ -96,7 +96,8 @@ impl<T, const N: usize> Writer<T, N> {
         }
         let published = &self.shared.published;
         // Release: publishes the slots written so far; pairs with the Acquire failure of the
-        // reader's compare-exchange in `Reader::check_read`.
+        // reader's compare-exchange in `Reader::check_read` (and the load in `peek`). Relaxed
+        // on failure: the reader's going to sleep publishes nothing we read.
         let wake = match published.compare_exchange(
             s.flushed.word(),
             s.completed.word(),

@@ -38,7 +38,7 @@ mod transport;
 // used by the core rewrite, issue 10
 #[allow(dead_code)]
 mod ypipe;
-pub mod zmtp;
+mod zmtp;
 
 pub use context::Context;
 pub use error::{Error, Result};
@@ -48,3 +48,4 @@ pub use poller::{POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{proxy, proxy_steerable};
 pub use socket::{DONTWAIT, SNDMORE, Socket};
 pub use socket_type::SocketType;
+pub use zmtp::protocol::MAX_FRAMES_PER_MESSAGE;

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::io::{ErrorKind, Write};
 use std::time::{Duration, Instant};
-use zocket::zmtp::protocol::MAX_FRAMES_PER_MESSAGE;
+use zocket::MAX_FRAMES_PER_MESSAGE;
 use zocket::{Context, SocketType};
 
 #[test]

@@ -8,30 +8,9 @@ use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
 use crate::message::Parts;
 use crate::pipe::{IoWake, PipeId, Pipes};
-use bytes::{BufMut, Bytes, BytesMut};
+use crate::zmtp::subscription;
+use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
-
-/// Reads a one-frame subscription message: `(subscribe?, prefix)`.
-fn as_subscription(msg: &Parts) -> Option<(bool, Bytes)> {
-    if msg.len() != 1 {
-        return None;
-    }
-    match msg[0].first() {
-        Some(1) => Some((true, msg[0].slice(1..))),
-        Some(0) => Some((false, msg[0].slice(1..))),
-        _ => None,
-    }
-}
-
-/// Builds a one-frame subscription message.
-pub(crate) fn subscription(subscribe: bool, prefix: &[u8]) -> Parts {
-    let mut body = BytesMut::with_capacity(prefix.len() + 1);
-    body.put_u8(u8::from(subscribe));
-    body.extend_from_slice(prefix);
-    let mut parts = Parts::new();
-    parts.push(body.freeze());
-    parts
-}
 
 /// PUB and XPUB.
 pub(crate) struct Publisher {
@@ -128,7 +107,8 @@ impl Pattern for Publisher {
         if self.xpub && !self.manual {
             for prefix in trie.prefixes() {
                 if !self.anyone_has(&prefix) {
-                    self.to_app.push_back((None, subscription(false, &prefix)));
+                    self.to_app
+                        .push_back((None, subscription::encode(false, &prefix)));
                 }
             }
         }
@@ -147,7 +127,7 @@ impl Pattern for Publisher {
         if self.xpub && self.app_queue_full(id, pipes) {
             return Err(msg);
         }
-        let Some((subscribe, prefix)) = as_subscription(&msg) else {
+        let Some((subscribe, prefix)) = subscription::decode(&msg) else {
             if self.xpub {
                 self.queue_for_app(id, msg);
             }
@@ -262,7 +242,7 @@ impl Subscriber {
 
     fn resubscribe(&self, id: PipeId, pipes: &mut Pipes) {
         for prefix in self.subs.prefixes() {
-            pipes.push_out(id, subscription(true, &prefix));
+            pipes.push_out(id, subscription::encode(true, &prefix));
         }
     }
 
@@ -276,7 +256,7 @@ impl Subscriber {
             self.subs.remove(prefix)
         };
         if forward {
-            self.send_to_all(&subscription(subscribe, prefix), pipes);
+            self.send_to_all(&subscription::encode(subscribe, prefix), pipes);
         }
     }
 }
@@ -312,7 +292,7 @@ impl Pattern for Subscriber {
                 "SUB sockets cannot send; use set_subscribe",
             )));
         }
-        match as_subscription(&msg) {
+        match subscription::decode(&msg) {
             Some((subscribe, prefix)) => self.change(subscribe, &prefix, pipes),
             None => self.send_to_all(&msg, pipes),
         }
@@ -373,9 +353,19 @@ mod tests {
     fn xpub_subscriptions_wait_at_the_receive_hwm() {
         let (mut xpub, mut pipes, id) = xpub_with_pipe(4);
         for i in 0..4u8 {
-            assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[i])));
+            assert!(deliver(
+                &mut xpub,
+                &mut pipes,
+                id,
+                subscription::encode(true, &[i])
+            ));
         }
-        assert!(!deliver(&mut xpub, &mut pipes, id, subscription(true, &[4])));
+        assert!(!deliver(
+            &mut xpub,
+            &mut pipes,
+            id,
+            subscription::encode(true, &[4])
+        ));
         assert!(!xpub.subs[&id].contains(&[4]), "held back, not applied");
         assert_eq!(xpub.to_app.len(), 4);
 
@@ -384,13 +374,33 @@ mod tests {
         xpub.recv(&mut pipes).unwrap().unwrap();
         assert_eq!(&pipes.wakes[..], [IoWake::Resume(7)]);
         assert!(!pipes.get(id).unwrap().read_paused);
-        assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[4])));
+        assert!(deliver(
+            &mut xpub,
+            &mut pipes,
+            id,
+            subscription::encode(true, &[4])
+        ));
         assert!(xpub.subs[&id].contains(&[4]));
-        assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[5])));
-        assert!(!deliver(&mut xpub, &mut pipes, id, subscription(true, &[6])));
+        assert!(deliver(
+            &mut xpub,
+            &mut pipes,
+            id,
+            subscription::encode(true, &[5])
+        ));
+        assert!(!deliver(
+            &mut xpub,
+            &mut pipes,
+            id,
+            subscription::encode(true, &[6])
+        ));
         // As the connection closes, what it held back is taken whatever the mark.
         pipes.get_mut(id).unwrap().conn = None;
-        assert!(deliver(&mut xpub, &mut pipes, id, subscription(true, &[6])));
+        assert!(deliver(
+            &mut xpub,
+            &mut pipes,
+            id,
+            subscription::encode(true, &[6])
+        ));
     }
 
     #[test]
@@ -399,10 +409,15 @@ mod tests {
         let other = pipes.insert(Pipe::new(10, 2));
         xpub.attach(other, &mut pipes);
         for i in 0..3u8 {
-            deliver(&mut xpub, &mut pipes, flooder, subscription(true, &[i]));
+            deliver(&mut xpub, &mut pipes, flooder, subscription::encode(true, &[i]));
         }
         assert!(pipes.get(flooder).unwrap().read_paused);
-        assert!(deliver(&mut xpub, &mut pipes, other, subscription(true, b"good")));
+        assert!(deliver(
+            &mut xpub,
+            &mut pipes,
+            other,
+            subscription::encode(true, b"good")
+        ));
         assert!(xpub.subs[&other].contains(b"good"));
         // A subscriber that leaves frees its share; its unsubscriptions are owed to nobody.
         xpub.detach(flooder, &mut pipes);
@@ -425,8 +440,8 @@ mod tests {
         xpub.attach(second, &mut pipes);
         xpub.set_option(PatternOption::XpubManual(true), &mut pipes)
             .unwrap();
-        deliver(&mut xpub, &mut pipes, first, subscription(true, b"a"));
-        deliver(&mut xpub, &mut pipes, second, subscription(true, b"b"));
+        deliver(&mut xpub, &mut pipes, first, subscription::encode(true, b"a"));
+        deliver(&mut xpub, &mut pipes, second, subscription::encode(true, b"b"));
         xpub.recv(&mut pipes).unwrap().unwrap();
         xpub.set_option(PatternOption::Subscribe(Bytes::from_static(b"a")), &mut pipes)
             .unwrap();

@@ -7,6 +7,7 @@ pub mod frame;
 pub mod greeting;
 pub mod outbuf;
 pub mod protocol;
+pub(crate) mod subscription;
 
 use crate::socket_type::SocketType;
 

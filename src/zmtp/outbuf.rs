@@ -138,13 +138,6 @@ impl OutBuf {
         }
         Ok(total)
     }
-
-    /// Drops everything queued.
-    pub fn clear(&mut self) {
-        self.chunks.clear();
-        self.staging.clear();
-        self.len = 0;
-    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use super::command::{Command, Metadata};
 use super::frame::{self, FLAG_COMMAND, FLAG_MORE};
 use super::greeting::{GREETING_LEN, Greeting, MECHANISM_NULL};
 use super::outbuf::OutBuf;
+use super::subscription;
 use crate::message::Parts;
 use crate::socket_type::SocketType;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 /// Most frames one message may have. Each frame costs memory whatever its size (empty frames
 /// with MORE cost nothing against the maximum message size), so a peer that keeps sending them
@@ -45,8 +46,6 @@ pub struct PeerInfo {
     pub socket_type: SocketType,
     /// The peer's `Identity` property (empty if it sent none).
     pub identity: Bytes,
-    /// The peer's minor protocol version (0 = ZMTP 3.0, 1 = ZMTP 3.1).
-    pub minor: u8,
     /// All properties of the peer's READY.
     pub metadata: Metadata,
 }
@@ -193,7 +192,6 @@ impl Protocol {
         self.peer = Some(PeerInfo {
             socket_type: peer_type,
             identity,
-            minor: self.peer_minor,
             metadata,
         });
         Ok(())
@@ -242,10 +240,10 @@ impl Protocol {
             Command::Ack(count) => Ok(Some(Event::Ack(count))),
             // Subscriptions mean something only to publishers; other types ignore them.
             Command::Subscribe(topic) if self.is_publisher() => {
-                Ok(Some(Event::Message(subscription_message(1, &topic))))
+                Ok(Some(Event::Message(subscription::encode(true, &topic))))
             }
             Command::Cancel(topic) if self.is_publisher() => {
-                Ok(Some(Event::Message(subscription_message(0, &topic))))
+                Ok(Some(Event::Message(subscription::encode(false, &topic))))
             }
             Command::Subscribe(_) | Command::Cancel(_) => Ok(None),
             Command::Error(reason) => Err(ProtocolError::PeerError(
@@ -297,15 +295,16 @@ impl Encoder {
     /// byte is 1 or 0 is a subscription: it goes to a ZMTP 3.1 peer as SUBSCRIBE or CANCEL, and
     /// to a 3.0 peer as it is.
     pub fn encode_message(&self, parts: &[Bytes], out: &mut OutBuf) {
-        if parts.len() == 1
-            && self.peer_minor >= 1
+        if self.peer_minor >= 1
             && matches!(self.socket_type, SocketType::Sub | SocketType::XSub)
+            && let Some((subscribe, prefix)) = subscription::decode(parts)
         {
-            match parts[0].first() {
-                Some(1) => return push_command(&Command::Subscribe(parts[0].slice(1..)), out),
-                Some(0) => return push_command(&Command::Cancel(parts[0].slice(1..)), out),
-                _ => {}
-            }
+            let command = if subscribe {
+                Command::Subscribe(prefix)
+            } else {
+                Command::Cancel(prefix)
+            };
+            return push_command(&command, out);
         }
         let last = parts.len().saturating_sub(1);
         for (i, part) in parts.iter().enumerate() {
@@ -318,15 +317,6 @@ impl Encoder {
             out.push_bytes(part);
         }
     }
-}
-
-fn subscription_message(kind: u8, topic: &[u8]) -> Parts {
-    let mut body = BytesMut::with_capacity(topic.len() + 1);
-    body.put_u8(kind);
-    body.extend_from_slice(topic);
-    let mut parts = Parts::new();
-    parts.push(body.freeze());
-    parts
 }
 
 /// Queues a command frame.

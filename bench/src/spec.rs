@@ -10,6 +10,8 @@ use std::str::FromStr;
 pub enum Impl {
     /// This project's library.
     Zocket,
+    /// This project's library with two I/O threads per context (`Context::with_io_threads`).
+    ZocketIo2,
     /// This project's library, the PUSH side sending through a spool (throughput only).
     ZocketSpool(Spooling),
     /// The C library, through the `zmq` crate.
@@ -44,8 +46,9 @@ impl Spooling {
 
 impl Impl {
     /// Every implementation, in table order.
-    pub const ALL: [Impl; 9] = [
+    pub const ALL: [Impl; 10] = [
         Impl::Zocket,
+        Impl::ZocketIo2,
         Impl::ZocketSpool(Spooling::Always),
         Impl::ZocketSpool(Spooling::Every100ms),
         Impl::ZocketSpool(Spooling::Never),
@@ -68,6 +71,7 @@ impl Impl {
     pub fn label(self) -> &'static str {
         match self {
             Impl::Zocket => "zocket",
+            Impl::ZocketIo2 => "zocket(2io)",
             Impl::ZocketSpool(Spooling::Always) => "zocket+spool(always)",
             Impl::ZocketSpool(Spooling::Every100ms) => "zocket+spool(100ms)",
             Impl::ZocketSpool(Spooling::Never) => "zocket+spool(never)",

@@ -36,7 +36,8 @@ pub trait Peer {
 /// The peer roles of an implementation.
 pub fn get(imp: Impl) -> &'static dyn Peer {
     match imp {
-        Impl::Zocket => &zocket::Zocket,
+        Impl::Zocket => &zocket::Zocket(1),
+        Impl::ZocketIo2 => &zocket::Zocket(2),
         Impl::ZocketSpool(Spooling::Always) => &zocket_spool::ZocketSpool(Spooling::Always),
         Impl::ZocketSpool(Spooling::Every100ms) => &zocket_spool::ZocketSpool(Spooling::Every100ms),
         Impl::ZocketSpool(Spooling::Never) => &zocket_spool::ZocketSpool(Spooling::Never),

@@ -1,16 +1,16 @@
-//! zocket, this project's library: blocking calls, one mio I/O thread per context.
+//! zocket, this project's library: blocking calls, one (or more) mio I/O threads per context.
 
 use super::{HWM, Peer};
 use crate::peer::{self, PeerResult};
 use crate::spec::Job;
 use zocket::{Context, SocketType};
 
-/// The zocket peer roles.
-pub struct Zocket;
+/// The zocket peer roles, with this many I/O threads per context.
+pub struct Zocket(pub usize);
 
 impl Peer for Zocket {
     fn lat_server(&self, job: &Job) -> PeerResult {
-        let ctx = Context::new();
+        let ctx = Context::with_io_threads(self.0);
         let rep = ctx.socket(SocketType::Rep)?;
         rep.bind(&job.endpoint)?;
         peer::announce(&rep.last_endpoint()?);
@@ -23,7 +23,7 @@ impl Peer for Zocket {
     }
 
     fn lat_client(&self, job: &Job) -> PeerResult {
-        let ctx = Context::new();
+        let ctx = Context::with_io_threads(self.0);
         let req = ctx.socket(SocketType::Req)?;
         req.connect(&job.endpoint)?;
         let payload = vec![0xA5u8; job.size];
@@ -36,7 +36,7 @@ impl Peer for Zocket {
     }
 
     fn thr_receiver(&self, job: &Job) -> PeerResult {
-        let ctx = Context::new();
+        let ctx = Context::with_io_threads(self.0);
         let pull = ctx.socket(SocketType::Pull)?;
         pull.set_rcvhwm(HWM)?;
         pull.bind(&job.endpoint)?;
@@ -47,7 +47,7 @@ impl Peer for Zocket {
     }
 
     fn thr_sender(&self, job: &Job) -> PeerResult {
-        let ctx = Context::new();
+        let ctx = Context::with_io_threads(self.0);
         let push = ctx.socket(SocketType::Push)?;
         push.set_sndhwm(HWM)?;
         push.connect(&job.endpoint)?;

@@ -27,7 +27,7 @@ impl Peer for ZocketSpool {
     }
 
     fn thr_receiver(&self, job: &Job) -> PeerResult {
-        Zocket.thr_receiver(job)
+        Zocket(1).thr_receiver(job)
     }
 
     fn thr_sender(&self, job: &Job) -> PeerResult {

@@ -12,20 +12,6 @@ use crate::zmtp::protocol::{Event, LocalConfig, Protocol};
 use bytes::{Bytes, BytesMut};
 use std::collections::BTreeMap;
 
-const ALL_TYPES: [SocketType; 11] = [
-    SocketType::Pair,
-    SocketType::Pub,
-    SocketType::Sub,
-    SocketType::Req,
-    SocketType::Rep,
-    SocketType::Dealer,
-    SocketType::Router,
-    SocketType::Pull,
-    SocketType::Push,
-    SocketType::XPub,
-    SocketType::XSub,
-];
-
 fn config(socket_type: SocketType) -> LocalConfig {
     LocalConfig {
         socket_type,
@@ -99,11 +85,11 @@ fn take_u8(data: &mut &[u8]) -> u8 {
 /// (0 means 1), name, a 2-byte value length and value; then the frames.
 pub fn handshake(data: &[u8]) {
     let mut data = data;
-    let local = ALL_TYPES[usize::from(take_u8(&mut data)) % ALL_TYPES.len()];
+    let local = SocketType::ALL[usize::from(take_u8(&mut data)) % SocketType::ALL.len()];
     let flags = take_u8(&mut data);
     let chunk = usize::from(take_u8(&mut data));
     let mut props: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    if let Some(&peer) = ALL_TYPES.get(usize::from(flags >> 2 & 0x0F)) {
+    if let Some(&peer) = SocketType::ALL.get(usize::from(flags >> 2 & 0x0F)) {
         props.push((b"Socket-Type".to_vec(), peer.name().as_bytes().to_vec()));
     }
     let raw = flags & 2 != 0;

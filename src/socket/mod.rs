@@ -1,6 +1,8 @@
 //! The public socket handle: bind/connect, waiting, readiness and closing. Sending,
 //! receiving and the typed options have their own files.
 
+pub(crate) mod dedup;
+pub(crate) mod delivery;
 mod options;
 mod recv;
 mod send;

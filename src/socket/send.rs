@@ -105,7 +105,7 @@ impl Socket {
         if !st.endpoints.is_empty() {
             return Err(Error::WrongState("set the spool before bind or connect"));
         }
-        st.delivery = Some(crate::spool::delivery::Delivery::new(Box::new(spool)));
+        st.delivery = Some(super::delivery::Delivery::new(Box::new(spool)));
         Ok(())
     }
 }

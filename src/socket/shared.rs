@@ -5,12 +5,13 @@
 //! pipe, resume reading) and to blocked callers. [`Locked`] delivers them when it drops,
 //! after unlocking, so no path can forget them.
 
+use super::dedup::Dedup;
+use super::delivery::Delivery;
 use crate::message::Parts;
 use crate::options::Options;
 use crate::pattern::{self, Pattern};
 use crate::pipe::{IoWake, Pipe, PipeId, Pipes, Wakes};
 use crate::socket_type::SocketType;
-use crate::spool::delivery::{Dedup, Delivery};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;

@@ -7,7 +7,6 @@
 //! persistence). Implement [`Spool`] to plug in another store.
 
 mod crc32c;
-pub(crate) mod delivery;
 mod file;
 mod memory;
 mod record;

@@ -3,15 +3,12 @@
 //! confirmed (out of order across peers, so the spool's mark advances over the contiguous
 //! prefix).
 
-use super::{Spool, SpoolError};
 use crate::message::Parts;
 use crate::pattern::Pattern;
 use crate::pipe::Pipes;
+use crate::spool::{Spool, SpoolError};
 use bytes::Bytes;
 use std::collections::BTreeSet;
-
-mod dedup;
-pub(crate) use dedup::Dedup;
 
 pub(crate) struct Delivery {
     spool: Box<dyn Spool>,

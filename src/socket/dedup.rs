@@ -11,9 +11,9 @@
 //!   gets everything keeps one run however far the mark lags;
 //! - all streams together keep at most [`DedupLimits::runs`] runs;
 //! - at most [`DedupLimits::streams`] streams are remembered. A stream whose connections are
-//!   all gone is forgotten at once if nothing above its mark was delivered, and otherwise kept
-//!   (the sender may come back and send again) until room is needed: then the one idle
-//!   longest goes first.
+//!   all gone is kept (the sender may come back and send again, even below the mark it
+//!   announced: see [`Dedup::detach`]) until room is needed: then the one idle longest goes
+//!   first.
 //!
 //! A connection that would go past a bound is refused or closed (the caller does it, with the
 //! reason returned here), and its stream is forgotten, so that it starts afresh when it comes
@@ -191,8 +191,10 @@ impl Dedup {
         Ok(())
     }
 
-    /// A connection from `stream` is gone. The stream is forgotten if it has no other
-    /// connection and nothing above its mark was delivered.
+    /// A connection from `stream` is gone. The stream is remembered until room is needed
+    /// (see [`Dedup::attach`]), even when nothing above its mark was delivered: the mark is
+    /// what the sender told us it had confirmed, which its spool may not have recorded yet
+    /// when it crashes, so a restarted sender can send again messages at or below it.
     pub fn detach(&mut self, stream: u64) {
         let now = self.tick();
         let Some(w) = self.streams.get_mut(&stream) else {
@@ -200,9 +202,6 @@ impl Dedup {
         };
         w.connections = w.connections.saturating_sub(1);
         w.last_used = now;
-        if w.connections == 0 && w.runs.is_empty() {
-            self.streams.remove(&stream);
-        }
     }
 
     /// Forgets the stream without connections that was used longest ago; false if none.

@@ -20,8 +20,13 @@ impl FairQueue {
 
     /// The next message and the pipe it came from.
     pub fn pop(&mut self, pipes: &mut Pipes) -> Option<(PipeId, Parts)> {
-        let id = self.ring.next(|id| pipes.has_inbound(id))?;
-        pipes.pop_in(id).map(|m| (id, m))
+        // Popping is the readiness test: one pipe lookup per message, not two.
+        let mut msg = None;
+        let id = self.ring.next(|id| {
+            msg = pipes.pop_in(id);
+            msg.is_some()
+        })?;
+        msg.map(|m| (id, m))
     }
 
     pub fn has_message(&self, pipes: &Pipes) -> bool {

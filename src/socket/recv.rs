@@ -73,14 +73,19 @@ impl Socket {
     /// Receives one frame; [`Message::more`] tells whether more frames of the same message
     /// follow (they are already here: messages arrive whole).
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {
-        {
+        // One look at the inbox: the rest of a multipart message, or a prefetched message.
+        let prefetched = {
             let mut inbox = self.lock_inbox();
             if let Some(frame) = inbox.partial.pop_front() {
                 let more = !inbox.partial.is_empty();
                 return Ok(Message::with_more(frame, more));
             }
-        }
-        let mut parts = self.next_message(flags)?;
+            inbox.prefetched.pop_front()
+        };
+        let mut parts = match prefetched {
+            Some(parts) => parts,
+            None => self.next_message(flags)?,
+        };
         if parts.len() == 1 {
             return Ok(Message::with_more(parts.pop().unwrap_or_default(), false));
         }

@@ -113,6 +113,9 @@ pub(crate) struct Pipe {
     pub detached: bool,
     /// Acknowledged delivery from a spooled zocket sender, when the peer is one.
     pub rx: Option<RxAcks>,
+    /// The pattern refused this peer (it went past a bound): its connection closes with
+    /// this reason.
+    pub refused: Option<&'static str>,
     /// The connection's direct-write path, once its handshake is done.
     pub fast: Option<std::sync::Arc<crate::engine::fast_path::FastPath>>,
 }
@@ -130,6 +133,7 @@ impl Pipe {
             read_paused: false,
             detached: false,
             rx: None,
+            refused: None,
             fast: None,
         }
     }
@@ -178,6 +182,14 @@ impl Pipes {
 
     pub fn remove(&mut self, id: PipeId) -> Option<Pipe> {
         self.map.remove(&id)
+    }
+
+    /// The pattern refuses pipe `id`'s peer: its connection closes with `reason` (see
+    /// [`Pipe::refused`]).
+    pub fn refuse(&mut self, id: PipeId, reason: &'static str) {
+        if let Some(pipe) = self.map.get_mut(&id) {
+            pipe.refused.get_or_insert(reason);
+        }
     }
 
     pub fn can_write(&self, id: PipeId) -> bool {

@@ -194,3 +194,39 @@ fn a_held_back_subscriber_that_is_dropped_is_forgotten() {
     assert!(subscribed > HWM, "the held-back subscription was lost");
     assert_eq!(cancelled, subscribed);
 }
+
+/// A subscriber that subscribes to more than a peer may hold (16 MiB of prefixes here) is cut
+/// off; its subscriptions are not kept, and the other subscribers are served.
+#[test]
+fn subscriptions_past_the_per_peer_bound_close_that_connection() {
+    let ctx = Context::new();
+    let (publisher, endpoint) = bound(&ctx, SocketType::Pub);
+    let good = socket(&ctx, SocketType::Sub);
+    good.set_subscribe(b"").unwrap();
+    good.connect(&endpoint).unwrap();
+
+    let mut raw = RawPeer::handshaken(&endpoint, "SUB", 1);
+    let prefix = vec![b'x'; 2 << 20];
+    for i in 0..9u8 {
+        let mut topic = prefix.clone();
+        topic[0] = i; // distinct prefixes, 18 MiB in all
+        if raw
+            .try_send_raw(&encode_frame(FLAG_COMMAND, &command_body("SUBSCRIBE", &topic)))
+            .is_err()
+        {
+            break;
+        }
+    }
+    assert_closed(&mut raw, "subscriptions past the per-peer bound");
+
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        publisher.send("still serving", 0).unwrap();
+        if let Ok(m) = good.recv_bytes(zocket::DONTWAIT) {
+            assert_eq!(m, b"still serving");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the good subscriber is served");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -396,6 +396,10 @@ impl Connection {
                 }
                 break;
             }
+            if let Some(reason) = st.pipes.get(id).and_then(|p| p.refused) {
+                failure = Some(reason.to_string());
+                break;
+            }
             if let Some((stream, (seq, low))) = sequenced {
                 self.rx_acks.position += 1;
                 let position = self.rx_acks.position;

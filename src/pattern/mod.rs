@@ -5,6 +5,7 @@ mod dealer;
 mod fq;
 mod lb;
 mod pair;
+mod peer_subs;
 mod pubsub;
 mod pull;
 mod push;

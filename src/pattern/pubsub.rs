@@ -3,6 +3,7 @@
 //! 1 (subscribe) or 0 (unsubscribe), then the prefix.
 
 use super::fq::FairQueue;
+use super::peer_subs::PeerSubs;
 use super::trie::Trie;
 use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
@@ -20,7 +21,7 @@ pub(crate) struct Publisher {
     manual: bool,
     welcome: Option<Bytes>,
     /// Each subscriber's prefixes (a set per pipe, as libzmq keeps them).
-    subs: BTreeMap<PipeId, Trie>,
+    subs: BTreeMap<PipeId, PeerSubs>,
     /// XPUB: subscription (and other) messages for the application, each with the pipe it
     /// came from (`None`: made here, the unsubscriptions of a subscriber that left).
     to_app: VecDeque<(Option<PipeId>, Parts)>,
@@ -91,7 +92,7 @@ impl Publisher {
 
 impl Pattern for Publisher {
     fn attach(&mut self, id: PipeId, pipes: &mut Pipes) -> bool {
-        self.subs.insert(id, Trie::default());
+        self.subs.insert(id, PeerSubs::default());
         if let Some(welcome) = &self.welcome {
             let mut msg = Parts::new();
             msg.push(welcome.clone());
@@ -142,14 +143,15 @@ impl Pattern for Publisher {
             return Ok(());
         };
         if subscribe {
-            if !trie.contains(&prefix) {
-                trie.add(&prefix);
+            if let Err(reason) = trie.subscribe(&prefix) {
+                pipes.refuse(id, reason);
+                return Ok(());
             }
             if self.xpub && (new_globally || self.verbose || self.verboser) {
                 self.queue_for_app(id, msg);
             }
         } else {
-            let removed = trie.remove(&prefix);
+            let removed = trie.unsubscribe(&prefix);
             if self.xpub && ((removed && !self.anyone_has(&prefix)) || self.verboser) {
                 self.queue_for_app(id, msg);
             }
@@ -199,15 +201,14 @@ impl Pattern for Publisher {
             PatternOption::XpubManual(on) if self.xpub => self.manual = on,
             PatternOption::XpubWelcomeMsg(msg) if self.xpub => self.welcome = msg,
             PatternOption::Subscribe(prefix) if self.manual => {
-                if let Some(trie) = self.last_pipe.and_then(|id| self.subs.get_mut(&id))
-                    && !trie.contains(&prefix)
-                {
-                    trie.add(&prefix);
+                if let Some(trie) = self.last_pipe.and_then(|id| self.subs.get_mut(&id)) {
+                    trie.subscribe(&prefix)
+                        .map_err(|reason| Error::InvalidOption(reason.to_string()))?;
                 }
             }
             PatternOption::Unsubscribe(prefix) if self.manual => {
                 if let Some(trie) = self.last_pipe.and_then(|id| self.subs.get_mut(&id)) {
-                    trie.remove(&prefix);
+                    trie.unsubscribe(&prefix);
                 }
             }
             other => return Err(Error::InvalidOption(format!("{other:?} does not apply here"))),

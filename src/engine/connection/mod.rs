@@ -1,5 +1,8 @@
 //! One connection on the I/O thread: a stream, its protocol state, its buffers, and the pipe
-//! it feeds once the handshake is done.
+//! it feeds once the handshake is done. Writing is in `write.rs`, closing in `close.rs`.
+
+mod close;
+mod write;
 
 use super::acks::{PROP_ACK, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
 use super::fast_path::FastPath;
@@ -242,36 +245,6 @@ impl Connection {
         }
     }
 
-    /// Closes gracefully once the socket is closed and everything is written: shuts down
-    /// the writing half, so the peer reads all we sent and then end-of-stream, and keeps
-    /// reading (dropping the input) until the peer's own end-of-stream, which returns the
-    /// `Err` that closes the connection. Closing at once instead can lose data: a libzmq
-    /// receiver throttled at its high-water mark drops a Unix-domain connection on hang-up
-    /// with our last messages still unread in its kernel buffer.
-    pub fn half_close(&mut self, now: Instant) -> Result<(), CloseReason> {
-        self.half_closed_at = Some(now);
-        self.stream
-            .shutdown_write()
-            .map_err(|e| format!("shutdown failed: {e}"))?;
-        // The peer may have hung up already: its end-of-stream raises no new event.
-        self.discard_input()
-    }
-
-    /// Reads and drops whatever the peer sends after we half-closed, until it would block
-    /// (`Ok`) or the peer's end-of-stream (`Err`, which closes the connection).
-    fn discard_input(&mut self) -> Result<(), CloseReason> {
-        loop {
-            self.inbuf.clear();
-            match self.stream.read_into(&mut self.inbuf, READ_CHUNK_MIN) {
-                Ok((0, _)) => return Err("closed gracefully: the peer read to the end".into()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(format!("read failed while closing: {e}")),
-            }
-        }
-    }
-
     /// Decodes what was read; returns how many messages it held.
     fn decode(&mut self, wakes: &mut Vec<IoWake>) -> Result<usize, CloseReason> {
         let mut messages = 0;
@@ -421,182 +394,6 @@ impl Connection {
             }
         }
         failure.map_or(Ok(()), Err)
-    }
-
-    /// Confirms spooled deliveries and lets the spool refill the pipes.
-    fn confirm(&mut self, confirmed: &[u64], wakes: &mut Vec<IoWake>) {
-        if confirmed.is_empty() {
-            return;
-        }
-        let mut guard = self.socket.lock_io(wakes);
-        let st = &mut *guard;
-        if let Some(delivery) = &mut st.delivery {
-            delivery.confirm(confirmed.iter().copied());
-        }
-        st.dispatch_spool();
-    }
-
-    /// Writes as much as the socket takes, refilling from the pipe as the buffer drains.
-    pub fn write(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
-        if self.connecting || self.half_closed_at.is_some() {
-            return Ok(());
-        }
-        if let Some(fast) = &self.fast {
-            fast.claim(&mut self.out);
-        }
-        let result = loop {
-            if self.out.len() < REFILL_BELOW {
-                self.refill(wakes);
-            }
-            if self.out.is_empty() {
-                break Ok(());
-            }
-            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-            let n = self.out.io_slices(&mut slices);
-            match self.stream.write_vectored(&slices[..n]) {
-                Ok(0) => break Err("write returned zero".into()),
-                Ok(written) => {
-                    self.out.advance(written);
-                    self.written += written as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(format!("write failed: {e}")),
-            }
-        };
-        if !self.tx_acks.by_peer {
-            let mut confirmed = Vec::new();
-            self.tx_acks.written(self.written, &mut confirmed);
-            self.confirm(&confirmed, wakes);
-        }
-        result
-    }
-
-    /// Moves queued messages from the pipe into the write buffer, encoding them. The pipe's
-    /// whole queue is taken in one swap under the socket lock and encoded outside it, so the
-    /// application is not held up while the batch is encoded. Also tops the pipe up from the
-    /// spool, and sends the acknowledgement the application's reads owe.
-    fn refill(&mut self, wakes: &mut Vec<IoWake>) {
-        if self.batch.is_empty() {
-            self.take_batch(wakes);
-        }
-        while self.out.len() < REFILL_UP_TO {
-            let Some((seq, msg)) = self.batch.pop_front() else {
-                break;
-            };
-            if seq != 0 && self.tx_acks.by_peer {
-                push_command(
-                    &Command::Seq {
-                        seq,
-                        low: self.batch_low,
-                    },
-                    &mut self.out,
-                );
-            }
-            self.proto.encode_message(&msg, &mut self.out);
-            if seq != 0 {
-                self.tx_acks.sent(seq, self.written + self.out.len() as u64);
-            }
-        }
-    }
-
-    fn take_batch(&mut self, wakes: &mut Vec<IoWake>) {
-        let Some(id) = self.pipe else { return };
-        let mut guard = self.socket.lock_io(wakes);
-        let st = &mut *guard;
-        st.dispatch_spool();
-        self.batch_low = st.delivery.as_ref().map_or(0, |d| d.low_water());
-        let Some(pipe) = st.pipes.get_mut(id) else {
-            return;
-        };
-        if let Some(rx) = &mut pipe.rx
-            && rx.delivered > rx.sent
-        {
-            push_command(&Command::Ack(rx.delivered), &mut self.out);
-            rx.sent = rx.delivered;
-        }
-        let was_full = !pipe.detached && !pipe.can_write();
-        std::mem::swap(&mut pipe.outbound, &mut self.batch);
-        // Idle (wake me on the next message) only if there was nothing to take.
-        pipe.io_idle = self.batch.is_empty();
-        if pipe.io_idle
-            && self.out.is_empty()
-            && let Some(fast) = &self.fast
-        {
-            fast.release(); // nothing pending: the sending thread may write directly
-        }
-        // Taking a batch frees room; only a sender blocked on a full pipe cares.
-        guard.set_notify(was_full);
-    }
-
-    /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
-    pub fn is_flushed(&self) -> bool {
-        if !self.out.is_empty()
-            || !self.batch.is_empty()
-            || self.fast.as_ref().is_some_and(|f| f.has_leftover())
-        {
-            return false;
-        }
-        let Some(id) = self.pipe.or(self.attachment.persistent_pipe) else {
-            return true;
-        };
-        let st = self.socket.lock();
-        st.pipes.get(id).is_none_or(|p| p.outbound.is_empty()) && !st.spool_pending()
-    }
-
-    /// Detaches from the pipe as the connection closes. Messages already decoded are still
-    /// delivered; a persistent pipe keeps its queue for the next connection.
-    pub fn release(&mut self, wakes: &mut Vec<IoWake>) {
-        let Some(id) = self.pipe.take() else { return };
-        let mut guard = self.socket.lock_io(wakes);
-        let st = &mut *guard;
-        if let Some(pipe) = st.pipes.get_mut(id) {
-            // Taken for writing but never written: back to the front of the queue.
-            while let Some(entry) = self.batch.pop_back() {
-                pipe.outbound.push_front(entry);
-            }
-        }
-        if let Some(delivery) = &mut st.delivery {
-            delivery.requeue(self.tx_acks.take_unconfirmed());
-        }
-        if let Some(stream) = self.rx_acks.stream {
-            // From a spooled sender, what the application has not read is not acknowledged and
-            // will come again: drop it now rather than let the new copies look like duplicates.
-            self.pending_in.clear();
-            if let Some(pipe) = st.pipes.get_mut(id)
-                && let Some(rx) = &mut pipe.rx
-            {
-                for seq in rx.drop_unread(&mut pipe.inbound) {
-                    st.dedup.forget(stream, seq);
-                }
-            }
-            st.dedup.detach(stream);
-        }
-        // Decoded but not taken: offered to the pattern once more, now that the pipe has no
-        // connection to hold back (XPUB takes what it held back; SUB filters); what it still
-        // refuses waits in the pipe for the application.
-        if let Some(pipe) = st.pipes.get_mut(id) {
-            pipe.conn = None;
-        }
-        for (_, msg) in self.pending_in.drain(..) {
-            if let Err(msg) = st.pattern.incoming(id, msg, &mut st.pipes)
-                && let Some(pipe) = st.pipes.get_mut(id)
-            {
-                pipe.inbound.push_back(msg);
-            }
-        }
-        self.fast = None;
-        if self.attachment.persistent_pipe == Some(id) {
-            if let Some(pipe) = st.pipes.get_mut(id) {
-                pipe.fast = None;
-                pipe.conn = None;
-                pipe.io_idle = true;
-                pipe.read_paused = false;
-            }
-        } else {
-            st.detach_pipe(id);
-        }
-        st.dispatch_spool();
     }
 }
 

@@ -1,0 +1,91 @@
+//! Closing a connection: gracefully (shut down writing, read to the peer's end-of-stream)
+//! when its socket closed, and detaching from the pipe when it goes.
+
+use super::*;
+
+impl Connection {
+    /// Closes gracefully once the socket is closed and everything is written: shuts down
+    /// the writing half, so the peer reads all we sent and then end-of-stream, and keeps
+    /// reading (dropping the input) until the peer's own end-of-stream, which returns the
+    /// `Err` that closes the connection. Closing at once instead can lose data: a libzmq
+    /// receiver throttled at its high-water mark drops a Unix-domain connection on hang-up
+    /// with our last messages still unread in its kernel buffer.
+    pub fn half_close(&mut self, now: Instant) -> Result<(), CloseReason> {
+        self.half_closed_at = Some(now);
+        self.stream
+            .shutdown_write()
+            .map_err(|e| format!("shutdown failed: {e}"))?;
+        // The peer may have hung up already: its end-of-stream raises no new event.
+        self.discard_input()
+    }
+
+    /// Reads and drops whatever the peer sends after we half-closed, until it would block
+    /// (`Ok`) or the peer's end-of-stream (`Err`, which closes the connection).
+    pub(super) fn discard_input(&mut self) -> Result<(), CloseReason> {
+        loop {
+            self.inbuf.clear();
+            match self.stream.read_into(&mut self.inbuf, READ_CHUNK_MIN) {
+                Ok((0, _)) => return Err("closed gracefully: the peer read to the end".into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read failed while closing: {e}")),
+            }
+        }
+    }
+
+    /// Detaches from the pipe as the connection closes. Messages already decoded are still
+    /// delivered; a persistent pipe keeps its queue for the next connection.
+    pub fn release(&mut self, wakes: &mut Vec<IoWake>) {
+        let Some(id) = self.pipe.take() else { return };
+        let mut guard = self.socket.lock_io(wakes);
+        let st = &mut *guard;
+        if let Some(pipe) = st.pipes.get_mut(id) {
+            // Taken for writing but never written: back to the front of the queue.
+            while let Some(entry) = self.batch.pop_back() {
+                pipe.outbound.push_front(entry);
+            }
+        }
+        if let Some(delivery) = &mut st.delivery {
+            delivery.requeue(self.tx_acks.take_unconfirmed());
+        }
+        if let Some(stream) = self.rx_acks.stream {
+            // From a spooled sender, what the application has not read is not acknowledged and
+            // will come again: drop it now rather than let the new copies look like duplicates.
+            self.pending_in.clear();
+            if let Some(pipe) = st.pipes.get_mut(id)
+                && let Some(rx) = &mut pipe.rx
+            {
+                for seq in rx.drop_unread(&mut pipe.inbound) {
+                    st.dedup.forget(stream, seq);
+                }
+            }
+            st.dedup.detach(stream);
+        }
+        // Decoded but not taken: offered to the pattern once more, now that the pipe has no
+        // connection to hold back (XPUB takes what it held back; SUB filters); what it still
+        // refuses waits in the pipe for the application.
+        if let Some(pipe) = st.pipes.get_mut(id) {
+            pipe.conn = None;
+        }
+        for (_, msg) in self.pending_in.drain(..) {
+            if let Err(msg) = st.pattern.incoming(id, msg, &mut st.pipes)
+                && let Some(pipe) = st.pipes.get_mut(id)
+            {
+                pipe.inbound.push_back(msg);
+            }
+        }
+        self.fast = None;
+        if self.attachment.persistent_pipe == Some(id) {
+            if let Some(pipe) = st.pipes.get_mut(id) {
+                pipe.fast = None;
+                pipe.conn = None;
+                pipe.io_idle = true;
+                pipe.read_paused = false;
+            }
+        } else {
+            st.detach_pipe(id);
+        }
+        st.dispatch_spool();
+    }
+}

@@ -1,0 +1,127 @@
+//! The writing side of a connection: refilling the write buffer from the pipe (and the
+//! spool), writing it, and confirming spooled deliveries.
+
+use super::*;
+
+impl Connection {
+    /// Confirms spooled deliveries and lets the spool refill the pipes.
+    pub(super) fn confirm(&mut self, confirmed: &[u64], wakes: &mut Vec<IoWake>) {
+        if confirmed.is_empty() {
+            return;
+        }
+        let mut guard = self.socket.lock_io(wakes);
+        let st = &mut *guard;
+        if let Some(delivery) = &mut st.delivery {
+            delivery.confirm(confirmed.iter().copied());
+        }
+        st.dispatch_spool();
+    }
+
+    /// Writes as much as the socket takes, refilling from the pipe as the buffer drains.
+    pub fn write(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+        if self.connecting || self.half_closed_at.is_some() {
+            return Ok(());
+        }
+        if let Some(fast) = &self.fast {
+            fast.claim(&mut self.out);
+        }
+        let result = loop {
+            if self.out.len() < REFILL_BELOW {
+                self.refill(wakes);
+            }
+            if self.out.is_empty() {
+                break Ok(());
+            }
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let n = self.out.io_slices(&mut slices);
+            match self.stream.write_vectored(&slices[..n]) {
+                Ok(0) => break Err("write returned zero".into()),
+                Ok(written) => {
+                    self.out.advance(written);
+                    self.written += written as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(format!("write failed: {e}")),
+            }
+        };
+        if !self.tx_acks.by_peer {
+            let mut confirmed = Vec::new();
+            self.tx_acks.written(self.written, &mut confirmed);
+            self.confirm(&confirmed, wakes);
+        }
+        result
+    }
+
+    /// Moves queued messages from the pipe into the write buffer, encoding them. The pipe's
+    /// whole queue is taken in one swap under the socket lock and encoded outside it, so the
+    /// application is not held up while the batch is encoded. Also tops the pipe up from the
+    /// spool, and sends the acknowledgement the application's reads owe.
+    fn refill(&mut self, wakes: &mut Vec<IoWake>) {
+        if self.batch.is_empty() {
+            self.take_batch(wakes);
+        }
+        while self.out.len() < REFILL_UP_TO {
+            let Some((seq, msg)) = self.batch.pop_front() else {
+                break;
+            };
+            if seq != 0 && self.tx_acks.by_peer {
+                push_command(
+                    &Command::Seq {
+                        seq,
+                        low: self.batch_low,
+                    },
+                    &mut self.out,
+                );
+            }
+            self.proto.encode_message(&msg, &mut self.out);
+            if seq != 0 {
+                self.tx_acks.sent(seq, self.written + self.out.len() as u64);
+            }
+        }
+    }
+
+    fn take_batch(&mut self, wakes: &mut Vec<IoWake>) {
+        let Some(id) = self.pipe else { return };
+        let mut guard = self.socket.lock_io(wakes);
+        let st = &mut *guard;
+        st.dispatch_spool();
+        self.batch_low = st.delivery.as_ref().map_or(0, |d| d.low_water());
+        let Some(pipe) = st.pipes.get_mut(id) else {
+            return;
+        };
+        if let Some(rx) = &mut pipe.rx
+            && rx.delivered > rx.sent
+        {
+            push_command(&Command::Ack(rx.delivered), &mut self.out);
+            rx.sent = rx.delivered;
+        }
+        let was_full = !pipe.detached && !pipe.can_write();
+        std::mem::swap(&mut pipe.outbound, &mut self.batch);
+        // Idle (wake me on the next message) only if there was nothing to take.
+        pipe.io_idle = self.batch.is_empty();
+        if pipe.io_idle
+            && self.out.is_empty()
+            && let Some(fast) = &self.fast
+        {
+            fast.release(); // nothing pending: the sending thread may write directly
+        }
+        // Taking a batch frees room; only a sender blocked on a full pipe cares.
+        guard.set_notify(was_full);
+    }
+
+    /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
+    pub fn is_flushed(&self) -> bool {
+        if !self.out.is_empty()
+            || !self.batch.is_empty()
+            || self.fast.as_ref().is_some_and(|f| f.has_leftover())
+        {
+            return false;
+        }
+        let Some(id) = self.pipe.or(self.attachment.persistent_pipe) else {
+            return true;
+        };
+        let st = self.socket.lock();
+        st.pipes.get(id).is_none_or(|p| p.outbound.is_empty()) && !st.spool_pending()
+    }
+}

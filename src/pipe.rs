@@ -33,6 +33,14 @@ impl IoWake {
     }
 }
 
+/// The application thread's direct write to an idle connection (the I/O side implements it),
+/// so that a sending thread can skip the hop to the I/O thread.
+pub(crate) trait DirectWrite: Send + Sync {
+    /// Writes the pipe's queued messages now; false when the I/O thread must be woken
+    /// instead (it owns the stream, or the write would block and is handed over).
+    fn try_send(&self, pipe: &mut Pipe) -> bool;
+}
+
 /// Wake-ups collected under the socket lock; a few fit inline, so the hot path does not
 /// allocate for them.
 pub(crate) type Wakes = smallvec::SmallVec<[IoWake; 4]>;
@@ -117,7 +125,7 @@ pub(crate) struct Pipe {
     /// this reason.
     pub refused: Option<&'static str>,
     /// The connection's direct-write path, once its handshake is done.
-    pub fast: Option<std::sync::Arc<crate::engine::fast_path::FastPath>>,
+    pub fast: Option<std::sync::Arc<dyn DirectWrite>>,
 }
 
 impl Pipe {

@@ -9,7 +9,7 @@
 //! would block) it leaves as `leftover`, takes the stream, and wakes the I/O thread, whose claim
 //! puts the leftover first.
 
-use crate::pipe::Pipe;
+use crate::pipe::{DirectWrite, Pipe};
 use crate::transport::Stream;
 use crate::zmtp::outbuf::OutBuf;
 use crate::zmtp::protocol::Encoder;
@@ -55,29 +55,6 @@ impl FastPath {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Application side, under the socket lock: writes the pipe's queued messages directly.
-    /// Returns false when the I/O thread must be woken instead (it owns the stream, or the
-    /// socket would block; then it owns the stream and the leftover).
-    pub fn try_send(&self, pipe: &mut Pipe) -> bool {
-        let mut guard = self.lock();
-        let st = &mut *guard;
-        if st.io_owns || pipe.outbound.iter().any(|(seq, _)| *seq != 0) {
-            return false;
-        }
-        while let Some((_, msg)) = pipe.outbound.pop_front() {
-            st.encoder.encode_message(&msg, &mut st.scratch);
-        }
-        let socket = &st.socket;
-        let written = st.scratch.write_with(|bufs| (&*socket).write_vectored(bufs));
-        if written.is_ok() && st.scratch.is_empty() {
-            return true;
-        }
-        // Would block, or failed (the I/O thread will see the error itself): hand over.
-        st.leftover = std::mem::take(&mut st.scratch);
-        st.io_owns = true;
-        false
-    }
-
     /// I/O thread side, before it writes: takes the stream, with whatever the application
     /// left unwritten placed first.
     pub fn claim(&self, out: &mut OutBuf) {
@@ -100,5 +77,30 @@ impl FastPath {
     /// Whether the application left bytes for the I/O thread.
     pub fn has_leftover(&self) -> bool {
         !self.lock().leftover.is_empty()
+    }
+}
+
+impl DirectWrite for FastPath {
+    /// Application side, under the socket lock: writes the pipe's queued messages directly.
+    /// Returns false when the I/O thread must be woken instead (it owns the stream, or the
+    /// socket would block; then it owns the stream and the leftover).
+    fn try_send(&self, pipe: &mut Pipe) -> bool {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        if st.io_owns || pipe.outbound.iter().any(|(seq, _)| *seq != 0) {
+            return false;
+        }
+        while let Some((_, msg)) = pipe.outbound.pop_front() {
+            st.encoder.encode_message(&msg, &mut st.scratch);
+        }
+        let socket = &st.socket;
+        let written = st.scratch.write_with(|bufs| (&*socket).write_vectored(bufs));
+        if written.is_ok() && st.scratch.is_empty() {
+            return true;
+        }
+        // Would block, or failed (the I/O thread will see the error itself): hand over.
+        st.leftover = std::mem::take(&mut st.scratch);
+        st.io_owns = true;
+        false
     }
 }

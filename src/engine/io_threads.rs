@@ -5,7 +5,7 @@
 use super::{Command, reactor};
 use crate::error::{Error, Result};
 use crate::pipe::{ConnId, Wakes};
-use crate::socket::shared::SocketShared;
+use crate::socket::shared::{SocketShared, WakeIo};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -148,24 +148,6 @@ impl IoThreads {
         }
     }
 
-    /// Hands each wake-up to the thread that owns its connection.
-    pub fn wake_all(&self, wakes: Wakes) {
-        if wakes.is_empty() {
-            return;
-        }
-        let failed = self.failure.get().is_some();
-        if self.threads.len() == 1 {
-            self.threads[0].send_all(failed, wakes.into_iter().map(Command::Wake));
-            return;
-        }
-        for wake in wakes {
-            let (index, _) = split_conn_id(wake.conn());
-            if let Some(thread) = self.threads.get(index) {
-                thread.send_all(failed, std::iter::once(Command::Wake(wake)));
-            }
-        }
-    }
-
     /// Thread `index` (on that thread: for taking its commands).
     pub(super) fn thread(&self, index: usize) -> &IoThread {
         &self.threads[index]
@@ -269,4 +251,24 @@ fn panic_reason(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string());
     format!("panicked: {text}")
+}
+
+impl WakeIo for IoThreads {
+    /// Hands each wake-up to the thread that owns its connection.
+    fn wake_all(&self, wakes: Wakes) {
+        if wakes.is_empty() {
+            return;
+        }
+        let failed = self.failure.get().is_some();
+        if self.threads.len() == 1 {
+            self.threads[0].send_all(failed, wakes.into_iter().map(Command::Wake));
+            return;
+        }
+        for wake in wakes {
+            let (index, _) = split_conn_id(wake.conn());
+            if let Some(thread) = self.threads.get(index) {
+                thread.send_all(failed, std::iter::once(Command::Wake(wake)));
+            }
+        }
+    }
 }

@@ -192,7 +192,7 @@ impl Socket {
 
     /// Locks the socket's state from this application thread (see [`Locked`]).
     fn locked(&self) -> Locked<'_> {
-        self.shared.lock_app(&self.io)
+        self.shared.lock_app(&*self.io)
     }
 
     /// Whether a `send` would not block now.

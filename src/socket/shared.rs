@@ -103,7 +103,7 @@ impl SocketShared {
     /// go to the I/O thread when the guard drops. Blocked callers are not notified unless
     /// the section asks ([`Locked::notify_on_drop`]): application-side changes rarely make
     /// another application thread ready, and a spurious notify wakes every waiter.
-    pub fn lock_app<'a>(&'a self, io: &'a crate::engine::IoThreads) -> Locked<'a> {
+    pub fn lock_app<'a>(&'a self, io: &'a dyn WakeIo) -> Locked<'a> {
         Locked {
             guard: Some(self.lock()),
             shared: self,
@@ -286,10 +286,16 @@ impl SocketState {
     }
 }
 
+/// The I/O threads as an application thread reaches them: a sink for wake-ups.
+pub(crate) trait WakeIo {
+    /// Hands each wake-up to the thread that owns its connection.
+    fn wake_all(&self, wakes: Wakes);
+}
+
 /// Where a critical section's wake-ups for the I/O thread go.
 enum WakeSink<'a> {
     /// From an application thread: queued to the I/O thread, which is woken.
-    Io(&'a crate::engine::IoThreads),
+    Io(&'a dyn WakeIo),
     /// On the I/O thread: run by the reactor after the current event.
     Local(&'a mut Vec<IoWake>),
 }

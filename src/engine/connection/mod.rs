@@ -319,7 +319,7 @@ impl Connection {
                 Ok(fast) => {
                     let fast = Arc::new(fast);
                     if let Some(pipe) = st.pipes.get_mut(id) {
-                        pipe.fast = Some(Arc::clone(&fast));
+                        pipe.fast = Some(Arc::clone(&fast) as _);
                     }
                     self.fast = Some(fast);
                 }

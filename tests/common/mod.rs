@@ -159,6 +159,26 @@ pub fn ready_props(body: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     props
 }
 
+/// One read from `stream` (a socket with a read timeout) into `inbuf`; returns the bytes read.
+/// `TimedOut` once `deadline` passed, `UnexpectedEof` when the peer closed.
+pub fn read_some(stream: &mut TcpStream, inbuf: &mut Vec<u8>, deadline: Instant) -> io::Result<usize> {
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        if Instant::now() >= deadline {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                inbuf.extend_from_slice(&chunk[..n]);
+                return Ok(n);
+            }
+            Err(e) if is_retry(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn is_retry(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -271,24 +291,8 @@ impl RawPeer {
         self.try_send_raw(&encode_message(parts))
     }
 
-    /// One read into the input buffer. `TimedOut` once `deadline` passed, `UnexpectedEof` when
-    /// the peer closed.
     fn read_some(&mut self, deadline: Instant) -> io::Result<()> {
-        let mut chunk = [0u8; 64 * 1024];
-        loop {
-            if Instant::now() >= deadline {
-                return Err(io::ErrorKind::TimedOut.into());
-            }
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => {
-                    self.inbuf.extend_from_slice(&chunk[..n]);
-                    return Ok(());
-                }
-                Err(e) if is_retry(&e) => {}
-                Err(e) => return Err(e),
-            }
-        }
+        read_some(&mut self.stream, &mut self.inbuf, deadline).map(drop)
     }
 
     pub fn read_frame_until(&mut self, deadline: Instant) -> io::Result<Frame> {

@@ -3,7 +3,7 @@
 
 use crate::common::{FLAG_COMMAND, encode_frame, greeting, parse_frame, ping_body, ready_body};
 use socket2::{Domain, SockRef, Socket as RawSocket, Type};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -99,21 +99,7 @@ impl Attacker {
     }
 
     fn read_some(&mut self, deadline: Instant) -> io::Result<usize> {
-        let mut chunk = [0u8; 64 * 1024];
-        loop {
-            if Instant::now() >= deadline {
-                return Err(io::ErrorKind::TimedOut.into());
-            }
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => {
-                    self.inbuf.extend_from_slice(&chunk[..n]);
-                    return Ok(n);
-                }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
-                Err(e) => return Err(e),
-            }
-        }
+        crate::common::read_some(&mut self.stream, &mut self.inbuf, deadline)
     }
 
     /// Sends `bytes`.

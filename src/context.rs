@@ -59,6 +59,8 @@ pub(crate) struct ContextInner {
     /// Sockets not yet dropped, for `term` to wait on.
     live_sockets: Mutex<usize>,
     all_closed: Condvar,
+    /// The inproc names bound in this context.
+    pub(crate) inproc: crate::socket::inproc::Registry,
 }
 
 impl Context {

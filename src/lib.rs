@@ -19,6 +19,7 @@ mod engine;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod inproc;
 // used by the core rewrite, issue 10
 #[allow(dead_code)]
 mod mailbox;

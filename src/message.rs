@@ -132,12 +132,18 @@ pub(crate) type Parts = SmallVec<[Bytes; 3]>;
 const ARENA_FRAME_MAX: usize = 256;
 /// The arena allocates in chunks of this size.
 const ARENA_CHUNK: usize = 32 * 1024;
+/// Used-up chunks kept for reuse once every frame in them is dropped: enough for a stream at
+/// the default high-water marks (2,000 small frames in flight) to reuse chunks for ever.
+const ARENA_SPARES: usize = 4;
 
-/// A socket's buffer for small outgoing frames: each is copied into a shared chunk, so that
-/// sending a small message does not allocate (one allocation per chunk of many frames).
+/// A socket's buffer for small outgoing frames: each is copied into a shared chunk, and a
+/// chunk whose frames were all dropped is reused, so that sending small messages does not
+/// allocate once the socket is warm.
 #[derive(Default)]
 pub struct FrameArena {
     chunk: BytesMut,
+    /// Used-up chunks, oldest first; each is reusable once its frames are gone.
+    spent: std::collections::VecDeque<BytesMut>,
 }
 
 impl FrameArena {
@@ -150,10 +156,31 @@ impl FrameArena {
             return Bytes::new();
         }
         if self.chunk.capacity() < data.len() {
-            self.chunk = BytesMut::with_capacity(ARENA_CHUNK);
+            self.next_chunk();
         }
         self.chunk.extend_from_slice(data);
         self.chunk.split().freeze()
+    }
+
+    /// Replaces the used-up chunk with a spare whose frames are all dropped, or a new one.
+    fn next_chunk(&mut self) {
+        let reused = (0..self.spent.len()).find_map(|_| {
+            let mut spare = self.spent.pop_front()?;
+            if spare.try_reclaim(ARENA_CHUNK) {
+                Some(spare)
+            } else {
+                self.spent.push_back(spare);
+                None
+            }
+        });
+        let fresh = reused.unwrap_or_else(|| BytesMut::with_capacity(ARENA_CHUNK));
+        let used = std::mem::replace(&mut self.chunk, fresh);
+        if used.capacity() + used.len() > 0 {
+            if self.spent.len() == ARENA_SPARES {
+                self.spent.pop_front();
+            }
+            self.spent.push_back(used);
+        }
     }
 }
 
@@ -249,5 +276,30 @@ mod tests {
         }
         assert_eq!(arena.copy(&[9u8; 300]).len(), 300);
         assert!(arena.copy(b"").is_empty());
+    }
+
+    #[test]
+    fn arena_reuses_a_chunk_only_when_its_frames_are_gone() {
+        let mut arena = FrameArena::default();
+        let kept = arena.copy(b"kept");
+        let first = kept.as_ptr();
+        // Fill past several chunks while `kept` lives: its chunk must not be reused.
+        let mut live = Vec::new();
+        for i in 0..(ARENA_CHUNK / 100) * 3 {
+            live.push(arena.copy(&[i as u8; 100]));
+            assert_ne!(live.last().unwrap().as_ptr(), first);
+        }
+        assert_eq!(&kept[..], b"kept");
+        for (i, f) in live.iter().enumerate() {
+            assert_eq!(&f[..], [i as u8; 100], "frame {i} unchanged");
+        }
+        drop(live);
+        drop(kept);
+        // Everything dropped: the next chunks come from the spares.
+        let before = arena.spent.len();
+        for i in 0..(ARENA_CHUNK / 100) * 2 {
+            arena.copy(&[i as u8; 100]);
+        }
+        assert!(arena.spent.len() <= before.max(ARENA_SPARES));
     }
 }

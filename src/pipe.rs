@@ -5,9 +5,11 @@
 //! only on edges: the I/O thread is told to write only when it had drained the pipe
 //! (`io_idle`), and to read again only when it had paused on a full inbound queue.
 
+use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::Parts;
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// Identifies a pipe within its socket.
 pub(crate) type PipeId = u64;
@@ -125,7 +127,10 @@ pub(crate) struct Pipe {
     /// this reason.
     pub refused: Option<&'static str>,
     /// The connection's direct-write path, once its handshake is done.
-    pub fast: Option<std::sync::Arc<dyn DirectWrite>>,
+    pub fast: Option<Arc<dyn DirectWrite>>,
+    /// The socket's end of an inproc connection: messages go to and come from the peer
+    /// socket's pipe directly, with no connection in between.
+    pub inproc: Option<Box<InprocEnd>>,
 }
 
 impl Pipe {
@@ -143,12 +148,21 @@ impl Pipe {
             rx: None,
             refused: None,
             fast: None,
+            inproc: None,
         }
     }
 
     /// Whether a message may be queued now (below the send high-water mark; 0 = no limit).
     pub fn can_write(&self) -> bool {
+        if let Some(end) = &self.inproc {
+            return !self.detached && end.can_write();
+        }
         !self.detached && (self.sndhwm == 0 || self.outbound.len() < self.sndhwm)
+    }
+
+    /// A detached pipe with nothing left to read can be forgotten.
+    pub fn drained(&self) -> bool {
+        self.inbound.is_empty() && self.inproc.as_ref().is_none_or(|end| end.rx_done())
     }
 
     /// Whether the inbound queue is at its high-water mark.
@@ -171,13 +185,33 @@ pub(crate) struct Pipes {
     /// Pipes that got messages while their I/O thread was idle and that have a fast path: the
     /// sending thread writes them itself, or else turns them into flush wake-ups.
     pub fast_pending: smallvec::SmallVec<[PipeId; 2]>,
+    /// The pipes that are inproc connections.
+    pub inproc: Vec<PipeId>,
+    /// inproc peers to wake once the socket lock is released.
+    pub peer_wakes: smallvec::SmallVec<[Arc<dyn PeerWake>; 2]>,
+    /// Spool sequence numbers of messages an inproc peer left with unconsumed: to re-send.
+    pub lost_seqs: Vec<u64>,
 }
 
 impl Pipes {
     pub fn insert(&mut self, pipe: Pipe) -> PipeId {
         self.next_id += 1;
+        if pipe.inproc.is_some() {
+            self.inproc.push(self.next_id);
+        }
         self.map.insert(self.next_id, pipe);
         self.next_id
+    }
+
+    /// Leaves pipe `id`'s inproc connection, if it is one: the peer is told, and what it had
+    /// not consumed of ours is to be re-sent.
+    pub fn leave_inproc(&mut self, id: PipeId) {
+        let Some(end) = self.map.get_mut(&id).and_then(|p| p.inproc.as_mut()) else {
+            return;
+        };
+        let (peer, unconfirmed) = end.leave();
+        self.peer_wakes.extend(peer);
+        self.lost_seqs.extend(unconfirmed);
     }
 
     pub fn get(&self, id: PipeId) -> Option<&Pipe> {
@@ -189,7 +223,12 @@ impl Pipes {
     }
 
     pub fn remove(&mut self, id: PipeId) -> Option<Pipe> {
-        self.map.remove(&id)
+        self.leave_inproc(id);
+        let pipe = self.map.remove(&id)?;
+        if pipe.inproc.is_some() {
+            self.inproc.retain(|&p| p != id);
+        }
+        Some(pipe)
     }
 
     /// The pattern refuses pipe `id`'s peer: its connection closes with `reason` (see
@@ -217,6 +256,12 @@ impl Pipes {
         if pipe.detached {
             return false;
         }
+        if let Some(end) = pipe.inproc.as_mut() {
+            if end.write(msg, self.sending_seq) {
+                self.peer_wakes.extend(end.peer());
+            }
+            return true;
+        }
         pipe.outbound.push_back((self.sending_seq, msg));
         if pipe.io_idle {
             if pipe.fast.is_some() {
@@ -235,6 +280,9 @@ impl Pipes {
     pub fn pop_in(&mut self, id: PipeId) -> Option<Parts> {
         let pipe = self.map.get_mut(&id)?;
         let msg = pipe.inbound.pop_front()?;
+        if let Some(end) = &pipe.inproc {
+            end.consumed_one();
+        }
         let empty = pipe.inbound.is_empty();
         if pipe.rx.as_mut().is_some_and(|rx| rx.on_pop(empty))
             && pipe.io_idle
@@ -249,8 +297,8 @@ impl Pipes {
                 self.wakes.push(IoWake::Resume(conn));
             }
         }
-        if pipe.detached && pipe.inbound.is_empty() {
-            self.map.remove(&id);
+        if pipe.detached && pipe.drained() {
+            self.remove(id);
             self.dead.push(id);
         }
         Some(msg)

@@ -28,11 +28,17 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Runs `rounds` exchanges after a warm-up and returns allocations per message.
-fn allocations_per_message(client: SocketType, server: SocketType, rounds: u32, ping_pong: bool) -> f64 {
+fn allocations_per_message(
+    endpoint: &str,
+    client: SocketType,
+    server: SocketType,
+    rounds: u32,
+    ping_pong: bool,
+) -> f64 {
     let ctx = Context::new();
     let a = ctx.socket(server).unwrap();
     a.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
-    a.bind("tcp://127.0.0.1:0").unwrap();
+    a.bind(endpoint).unwrap();
     let b = ctx.socket(client).unwrap();
     b.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
     b.connect(&a.last_endpoint().unwrap()).unwrap();
@@ -55,17 +61,29 @@ fn allocations_per_message(client: SocketType, server: SocketType, rounds: u32, 
     (after - before) as f64 / f64::from(rounds)
 }
 
+fn check(endpoint: &str, bound: f64) {
+    let streaming = allocations_per_message(endpoint, SocketType::Push, SocketType::Pull, 100_000, false);
+    assert!(
+        streaming < bound,
+        "{endpoint} PUSH/PULL: {streaming:.3} allocations per 48-byte message"
+    );
+    let req_rep = allocations_per_message(endpoint, SocketType::Req, SocketType::Rep, 5_000, true);
+    eprintln!("{endpoint}: allocations per message: streaming {streaming:.4}, request-reply {req_rep:.4}");
+    assert!(
+        req_rep < bound,
+        "{endpoint} REQ/REP: {req_rep:.3} allocations per 48-byte round trip"
+    );
+}
+
 #[test]
 fn small_messages_do_not_allocate_per_message() {
-    let streaming = allocations_per_message(SocketType::Push, SocketType::Pull, 100_000, false);
-    assert!(
-        streaming < 0.05,
-        "PUSH/PULL: {streaming:.3} allocations per 48-byte message"
-    );
-    let req_rep = allocations_per_message(SocketType::Req, SocketType::Rep, 5_000, true);
-    eprintln!("allocations per message: streaming {streaming:.4}, request-reply {req_rep:.4}");
-    assert!(
-        req_rep < 0.05,
-        "REQ/REP: {req_rep:.3} allocations per 48-byte round trip"
-    );
+    check("tcp://127.0.0.1:0", 0.05);
+}
+
+/// inproc hands the same buffers from socket to socket and reuses its pipes' and arenas'
+/// chunks: after the warm-up, a stream of small messages allocates nothing at all (measured
+/// 0 in 100,000), and request-reply a handful in 5,000 round trips.
+#[test]
+fn inproc_small_messages_do_not_allocate() {
+    check("inproc://allocations", 0.002);
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod dedup;
 pub(crate) mod delivery;
+pub(crate) mod inproc;
 mod options;
 mod recv;
 mod send;
@@ -60,6 +61,9 @@ impl Socket {
     /// accepting peers. The real endpoint is then readable with [`Socket::last_endpoint`].
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         self.io.check()?;
+        if let Some(name) = inproc::name_of(endpoint) {
+            return self.ctx.inproc.bind(&self.io, &self.shared, endpoint, name?);
+        }
         let parsed = Endpoint::parse(endpoint)?;
         let (listener, resolved) = Listener::bind(endpoint, &parsed)?;
         {
@@ -87,6 +91,9 @@ impl Socket {
     /// wait in the pipe, up to the high-water mark.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         self.io.check()?;
+        if let Some(name) = inproc::name_of(endpoint) {
+            return self.ctx.inproc.connect(&self.io, &self.shared, endpoint, name?);
+        }
         let parsed = Endpoint::parse(endpoint)?;
         let addr = PeerAddr::resolve(endpoint, &parsed)?;
         let (pipe, routing_id) = {
@@ -140,6 +147,10 @@ impl Socket {
     /// closes the connections accepted there. When it returns, the address can be bound again.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         let resolved = self.forget_endpoint(endpoint, true)?;
+        if let Some(Ok(name)) = inproc::name_of(&resolved) {
+            self.ctx.inproc.unbind(&self.io, &self.shared, &resolved, name);
+            return Ok(());
+        }
         // The address is free when unbind returns.
         crate::engine::broadcast_and_wait(&self.io, |done| Command::Unbind {
             socket_id: self.shared.id,
@@ -153,6 +164,12 @@ impl Socket {
     /// is dropped.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         let resolved = self.forget_endpoint(endpoint, false)?;
+        if let Some(Ok(name)) = inproc::name_of(&resolved) {
+            self.ctx
+                .inproc
+                .disconnect(&self.io, &self.shared, &resolved, name);
+            return Ok(());
+        }
         self.io.broadcast(|_| Command::Disconnect {
             socket_id: self.shared.id,
             endpoint: resolved.clone(),
@@ -197,7 +214,8 @@ impl Socket {
 
     /// Whether a `send` would not block now.
     pub fn can_send(&self) -> bool {
-        let st = self.shared.lock();
+        let mut st = self.locked();
+        st.sync_inproc();
         st.pattern.can_send(&st.pipes)
     }
 
@@ -208,7 +226,8 @@ impl Socket {
                 return true;
             }
         }
-        let st = self.shared.lock();
+        let mut st = self.locked();
+        st.sync_inproc();
         st.pattern.can_recv(&st.pipes)
     }
 
@@ -277,6 +296,7 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        self.ctx.inproc.close(&self.io, &self.shared);
         let bound = {
             let st = self.shared.lock();
             st.endpoints.iter().any(|e| e.bound)

@@ -7,6 +7,7 @@
 
 use super::dedup::Dedup;
 use super::delivery::Delivery;
+use crate::inproc::PeerWake;
 use crate::message::Parts;
 use crate::options::Options;
 use crate::pattern::{self, Pattern};
@@ -66,6 +67,8 @@ pub(crate) struct SocketState {
     /// A spooled zocket sender was attached: messages are acknowledged as the application
     /// takes them, so they are taken one at a time.
     pub acked_senders: bool,
+    /// The socket was closed: inproc connections made to it now are refused.
+    pub closed: bool,
 }
 
 impl SocketShared {
@@ -85,6 +88,7 @@ impl SocketShared {
                 dedup: Dedup::default(),
                 fast_credit: true,
                 acked_senders: false,
+                closed: false,
             }),
             cond: Condvar::new(),
             waiters: AtomicUsize::new(0),
@@ -211,16 +215,18 @@ impl SocketState {
         pipe.detached = true;
         pipe.conn = None;
         pipe.fast = None;
-        let lost: Vec<u64> = pipe
+        let mut lost: Vec<u64> = pipe
             .outbound
             .drain(..)
             .map(|(seq, _)| seq)
             .filter(|&seq| seq != 0)
             .collect();
+        self.pipes.leave_inproc(id);
+        lost.append(&mut self.pipes.lost_seqs);
         if let Some(delivery) = &mut self.delivery {
             delivery.requeue(lost);
         }
-        if self.pipes.get(id).is_some_and(|p| p.inbound.is_empty()) {
+        if self.pipes.get(id).is_some_and(Pipe::drained) {
             self.pipes.remove(id);
             self.pipes.dead.push(id);
         }
@@ -336,11 +342,27 @@ impl Locked<'_> {
         self.guard.as_mut().map(|g| g.take_wakes()).unwrap_or_default()
     }
 
+    fn take_peer_wakes(&mut self) -> PeerWakes {
+        match self.guard.as_mut() {
+            Some(g) if !g.pipes.peer_wakes.is_empty() => std::mem::take(&mut g.pipes.peer_wakes),
+            _ => PeerWakes::new(),
+        }
+    }
+
     /// Waits on the socket's condition variable (see [`SocketShared::wait`]). The wake-ups
     /// owed so far go out first: the I/O thread may need them to produce what we wait for.
+    /// inproc peers owed a wake-up are woken with the lock released, and the call returns
+    /// without waiting (a spurious wake-up: the caller checks again).
     pub fn wait(&mut self, timeout: Option<Duration>) {
         let wakes = self.take_wakes();
         self.sink(wakes);
+        let peers = self.take_peer_wakes();
+        if !peers.is_empty() {
+            drop(self.guard.take());
+            wake_peers(peers);
+            self.guard = Some(self.shared.lock());
+            return;
+        }
         if let Some(guard) = self.guard.take() {
             self.guard = Some(self.shared.wait(guard, timeout));
         }
@@ -364,10 +386,21 @@ impl Drop for Locked<'_> {
     fn drop(&mut self) {
         // Unlock before waking: the woken side may want the lock at once.
         let wakes = self.take_wakes();
+        let peers = self.take_peer_wakes();
         drop(self.guard.take());
         self.sink(wakes);
+        wake_peers(peers);
         if self.notify {
             self.shared.notify();
         }
+    }
+}
+
+type PeerWakes = smallvec::SmallVec<[Arc<dyn PeerWake>; 2]>;
+
+/// Wakes inproc peers; called with no socket lock held.
+fn wake_peers(peers: PeerWakes) {
+    for peer in peers {
+        peer.wake();
     }
 }

@@ -175,8 +175,10 @@ impl<T, const N: usize> Writer<T, N> {
         chunk
     }
 
-    /// Whether a new message may be written; if not, the writer is left waiting (see `write`).
-    fn has_room(&mut self) -> bool {
+    /// Whether a new message may be written; if not, the writer is left waiting (see `write`):
+    /// the reader's [`Read::Frame`](super::Read::Frame) returns [`Wake::Writer`] once the
+    /// queue is down to the low-water mark.
+    pub(crate) fn has_room(&mut self) -> bool {
         let s = &mut *self.state;
         if s.hwm == 0 || (!s.blocked && s.messages.since(s.peer_read) < s.hwm) {
             return true;

@@ -18,6 +18,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+/// A receiver wakes a spooled sender to confirm deliveries at least every this many messages.
+const CONFIRM_BATCH: u64 = 32;
+
 /// Something an inproc end wakes: the socket at the other end. It must not own the socket
 /// (the socket owns the end: that would be a cycle).
 pub(crate) trait PeerWake: Send + Sync {
@@ -197,11 +200,15 @@ impl InprocEnd {
         self.rx_closed && self.held.is_none()
     }
 
-    /// Counts one message of the peer's as consumed, if the peer wants to know.
-    pub fn consumed_one(&self) {
-        if self.peer_counted() {
-            self.link.consumed[1 - self.side].fetch_add(1, Ordering::Release);
+    /// Counts one message of the peer's as consumed, if the peer wants to know. True when
+    /// the peer should be woken to confirm its spool: every [`CONFIRM_BATCH`] messages, and
+    /// when the receiving queue is `drained`.
+    pub fn consumed_one(&self, drained: bool) -> bool {
+        if !self.peer_counted() {
+            return false;
         }
+        let before = self.link.consumed[1 - self.side].fetch_add(1, Ordering::Release);
+        drained || (before + 1).is_multiple_of(CONFIRM_BATCH)
     }
 
     /// The spool sequence numbers whose messages the peer's application took since the
@@ -220,6 +227,11 @@ impl InprocEnd {
             self.in_flight.pop_front();
         }
         done
+    }
+
+    /// Whether spooled messages wait for the peer's application to take them.
+    pub fn has_unconfirmed(&self) -> bool {
+        !self.in_flight.is_empty()
     }
 
     /// Leaves the connection: no more writing, the peer is told (its socket is returned, to

@@ -280,10 +280,12 @@ impl Pipes {
     pub fn pop_in(&mut self, id: PipeId) -> Option<Parts> {
         let pipe = self.map.get_mut(&id)?;
         let msg = pipe.inbound.pop_front()?;
-        if let Some(end) = &pipe.inproc {
-            end.consumed_one();
-        }
         let empty = pipe.inbound.is_empty();
+        if let Some(end) = &pipe.inproc
+            && end.consumed_one(empty)
+        {
+            self.peer_wakes.extend(end.peer());
+        }
         if pipe.rx.as_mut().is_some_and(|rx| rx.on_pop(empty))
             && pipe.io_idle
             && let Some(conn) = pipe.conn

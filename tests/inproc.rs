@@ -416,3 +416,62 @@ fn a_spooled_sender_that_stops_calling_still_drains() {
         assert_eq!(pull.recv_bytes(0).unwrap(), i.to_le_bytes());
     }
 }
+
+/// A spool at its quota frees space only as the receiving application takes messages; the
+/// receiver's consumption alone must wake the sender blocked on the quota.
+#[test]
+fn a_sender_blocked_on_its_spool_quota_resumes_as_the_receiver_consumes() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, SocketType::Pull);
+    pull.bind("inproc://quota").unwrap();
+    let push = socket(&ctx, SocketType::Push);
+    push.set_spool(zocket::spool::MemorySpool::new(Some(400)))
+        .unwrap();
+    push.connect("inproc://quota").unwrap();
+    let sender = std::thread::spawn(move || {
+        for i in 0..2_000u32 {
+            push.send(&i.to_le_bytes()[..], 0).unwrap();
+        }
+        push
+    });
+    for i in 0..2_000u32 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), i.to_le_bytes());
+    }
+    sender.join().unwrap();
+}
+
+/// A socket blocked in `send` while messages it has not read wait in its queue must sleep,
+/// not spin on the unread data (checked through the thread's CPU time).
+#[test]
+fn a_blocked_sender_with_unread_messages_sleeps() {
+    let ctx = Context::new();
+    let a = socket(&ctx, SocketType::Pair);
+    a.set_sndhwm(1).unwrap();
+    a.set_rcvhwm(1).unwrap();
+    a.bind("inproc://sleep").unwrap();
+    let b = socket(&ctx, SocketType::Pair);
+    b.set_sndhwm(1).unwrap();
+    b.set_rcvhwm(1).unwrap();
+    b.connect("inproc://sleep").unwrap();
+    for _ in 0..10 {
+        let _ = b.send("to a", DONTWAIT);
+    }
+    a.set_sndtimeo(Some(Duration::from_millis(500))).unwrap();
+    assert_eq!(fill(&a, 100), 2);
+    let started = cpu_time();
+    assert!(matches!(a.send("blocked", 0), Err(Error::WouldBlock)));
+    let spent = cpu_time() - started;
+    assert!(
+        spent < Duration::from_millis(100),
+        "the blocked send burnt {spent:?} of CPU"
+    );
+}
+
+/// CPU time of the calling thread.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}

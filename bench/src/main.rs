@@ -23,7 +23,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const USAGE: &str = "usage: zocket-bench [--quick] [--out DIR] [--reps N] [--impl LIST] [--timeout SECS]
+const USAGE: &str =
+    "usage: zocket-bench [--quick] [--out DIR] [--reps N] [--impl LIST] [--transport LIST] [--timeout SECS]
 
   --quick         small counts, 2 repetitions (about a minute)
   --out DIR       where results.json, results.csv, table.txt and the charts go
@@ -33,6 +34,8 @@ const USAGE: &str = "usage: zocket-bench [--quick] [--out DIR] [--reps N] [--imp
                   zocket+spool(100ms), zocket+spool(never), zocket+spool(mem), libzmq,
                   zmqrs, rzmq, raw (default: all); zocket+spool = the four spooled ones,
                   which are measured for throughput only (quote the parentheses in a shell)
+  --transport LIST  comma-separated subset of: tcp, ipc, inproc (default: all); inproc rows
+                  run both roles in one process and exist for zocket and libzmq only
   --timeout SECS  how long one measurement may take before its peers are killed
                   (default 20 with --quick, 60 otherwise)";
 
@@ -49,6 +52,7 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     let mut reps = None;
     let mut impls = Impl::ALL.to_vec();
     let mut timeout = None;
+    let mut transports = spec::Transport::ALL.to_vec();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -66,6 +70,12 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
             "--impl" => {
                 impls = Impl::parse_list(value()?)?;
             }
+            "--transport" => {
+                transports = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<Vec<spec::Transport>, String>>()?;
+            }
             "--timeout" => timeout = Some(value()?.parse::<u64>().map_err(|e| format!("--timeout: {e}"))?),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
@@ -75,6 +85,7 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
         quick,
         reps: reps.unwrap_or(if quick { 2 } else { 5 }),
         impls,
+        transports,
         timeout: Duration::from_secs(timeout.unwrap_or(if quick { 20 } else { 60 })),
     };
     Ok(Some(Args { plan, out }))

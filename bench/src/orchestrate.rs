@@ -30,6 +30,8 @@ pub struct Plan {
     pub reps: usize,
     /// The implementations to measure.
     pub impls: Vec<Impl>,
+    /// The transports to measure them over.
+    pub transports: Vec<Transport>,
     /// How long one measurement (both processes) may take before it is killed.
     pub timeout: Duration,
 }
@@ -76,9 +78,10 @@ impl Plan {
     pub fn cells(&self) -> Vec<Cell> {
         let mut cells = Vec::new();
         for test in Test::ALL {
-            for transport in Transport::ALL {
+            for &transport in &self.transports {
                 for &size in test.sizes() {
-                    for &imp in self.impls.iter().filter(|i| i.measures(test)) {
+                    let runs = |i: &&Impl| i.measures(test) && i.runs_over(transport);
+                    for &imp in self.impls.iter().filter(runs) {
                         cells.push(Cell {
                             imp,
                             test,
@@ -198,6 +201,7 @@ pub fn run_once(plan: &Plan, exe: &Path, cell: Cell, seq: usize) -> Result<Sampl
     let bind_endpoint = match cell.transport {
         Transport::Tcp => "tcp://127.0.0.1:0".to_string(),
         Transport::Ipc => format!("ipc://{}", ipc_path.display()),
+        Transport::Inproc => "inproc://zocket-bench".to_string(),
     };
     // A fresh directory for a file spool, unique to this run (the sender creates it).
     let spool_dir = cell
@@ -267,6 +271,9 @@ impl<'a> Session<'a> {
 
     /// Starts the server for `job`, then the client on its endpoint, and waits for both.
     fn run(mut self, job: Job) -> Result<Sample, String> {
+        if job.transport == Transport::Inproc {
+            return self.run_in_one_process(job);
+        }
         let test = job.test;
         let mut server = PeerProcess::spawn(self.exe, &job, self.sender.clone())?;
         self.wait_until(&server, None, |s| s.server.endpoint.is_some())?;
@@ -294,6 +301,25 @@ impl<'a> Session<'a> {
             value,
             server_kib: self.server.vmhwm,
             client_kib: self.client.vmhwm,
+        })
+    }
+
+    /// inproc: one process plays both roles on two threads and reports the measurement.
+    fn run_in_one_process(mut self, job: Job) -> Result<Sample, String> {
+        let test = job.test;
+        let mut process = PeerProcess::spawn(self.exe, &job, self.sender.clone())?;
+        self.wait_until(&process, None, |s| s.server.done)?;
+        process.release();
+        let measured = self.server.result.ok_or("the peer reported no result")?;
+        let value = match test {
+            Test::Lat => measured.secs / measured.units / 2.0 * 1e6,
+            Test::Thr => measured.units / measured.secs,
+        };
+        process.wait_exit(EXIT_GRACE);
+        Ok(Sample {
+            value,
+            server_kib: self.server.vmhwm,
+            client_kib: None,
         })
     }
 
@@ -440,6 +466,7 @@ mod tests {
             quick,
             reps: 1,
             impls: vec![Impl::Zocket, Impl::ZocketSpool(Spooling::Always)],
+            transports: Transport::ALL.to_vec(),
             timeout: Duration::from_secs(1),
         };
         let (quick, full) = (plan(true), plan(false));
@@ -451,7 +478,20 @@ mod tests {
                 .filter(|c| spooled(c))
                 .all(|c| c.test == Test::Thr)
         );
-        assert_eq!(quick.cells().iter().filter(|c| spooled(c)).count(), 8);
+        assert_eq!(
+            quick.cells().iter().filter(|c| spooled(c)).count(),
+            8,
+            "TCP and IPC only"
+        );
+        assert_eq!(
+            quick
+                .cells()
+                .iter()
+                .filter(|c| c.transport == Transport::Inproc)
+                .count(),
+            7,
+            "zocket's latency and throughput sizes over inproc"
+        );
         let always = Impl::ZocketSpool(Spooling::Always);
         let never = Impl::ZocketSpool(Spooling::Never);
         assert_eq!(quick.count(Impl::Zocket, Test::Thr, 1), 200_000);

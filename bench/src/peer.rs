@@ -50,6 +50,9 @@ pub fn main(args: &[String]) -> ExitCode {
 /// Dispatches the job to its implementation's function for this test and role.
 fn run(job: &Job) -> PeerResult {
     let imp = impls::get(job.imp);
+    if job.transport == crate::spec::Transport::Inproc {
+        return imp.inproc(job);
+    }
     match (job.test, job.role) {
         (Test::Lat, Role::Server) => imp.lat_server(job),
         (Test::Lat, Role::Client) => imp.lat_client(job),

@@ -105,6 +105,13 @@ impl Impl {
         self.spooling().is_none() || test == Test::Thr
     }
 
+    /// Whether this implementation has rows over `transport`: inproc is measured for zocket
+    /// and libzmq (a second I/O thread and a spool change nothing there or do not apply; the
+    /// other libraries and raw sockets have no in-process transport to compare).
+    pub fn runs_over(self, transport: Transport) -> bool {
+        transport != Transport::Inproc || matches!(self, Impl::Zocket | Impl::Libzmq)
+    }
+
     /// Parses a comma-separated `--impl` list; `zocket+spool` stands for every spooled variant.
     pub fn parse_list(list: &str) -> Result<Vec<Impl>, String> {
         let mut impls = Vec::new();
@@ -184,17 +191,21 @@ pub enum Transport {
     Tcp,
     /// Unix-domain stream sockets.
     Ipc,
+    /// Between two threads of one process, over the library's in-process transport (the
+    /// only rows with one process: both roles share a context).
+    Inproc,
 }
 
 impl Transport {
-    /// Both transports, in table order.
-    pub const ALL: [Transport; 2] = [Transport::Tcp, Transport::Ipc];
+    /// Every transport, in table order.
+    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::Ipc, Transport::Inproc];
 
     /// The short name used in tables and on the command line.
     pub fn key(self) -> &'static str {
         match self {
             Transport::Tcp => "tcp",
             Transport::Ipc => "ipc",
+            Transport::Inproc => "inproc",
         }
     }
 }

@@ -55,6 +55,12 @@ pub(crate) trait Pattern: Send {
     /// A pipe is gone and drained; forget it.
     fn detach(&mut self, id: PipeId, pipes: &mut Pipes);
 
+    /// Whether [`Pattern::incoming`] does more than queue the message (filters, takes
+    /// subscriptions); if not, inproc moves messages into the queue directly.
+    fn inspects_incoming(&self) -> bool {
+        false
+    }
+
     /// A message arrived on pipe `id` (called on the I/O thread). The default queues it on the
     /// pipe, or hands it back when the pipe's inbound queue is full.
     fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {

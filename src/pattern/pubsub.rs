@@ -119,6 +119,10 @@ impl Pattern for Publisher {
         }
     }
 
+    fn inspects_incoming(&self) -> bool {
+        true
+    }
+
     /// XPUB: a peer whose messages for the application reach the receive high-water mark is
     /// not read until the application takes some (as for every other socket type), so a peer
     /// that floods SUBSCRIBE/CANCEL cannot grow the queue, nor push its subscriptions through
@@ -277,6 +281,10 @@ impl Pattern for Subscriber {
     fn detach(&mut self, id: PipeId, _pipes: &mut Pipes) {
         self.fq.remove(id);
         self.peers.retain(|&p| p != id);
+    }
+
+    fn inspects_incoming(&self) -> bool {
+        true
     }
 
     fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {

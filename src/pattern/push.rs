@@ -19,6 +19,10 @@ impl Pattern for Push {
     fn detach(&mut self, id: PipeId, _pipes: &mut Pipes) {
         self.lb.remove(id);
     }
+    fn inspects_incoming(&self) -> bool {
+        true
+    }
+
     fn incoming(&mut self, _id: PipeId, _msg: Parts, _pipes: &mut Pipes) -> Result<(), Parts> {
         Ok(()) // a PULL peer never sends data; drop anything that arrives
     }

@@ -44,6 +44,10 @@ impl Pattern for Req {
         self.lb.remove(id);
     }
 
+    fn inspects_incoming(&self) -> bool {
+        true
+    }
+
     fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
         if self.awaiting != Some(id) {
             return Ok(()); // not the peer we asked: drop, as libzmq does

@@ -69,6 +69,14 @@ pub(crate) struct SocketState {
     pub acked_senders: bool,
     /// The socket was closed: inproc connections made to it now are refused.
     pub closed: bool,
+    /// An inproc pipe may have changed: the next call syncs them (see `sync_inproc`). Set by
+    /// inproc peers without the lock; a waiting caller checks it after counting itself in
+    /// `waiters`, and a peer that sets it notifies when it sees a waiter, so no wake-up is
+    /// lost.
+    pub inproc_attention: Arc<AtomicBool>,
+    /// The last sync left something no wake-up will announce (unread data, spooled messages
+    /// not yet confirmed): the next call syncs again, but a waiting caller still sleeps.
+    pub inproc_resync: bool,
 }
 
 impl SocketShared {
@@ -89,6 +97,8 @@ impl SocketShared {
                 fast_credit: true,
                 acked_senders: false,
                 closed: false,
+                inproc_attention: Arc::new(AtomicBool::new(false)),
+                inproc_resync: false,
             }),
             cond: Condvar::new(),
             waiters: AtomicUsize::new(0),
@@ -154,6 +164,11 @@ impl SocketShared {
         self.has_watchers.load(Ordering::SeqCst)
     }
 
+    /// Whether a change must be announced: a caller waits, or a watcher listens.
+    pub fn is_watched(&self) -> bool {
+        self.waiters.load(Ordering::SeqCst) > 0 || self.has_watchers.load(Ordering::SeqCst)
+    }
+
     pub fn add_watcher(&self, watcher: &Arc<dyn Watcher>) {
         let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
         watchers.push(Arc::downgrade(watcher));
@@ -175,6 +190,11 @@ impl SocketShared {
         timeout: Option<std::time::Duration>,
     ) -> MutexGuard<'a, SocketState> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
+        if guard.inproc_attention.load(Ordering::SeqCst) {
+            // An inproc peer changed something since the caller looked: look again.
+            self.waiters.fetch_sub(1, Ordering::SeqCst);
+            return guard;
+        }
         let guard = match timeout {
             None => self.cond.wait(guard).unwrap_or_else(|e| e.into_inner()),
             Some(t) => {

@@ -3,7 +3,7 @@
 
 use super::{HWM, Peer};
 use crate::peer::{self, PeerResult};
-use crate::spec::Job;
+use crate::spec::{Job, Test};
 
 /// The libzmq peer roles.
 pub struct Libzmq;
@@ -56,6 +56,57 @@ impl Peer for Libzmq {
             pull.recv(&mut msg, 0)?;
             Ok(msg.len())
         })?;
+        peer::finish();
+        Ok(())
+    }
+
+    fn inproc(&self, job: &Job) -> PeerResult {
+        let ctx = zmq::Context::new();
+        let payload = vec![0xA5u8; job.size];
+        match job.test {
+            Test::Lat => {
+                let rep = ctx.socket(zmq::REP)?;
+                rep.bind(&job.endpoint)?;
+                let rounds = job.warmup + job.count;
+                let server = std::thread::spawn(move || -> PeerResult {
+                    for _ in 0..rounds {
+                        let msg = rep.recv_msg(0)?;
+                        rep.send(msg, 0)?;
+                    }
+                    Ok(())
+                });
+                let req = ctx.socket(zmq::REQ)?;
+                req.connect(&job.endpoint)?;
+                let mut reply = zmq::Message::new();
+                peer::time_round_trips(job, || {
+                    req.send(&payload[..], 0)?;
+                    req.recv(&mut reply, 0)?;
+                    peer::check_size(reply.len(), job.size)
+                })?;
+                server.join().map_err(|_| "the REP thread panicked")??;
+            }
+            Test::Thr => {
+                let pull = ctx.socket(zmq::PULL)?;
+                pull.set_rcvhwm(HWM as i32)?;
+                pull.bind(&job.endpoint)?;
+                let push = ctx.socket(zmq::PUSH)?;
+                push.set_sndhwm(HWM as i32)?;
+                push.connect(&job.endpoint)?;
+                let count = job.count;
+                let sender = std::thread::spawn(move || -> PeerResult {
+                    for _ in 0..count {
+                        push.send(&payload[..], 0)?;
+                    }
+                    Ok(())
+                });
+                let mut msg = zmq::Message::new();
+                peer::time_receive(job, || {
+                    pull.recv(&mut msg, 0)?;
+                    Ok(msg.len())
+                })?;
+                sender.join().map_err(|_| "the PUSH thread panicked")??;
+            }
+        }
         peer::finish();
         Ok(())
     }

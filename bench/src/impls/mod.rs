@@ -31,6 +31,11 @@ pub trait Peer {
     fn thr_receiver(&self, job: &Job) -> PeerResult;
     /// PUSH: connects and sends `count` messages as fast as it can.
     fn thr_sender(&self, job: &Job) -> PeerResult;
+    /// Both roles of `job.test` over inproc, in this process: the server on a second thread,
+    /// one context for both; the measuring side reports.
+    fn inproc(&self, _job: &Job) -> PeerResult {
+        Err("no inproc transport".into())
+    }
 }
 
 /// The peer roles of an implementation.

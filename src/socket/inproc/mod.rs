@@ -17,6 +17,7 @@ use crate::inproc::{self, InprocEnd, PeerWake};
 use crate::socket_type::SocketType;
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// The scheme prefix of inproc endpoints.
@@ -91,38 +92,51 @@ fn incompatible(endpoint: &str, ours: SocketType, theirs: SocketType) -> Error {
     }
 }
 
-/// How an inproc peer wakes a socket: blocked callers and watchers are notified, and a
-/// socket that sends from a spool moves more of it into its pipes (the room or the
-/// confirmations it waited for may have come; no other thread would do it).
+/// How an inproc peer wakes a socket: it flags the socket's inproc pipes for a sync, and
+/// notifies blocked callers and watchers if there are any. A socket that sends from a spool
+/// also moves more of it into its pipes (the room or the confirmations it waited for may have
+/// come; no other thread would do it).
 struct Waker {
     socket: Weak<SocketShared>,
     io: Weak<IoThreads>,
+    attention: Arc<AtomicBool>,
+    spooled: bool,
 }
 
 impl PeerWake for Waker {
     fn wake(&self) {
-        let (Some(socket), Some(io)) = (self.socket.upgrade(), self.io.upgrade()) else {
+        // SeqCst: a caller about to wait counts itself in `waiters`, then checks this flag;
+        // we set the flag, then check `waiters`: one of us sees the other.
+        self.attention.store(true, Ordering::SeqCst);
+        let Some(socket) = self.socket.upgrade() else {
             return;
         };
-        // Taking the lock before notifying means a caller that checked its pipes before the
-        // change is already waiting, so it is woken.
-        let mut guard = socket.lock_app(&*io);
-        guard.notify_on_drop();
-        if guard.delivery.is_some() {
+        if self.spooled {
+            let Some(io) = self.io.upgrade() else {
+                return;
+            };
+            let mut guard = socket.lock_app(&*io);
+            guard.notify_on_drop();
             guard.sync_inproc();
             guard.dispatch_spool();
+        } else if socket.is_watched() {
+            // Taking the lock first: a caller that counted itself is then already waiting.
+            drop(socket.lock());
+            socket.notify();
         }
     }
 }
 
 /// Attaches `end` to `socket`, whose peer is known as `routing_id`.
 fn attach(io: &Arc<IoThreads>, socket: &Arc<SocketShared>, end: InprocEnd, routing_id: Bytes) {
+    // A new pipe can unblock a sender waiting for a peer; the guard wakes inproc peers too.
+    let mut guard = socket.lock_app(&**io);
     let waker: Arc<dyn PeerWake> = Arc::new(Waker {
         socket: Arc::downgrade(socket),
         io: Arc::downgrade(io),
+        attention: Arc::clone(&guard.inproc_attention),
+        spooled: guard.delivery.is_some(),
     });
-    // A new pipe can unblock a sender waiting for a peer; the guard wakes inproc peers too.
-    let mut guard = socket.lock_app(&**io);
     guard.notify_on_drop();
     guard.attach_inproc(end, routing_id, waker);
 }

@@ -7,6 +7,7 @@ use crate::pipe::PipeId;
 use crate::socket::shared::SocketState;
 use bytes::Bytes;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Messages moved from one inproc pipe into the socket's queue per sync at most, so that one
 /// busy peer does not hold the caller.
@@ -25,6 +26,7 @@ impl SocketState {
         if end.peer_counted() {
             self.acked_senders = true;
         }
+        self.inproc_attention.store(true, Ordering::SeqCst);
         let mut pipe = self.new_pipe();
         pipe.routing_id = routing_id;
         pipe.inproc = Some(Box::new(end));
@@ -34,27 +36,36 @@ impl SocketState {
         attached
     }
 
-    /// Brings the inproc pipes up to date; every call on the socket runs it first.
+    /// Brings the inproc pipes up to date; every call on the socket runs it first. It does
+    /// nothing unless something may have changed: a peer woke the socket (data after its
+    /// pipe slept, room, leaving), a pipe was attached or detached, or the last sync left
+    /// something that no wake-up will announce (unread data, unconfirmed spooled messages).
     pub fn sync_inproc(&mut self) {
-        if self.pipes.inproc.is_empty() {
+        // SeqCst: ordered with the peers' stores and the waiters count (see the field).
+        let woken = self.inproc_attention.swap(false, Ordering::SeqCst);
+        if !(woken || std::mem::take(&mut self.inproc_resync)) || self.pipes.inproc.is_empty() {
             return;
         }
         let ids: smallvec::SmallVec<[PipeId; 4]> = self.pipes.inproc.iter().copied().collect();
+        let mut again = false;
         for id in ids {
-            self.sync_pipe(id);
+            again |= self.sync_pipe(id);
         }
+        self.inproc_resync = again;
         self.reap();
     }
 
-    fn sync_pipe(&mut self, id: PipeId) {
+    /// Syncs one pipe; true if it needs another look that no wake-up will ask for.
+    fn sync_pipe(&mut self, id: PipeId) -> bool {
         let Some(pipe) = self.pipes.get_mut(id) else {
-            return;
+            return false;
         };
         let detached = pipe.detached;
         let Some(end) = pipe.inproc.as_mut() else {
-            return;
+            return false;
         };
         let confirmed = end.take_confirmed();
+        let unconfirmed = end.has_unconfirmed();
         let peer_gone = end.peer_gone();
         let wake = end.refresh_room().then(|| end.peer()).flatten();
         let counted = end.peer_counted();
@@ -68,37 +79,90 @@ impl SocketState {
         if peer_gone && !detached {
             self.detach_pipe(id);
         }
-        self.move_received(id);
+        let unread = if self.pattern.inspects_incoming() {
+            self.move_through_pattern(id)
+        } else {
+            self.move_to_queue(id)
+        };
+        unread || unconfirmed
     }
 
-    /// Moves what the peer sent into the pipe's queue, through the pattern (which filters,
-    /// takes subscriptions, or queues), once the queue is empty.
-    fn move_received(&mut self, id: PipeId) {
+    /// What to do after reading the peer's close: forget the pipe once drained.
+    fn peer_closed(&mut self, id: PipeId) {
+        match self.pipes.get(id) {
+            Some(pipe) if pipe.detached && pipe.drained() => {
+                self.pipes.remove(id);
+                self.pipes.dead.push(id);
+            }
+            Some(pipe) if !pipe.detached => self.detach_pipe(id),
+            Some(_) => {}
+            None => {}
+        }
+    }
+
+    /// Moves what the peer sent straight into the pipe's queue (the pattern only queues),
+    /// once the queue is empty, up to a batch or the queue's mark. True if data may be left.
+    fn move_to_queue(&mut self, id: PipeId) -> bool {
+        let Some(pipe) = self.pipes.get_mut(id) else {
+            return false;
+        };
+        if !pipe.inbound.is_empty() {
+            return true;
+        }
+        let room = match pipe.rcvhwm {
+            0 => MOVE_BATCH,
+            hwm => hwm.min(MOVE_BATCH),
+        };
+        let Some(end) = pipe.inproc.as_mut() else {
+            return false;
+        };
+        let mut wake_peer = false;
+        let mut outcome = Ok(Some(()));
+        for _ in 0..room {
+            outcome = match end.read() {
+                Ok(Some((msg, wake))) => {
+                    wake_peer |= wake;
+                    pipe.inbound.push_back(msg);
+                    Ok(Some(()))
+                }
+                Ok(None) => Ok(None), // asleep: the peer's next flush wakes us
+                Err(()) => Err(()),
+            };
+            if !matches!(outcome, Ok(Some(()))) {
+                break;
+            }
+        }
+        let wake = wake_peer.then(|| end.peer()).flatten();
+        self.pipes.peer_wakes.extend(wake);
+        match outcome {
+            Ok(Some(())) => true,
+            Ok(None) => false,
+            Err(()) => {
+                self.peer_closed(id);
+                false
+            }
+        }
+    }
+
+    /// Moves what the peer sent into the pipe's queue through the pattern (which filters,
+    /// takes subscriptions, or queues), once the queue is empty. True if data may be left.
+    fn move_through_pattern(&mut self, id: PipeId) -> bool {
         for _ in 0..MOVE_BATCH {
             let Some(pipe) = self.pipes.get_mut(id) else {
-                return;
+                return false;
             };
             if !pipe.inbound.is_empty() {
-                return;
+                return true;
             }
-            let detached = pipe.detached;
             let Some(end) = pipe.inproc.as_mut() else {
-                return;
+                return false;
             };
             let (msg, wake_peer) = match end.read() {
                 Ok(Some(got)) => got,
-                Ok(None) => return,
+                Ok(None) => return false,
                 Err(()) => {
-                    // The peer closed and everything it sent was read.
-                    if detached {
-                        if self.pipes.get(id).is_some_and(|p| p.drained()) {
-                            self.pipes.remove(id);
-                            self.pipes.dead.push(id);
-                        }
-                    } else {
-                        self.detach_pipe(id);
-                    }
-                    return;
+                    self.peer_closed(id);
+                    return false;
                 }
             };
             let wake = wake_peer.then(|| end.peer()).flatten();
@@ -106,22 +170,26 @@ impl SocketState {
             match self.pattern.incoming(id, msg, &mut self.pipes) {
                 Ok(()) => {
                     let Some(pipe) = self.pipes.get_mut(id) else {
-                        return;
+                        return false;
                     };
                     if pipe.inbound.is_empty()
                         && let Some(end) = &pipe.inproc
+                        && end.consumed_one(true)
                     {
-                        end.consumed_one(); // taken by the pattern, not queued
+                        // Taken by the pattern, not queued: counted now.
+                        let wake = end.peer();
+                        self.pipes.peer_wakes.extend(wake);
                     }
                 }
                 Err(msg) => {
                     if let Some(end) = self.pipes.get_mut(id).and_then(|p| p.inproc.as_mut()) {
                         end.hold(msg);
                     }
-                    return;
+                    return true;
                 }
             }
         }
+        true
     }
 
     /// Leaves every inproc connection (the socket is closing); the peers are woken when the
@@ -138,6 +206,7 @@ impl SocketState {
     /// Detaches the inproc pipes of `endpoint` on the connecting (`connecting`) or binding
     /// side: `disconnect` and `unbind`.
     pub fn drop_inproc_endpoint(&mut self, endpoint: &str, connecting: bool) {
+        self.inproc_attention.store(true, Ordering::SeqCst);
         let ids: Vec<PipeId> = self.pipes.inproc.clone();
         for id in ids {
             let matches = self

@@ -8,7 +8,7 @@
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::Parts;
 use bytes::Bytes;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Identifies a pipe within its socket.
@@ -171,11 +171,62 @@ impl Pipe {
     }
 }
 
+/// Pipes by id: one slot per pipe, reused once the pipe is gone. An id holds its slot's index
+/// (low 32 bits) and the slot's generation (high bits, from 1), so a lookup is an index and a
+/// compare, and the id of a removed pipe never finds the slot's next pipe.
+#[derive(Default)]
+struct Slots {
+    slots: Vec<(PipeId, Option<Pipe>)>,
+    free: Vec<usize>,
+}
+
+impl Slots {
+    fn insert(&mut self, pipe: Pipe) -> PipeId {
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.slots.push((0, None));
+            self.slots.len() - 1
+        });
+        let slot = &mut self.slots[index];
+        let generation = (slot.0 >> 32) + 1;
+        slot.0 = (generation << 32) | index as u64;
+        slot.1 = Some(pipe);
+        slot.0
+    }
+
+    fn slot(&self, id: PipeId) -> Option<&(PipeId, Option<Pipe>)> {
+        self.slots
+            .get((id & 0xFFFF_FFFF) as usize)
+            .filter(|slot| slot.0 == id)
+    }
+
+    fn get(&self, id: &PipeId) -> Option<&Pipe> {
+        self.slot(*id)?.1.as_ref()
+    }
+
+    fn get_mut(&mut self, id: &PipeId) -> Option<&mut Pipe> {
+        let slot = self.slots.get_mut((id & 0xFFFF_FFFF) as usize)?;
+        if slot.0 != *id {
+            return None;
+        }
+        slot.1.as_mut()
+    }
+
+    fn remove(&mut self, id: &PipeId) -> Option<Pipe> {
+        let index = (id & 0xFFFF_FFFF) as usize;
+        let slot = self.slots.get_mut(index)?;
+        if slot.0 != *id {
+            return None;
+        }
+        let pipe = slot.1.take()?;
+        self.free.push(index);
+        Some(pipe)
+    }
+}
+
 /// All pipes of a socket, plus the wake-ups owed to the I/O thread.
 #[derive(Default)]
 pub(crate) struct Pipes {
-    map: BTreeMap<PipeId, Pipe>,
-    next_id: PipeId,
+    map: Slots,
     /// Wake-ups to hand to the I/O thread once the socket lock is released.
     pub wakes: Wakes,
     /// Detached pipes drained by the application: to be forgotten by the pattern.
@@ -195,12 +246,12 @@ pub(crate) struct Pipes {
 
 impl Pipes {
     pub fn insert(&mut self, pipe: Pipe) -> PipeId {
-        self.next_id += 1;
-        if pipe.inproc.is_some() {
-            self.inproc.push(self.next_id);
+        let inproc = pipe.inproc.is_some();
+        let id = self.map.insert(pipe);
+        if inproc {
+            self.inproc.push(id);
         }
-        self.map.insert(self.next_id, pipe);
-        self.next_id
+        id
     }
 
     /// Leaves pipe `id`'s inproc connection, if it is one: the peer is told, and what it had
@@ -304,5 +355,26 @@ impl Pipes {
             self.dead.push(id);
         }
         Some(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_removed_pipe_id_never_finds_the_next_pipe_in_its_slot() {
+        let mut pipes = Pipes::default();
+        let a = pipes.insert(Pipe::new(1, 1));
+        let b = pipes.insert(Pipe::new(2, 2));
+        assert_ne!(a, 0);
+        assert!(pipes.remove(a).is_some());
+        assert!(pipes.get(a).is_none() && pipes.remove(a).is_none());
+        let c = pipes.insert(Pipe::new(3, 3));
+        assert_ne!(c, a, "the slot is reused under a new id");
+        assert!(pipes.get(a).is_none());
+        assert_eq!(pipes.get(c).map(|p| p.sndhwm), Some(3));
+        assert_eq!(pipes.get(b).map(|p| p.sndhwm), Some(2));
+        assert!(pipes.get(u64::MAX).is_none());
     }
 }

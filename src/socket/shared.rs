@@ -404,12 +404,19 @@ impl std::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        // Unlock before waking: the woken side may want the lock at once.
-        let wakes = self.take_wakes();
-        let peers = self.take_peer_wakes();
-        drop(self.guard.take());
-        self.sink(wakes);
-        wake_peers(peers);
+        let owes = self.guard.as_ref().is_some_and(|g| {
+            !(g.pipes.wakes.is_empty() && g.pipes.fast_pending.is_empty() && g.pipes.peer_wakes.is_empty())
+        });
+        if owes {
+            // Unlock before waking: the woken side may want the lock at once.
+            let wakes = self.take_wakes();
+            let peers = self.take_peer_wakes();
+            drop(self.guard.take());
+            self.sink(wakes);
+            wake_peers(peers);
+        } else {
+            drop(self.guard.take()); // the common case: nothing to hand over
+        }
         if self.notify {
             self.shared.notify();
         }

@@ -7,6 +7,7 @@
 
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::Parts;
+use crate::ypipe;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -131,6 +132,23 @@ pub(crate) struct Pipe {
     /// The socket's end of an inproc connection: messages go to and come from the peer
     /// socket's pipe directly, with no connection in between.
     pub inproc: Option<Box<InprocEnd>>,
+    /// Messages from connections that hand them over without the socket's lock, oldest
+    /// connection first (a persistent pipe outlives its connections).
+    pub wire: VecDeque<WireRx>,
+}
+
+/// The receiving half of a connection's lock-free inbound pipe: the connection writes decoded
+/// messages into it on the I/O thread; the socket moves them into [`Pipe::inbound`] when it
+/// syncs. Used when nothing needs to look at messages as they arrive (no duplicate check
+/// for a spooled sender, no filter or subscription handling in the pattern).
+pub(crate) struct WireRx {
+    pub rx: ypipe::Reader<Parts>,
+    /// The connection writing it, to resume when it stopped on a full pipe.
+    pub conn: ConnId,
+    /// The connection closed the pipe.
+    pub closed: bool,
+    /// What the connection decoded but could not write before it closed: read after the pipe.
+    pub tail: VecDeque<Parts>,
 }
 
 impl Pipe {
@@ -149,6 +167,7 @@ impl Pipe {
             refused: None,
             fast: None,
             inproc: None,
+            wire: VecDeque::new(),
         }
     }
 
@@ -162,7 +181,9 @@ impl Pipe {
 
     /// A detached pipe with nothing left to read can be forgotten.
     pub fn drained(&self) -> bool {
-        self.inbound.is_empty() && self.inproc.as_ref().is_none_or(|end| end.rx_done())
+        self.inbound.is_empty()
+            && self.wire.is_empty()
+            && self.inproc.as_ref().is_none_or(|end| end.rx_done())
     }
 
     /// Whether the inbound queue is at its high-water mark.
@@ -236,8 +257,10 @@ pub(crate) struct Pipes {
     /// Pipes that got messages while their I/O thread was idle and that have a fast path: the
     /// sending thread writes them itself, or else turns them into flush wake-ups.
     pub fast_pending: smallvec::SmallVec<[PipeId; 2]>,
-    /// The pipes that are inproc connections.
-    pub inproc: Vec<PipeId>,
+    /// The pipes whose messages arrive through a lock-free pipe the socket reads itself:
+    /// inproc connections, and connections that hand messages over directly (see
+    /// [`Pipe::wire`]).
+    pub polled: Vec<PipeId>,
     /// inproc peers to wake once the socket lock is released.
     pub peer_wakes: smallvec::SmallVec<[Arc<dyn PeerWake>; 2]>,
     /// Spool sequence numbers of messages an inproc peer left with unconsumed: to re-send.
@@ -249,9 +272,25 @@ impl Pipes {
         let inproc = pipe.inproc.is_some();
         let id = self.map.insert(pipe);
         if inproc {
-            self.inproc.push(id);
+            self.polled.push(id);
         }
         id
+    }
+
+    /// Adds a connection's lock-free inbound pipe to pipe `id` (after any earlier one).
+    pub fn add_wire(&mut self, id: PipeId, rx: ypipe::Reader<Parts>, conn: ConnId) {
+        let Some(pipe) = self.map.get_mut(&id) else {
+            return;
+        };
+        pipe.wire.push_back(WireRx {
+            rx,
+            conn,
+            closed: false,
+            tail: VecDeque::new(),
+        });
+        if !self.polled.contains(&id) {
+            self.polled.push(id);
+        }
     }
 
     /// Leaves pipe `id`'s inproc connection, if it is one: the peer is told, and what it had
@@ -276,9 +315,7 @@ impl Pipes {
     pub fn remove(&mut self, id: PipeId) -> Option<Pipe> {
         self.leave_inproc(id);
         let pipe = self.map.remove(&id)?;
-        if pipe.inproc.is_some() {
-            self.inproc.retain(|&p| p != id);
-        }
+        self.polled.retain(|&p| p != id);
         Some(pipe)
     }
 

@@ -5,6 +5,7 @@ pub(crate) mod dedup;
 pub(crate) mod delivery;
 pub(crate) mod inproc;
 mod options;
+mod polled;
 mod recv;
 mod send;
 pub(crate) mod shared;
@@ -215,7 +216,7 @@ impl Socket {
     /// Whether a `send` would not block now.
     pub fn can_send(&self) -> bool {
         let mut st = self.locked();
-        st.sync_inproc();
+        st.sync_polled();
         st.pattern.can_send(&st.pipes)
     }
 
@@ -227,7 +228,7 @@ impl Socket {
             }
         }
         let mut st = self.locked();
-        st.sync_inproc();
+        st.sync_polled();
         st.pattern.can_recv(&st.pipes)
     }
 

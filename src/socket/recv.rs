@@ -32,7 +32,7 @@ impl Socket {
         let deadline = crate::deadline::from_now(guard.opts.rcvtimeo);
         loop {
             let st = &mut *guard;
-            st.sync_inproc();
+            st.sync_polled();
             let got = st.pattern.recv(&mut st.pipes);
             st.reap();
             if let Some(parts) = got? {

@@ -45,7 +45,7 @@ impl Socket {
         }
         loop {
             let st = &mut *guard;
-            st.sync_inproc();
+            st.sync_polled();
             match st.pattern.send(parts, &mut st.pipes) {
                 Ok(()) => {
                     st.run_fast_path();
@@ -84,7 +84,7 @@ impl Socket {
                 Err(e) => return Err(e.into()),
             }
         }
-        guard.sync_inproc();
+        guard.sync_polled();
         guard.dispatch_spool();
         Ok(())
     }

@@ -69,14 +69,14 @@ pub(crate) struct SocketState {
     pub acked_senders: bool,
     /// The socket was closed: inproc connections made to it now are refused.
     pub closed: bool,
-    /// An inproc pipe may have changed: the next call syncs them (see `sync_inproc`). Set by
+    /// An inproc pipe may have changed: the next call syncs them (see `sync_polled`). Set by
     /// inproc peers without the lock; a waiting caller checks it after counting itself in
     /// `waiters`, and a peer that sets it notifies when it sees a waiter, so no wake-up is
     /// lost.
-    pub inproc_attention: Arc<AtomicBool>,
+    pub attention: Arc<AtomicBool>,
     /// The last sync left something no wake-up will announce (unread data, spooled messages
     /// not yet confirmed): the next call syncs again, but a waiting caller still sleeps.
-    pub inproc_resync: bool,
+    pub resync: bool,
 }
 
 impl SocketShared {
@@ -97,8 +97,8 @@ impl SocketShared {
                 fast_credit: true,
                 acked_senders: false,
                 closed: false,
-                inproc_attention: Arc::new(AtomicBool::new(false)),
-                inproc_resync: false,
+                attention: Arc::new(AtomicBool::new(false)),
+                resync: false,
             }),
             cond: Condvar::new(),
             waiters: AtomicUsize::new(0),
@@ -190,7 +190,7 @@ impl SocketShared {
         timeout: Option<std::time::Duration>,
     ) -> MutexGuard<'a, SocketState> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
-        if guard.inproc_attention.load(Ordering::SeqCst) {
+        if guard.attention.load(Ordering::SeqCst) {
             // An inproc peer changed something since the caller looked: look again.
             self.waiters.fetch_sub(1, Ordering::SeqCst);
             return guard;

@@ -38,8 +38,10 @@ impl Connection {
     /// delivered; a persistent pipe keeps its queue for the next connection.
     pub fn release(&mut self, wakes: &mut Vec<IoWake>) {
         let Some(id) = self.pipe.take() else { return };
-        let mut guard = self.socket.lock_io(wakes);
+        let socket = Arc::clone(&self.socket);
+        let mut guard = socket.lock_io(wakes);
         let st = &mut *guard;
+        self.close_direct_in(st, id);
         if let Some(pipe) = st.pipes.get_mut(id) {
             // Taken for writing but never written: back to the front of the queue.
             while let Some(entry) = self.batch.pop_back() {

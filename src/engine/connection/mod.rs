@@ -2,6 +2,7 @@
 //! it feeds once the handshake is done. Writing is in `write.rs`, closing in `close.rs`.
 
 mod close;
+mod inbound;
 mod write;
 
 use super::acks::{PROP_ACK, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
@@ -70,6 +71,9 @@ pub(super) struct Connection {
     attachment: Attachment,
     /// Decoded messages the pipe had no room for yet, each with its ZSEQ tag if any.
     pending_in: VecDeque<(Option<(u64, u64)>, Parts)>,
+    /// The lock-free inbound pipe to the socket, when the socket needs no look at messages
+    /// as they arrive.
+    direct: Option<inbound::DirectIn>,
     /// Reading stopped because the pipe's inbound queue is full.
     paused: bool,
     /// Bytes of this connection written to the kernel so far.
@@ -142,6 +146,7 @@ impl Connection {
             pipe: None,
             attachment,
             pending_in: VecDeque::new(),
+            direct: None,
             paused: false,
             written: 0,
             tx_acks: SenderAcks::default(),
@@ -253,7 +258,8 @@ impl Connection {
                 Ok(Some(Event::Ready)) => self.on_handshake(wakes)?,
                 Ok(Some(Event::Message(msg))) => {
                     messages += 1;
-                    self.pending_in.push_back((self.rx_acks.next_tag.take(), msg))
+                    let tag = self.rx_acks.next_tag.take();
+                    self.take_message(tag, msg);
                 }
                 Ok(Some(Event::Seq { seq, low })) => self.rx_acks.next_tag = Some((seq, low)),
                 Ok(Some(Event::PeerTtl(ttl))) => self.heartbeat.on_peer_ttl(ttl, Instant::now()),
@@ -283,7 +289,8 @@ impl Connection {
         let peer_identity = peer.identity.clone();
         let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
         self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
-        let mut guard = self.socket.lock_io(wakes);
+        let socket = Arc::clone(&self.socket);
+        let mut guard = socket.lock_io(wakes);
         let st = &mut *guard;
         self.tx_acks.by_peer = st.delivery.is_some() && peer_confirms;
         let id = match self.attachment.persistent_pipe {
@@ -327,6 +334,7 @@ impl Connection {
             }
         }
         st.acked_senders |= self.rx_acks.stream.is_some();
+        self.open_direct_in(st, id);
         if self.rx_acks.stream.is_some()
             && let Some(pipe) = st.pipes.get_mut(id)
         {
@@ -337,75 +345,5 @@ impl Connection {
         }
         st.dispatch_spool();
         Ok(())
-    }
-
-    /// Hands decoded messages to the pattern; pauses reading when the pipe is full. Messages
-    /// from a spooled zocket sender are checked against duplicates and their positions kept,
-    /// so that the application's reads can be acknowledged. Fails when the sender's stream
-    /// goes past what the receiver remembers (see `Dedup`).
-    fn deliver(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
-        let Some(id) = self.pipe else { return Ok(()) };
-        if self.pending_in.is_empty() {
-            return Ok(());
-        }
-        let mut failure = None;
-        let mut guard = self.socket.lock_io(wakes);
-        let st = &mut *guard;
-        while let Some((tag, msg)) = self.pending_in.pop_front() {
-            let sequenced = self.rx_acks.stream.zip(tag);
-            if let Some((stream, (seq, _))) = sequenced
-                && st.dedup.is_duplicate(stream, seq)
-            {
-                self.rx_acks.position += 1;
-                ghost(st.pipes.get_mut(id), self.rx_acks.position);
-                continue;
-            }
-            let queued_before = st.pipes.get(id).map_or(0, |p| p.inbound.len());
-            if let Err(msg) = st.pattern.incoming(id, msg, &mut st.pipes) {
-                self.pending_in.push_front((tag, msg));
-                self.paused = true;
-                if let Some(pipe) = st.pipes.get_mut(id) {
-                    pipe.read_paused = true;
-                }
-                break;
-            }
-            if let Some(reason) = st.pipes.get(id).and_then(|p| p.refused) {
-                failure = Some(reason.to_string());
-                break;
-            }
-            if let Some((stream, (seq, low))) = sequenced {
-                self.rx_acks.position += 1;
-                let position = self.rx_acks.position;
-                if let Err(e) = st.dedup.accept(stream, seq, low) {
-                    failure = Some(e.to_string());
-                }
-                let pipe = st.pipes.get_mut(id);
-                match pipe {
-                    Some(p) if p.inbound.len() > queued_before => {
-                        if let Some(rx) = &mut p.rx {
-                            rx.positions.push_back((rx.generation, position, seq));
-                        }
-                    }
-                    other => ghost(other, position), // the pattern dropped it: counts as handled
-                }
-                if failure.is_some() {
-                    break;
-                }
-            }
-        }
-        failure.map_or(Ok(()), Err)
-    }
-}
-
-/// A sequenced message that will never be read (a duplicate, or dropped by the pattern):
-/// it counts as delivered once everything queued before it is.
-fn ghost(pipe: Option<&mut crate::pipe::Pipe>, position: u64) {
-    let Some(pipe) = pipe else { return };
-    let empty = pipe.inbound.is_empty();
-    if let Some(rx) = &mut pipe.rx {
-        rx.ghost_upto = position;
-        if empty {
-            rx.delivered = rx.delivered.max(position);
-        }
     }
 }

@@ -117,7 +117,7 @@ impl PeerWake for Waker {
             };
             let mut guard = socket.lock_app(&*io);
             guard.notify_on_drop();
-            guard.sync_inproc();
+            guard.sync_polled();
             guard.dispatch_spool();
         } else if socket.is_watched() {
             // Taking the lock first: a caller that counted itself is then already waiting.
@@ -134,7 +134,7 @@ fn attach(io: &Arc<IoThreads>, socket: &Arc<SocketShared>, end: InprocEnd, routi
     let waker: Arc<dyn PeerWake> = Arc::new(Waker {
         socket: Arc::downgrade(socket),
         io: Arc::downgrade(io),
-        attention: Arc::clone(&guard.inproc_attention),
+        attention: Arc::clone(&guard.attention),
         spooled: guard.delivery.is_some(),
     });
     guard.notify_on_drop();

@@ -1,6 +1,6 @@
 //! The socket-side bookkeeping of inproc connections, under the socket's lock: attaching an
-//! end, and the sync every call runs first (confirm spooled deliveries, notice a peer that
-//! left, retry writes, move received messages into the pattern's queues).
+//! end, and its part of the sync every call runs first (confirm spooled deliveries, notice a
+//! peer that left, retry writes, move received messages into the pattern's queues).
 
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::pipe::PipeId;
@@ -26,37 +26,18 @@ impl SocketState {
         if end.peer_counted() {
             self.acked_senders = true;
         }
-        self.inproc_attention.store(true, Ordering::SeqCst);
+        self.attention.store(true, Ordering::SeqCst);
         let mut pipe = self.new_pipe();
         pipe.routing_id = routing_id;
         pipe.inproc = Some(Box::new(end));
         let attached = self.attach_pipe(pipe).is_some();
-        self.sync_inproc();
+        self.sync_polled();
         self.dispatch_spool(); // a new peer may take what the spool holds
         attached
     }
 
-    /// Brings the inproc pipes up to date; every call on the socket runs it first. It does
-    /// nothing unless something may have changed: a peer woke the socket (data after its
-    /// pipe slept, room, leaving), a pipe was attached or detached, or the last sync left
-    /// something that no wake-up will announce (unread data, unconfirmed spooled messages).
-    pub fn sync_inproc(&mut self) {
-        // SeqCst: ordered with the peers' stores and the waiters count (see the field).
-        let woken = self.inproc_attention.swap(false, Ordering::SeqCst);
-        if !(woken || std::mem::take(&mut self.inproc_resync)) || self.pipes.inproc.is_empty() {
-            return;
-        }
-        let ids: smallvec::SmallVec<[PipeId; 4]> = self.pipes.inproc.iter().copied().collect();
-        let mut again = false;
-        for id in ids {
-            again |= self.sync_pipe(id);
-        }
-        self.inproc_resync = again;
-        self.reap();
-    }
-
-    /// Syncs one pipe; true if it needs another look that no wake-up will ask for.
-    fn sync_pipe(&mut self, id: PipeId) -> bool {
+    /// Syncs one inproc pipe; true if it needs another look that no wake-up will ask for.
+    pub(in crate::socket) fn sync_inproc_pipe(&mut self, id: PipeId) -> bool {
         let Some(pipe) = self.pipes.get_mut(id) else {
             return false;
         };
@@ -196,7 +177,7 @@ impl SocketState {
     /// lock is released.
     pub fn close_inproc(&mut self) {
         self.closed = true;
-        let ids: Vec<PipeId> = self.pipes.inproc.clone();
+        let ids: Vec<PipeId> = self.pipes.polled.clone();
         for id in ids {
             self.pipes.leave_inproc(id);
         }
@@ -206,8 +187,8 @@ impl SocketState {
     /// Detaches the inproc pipes of `endpoint` on the connecting (`connecting`) or binding
     /// side: `disconnect` and `unbind`.
     pub fn drop_inproc_endpoint(&mut self, endpoint: &str, connecting: bool) {
-        self.inproc_attention.store(true, Ordering::SeqCst);
-        let ids: Vec<PipeId> = self.pipes.inproc.clone();
+        self.attention.store(true, Ordering::SeqCst);
+        let ids: Vec<PipeId> = self.pipes.polled.clone();
         for id in ids {
             let matches = self
                 .pipes

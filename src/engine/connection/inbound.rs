@@ -1,0 +1,162 @@
+//! Handing decoded messages to the socket: straight into a lock-free pipe that the socket
+//! reads when it syncs (the usual case), or under the socket's lock through the pattern when
+//! something must look at each message as it arrives (duplicate checks and acknowledgement
+//! positions for a spooled zocket sender, filters and subscriptions in the pattern).
+
+use super::*;
+use crate::socket::shared::SocketState;
+use crate::ypipe::{self, Wake};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The connection's half of a lock-free inbound pipe (see [`crate::pipe::WireRx`]).
+pub(super) struct DirectIn {
+    tx: ypipe::Writer<Parts>,
+    /// The socket's flag that its polled pipes need a sync.
+    attention: Arc<AtomicBool>,
+}
+
+impl Connection {
+    /// At the handshake, under the socket's lock: if nothing needs to see messages as they
+    /// arrive, gives pipe `id` a lock-free inbound pipe from this connection.
+    pub(super) fn open_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
+        if self.rx_acks.stream.is_some() || st.pattern.inspects_incoming() {
+            return;
+        }
+        let Some(pipe) = st.pipes.get(id) else { return };
+        let (tx, rx) = ypipe::channel(pipe.rcvhwm);
+        st.pipes.add_wire(id, rx, self.id);
+        // The reader starts awake: the socket's next sync reads until it sleeps.
+        st.attention.store(true, Ordering::SeqCst);
+        self.direct = Some(DirectIn {
+            tx,
+            attention: Arc::clone(&st.attention),
+        });
+    }
+
+    /// As the connection goes, under the socket's lock: ends the lock-free pipe; what could
+    /// not be written to it goes to the socket after what was.
+    pub(super) fn close_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
+        let Some(direct) = self.direct.take() else { return };
+        let _ = direct.tx.close(); // the socket is notified when the lock is released
+        direct.attention.store(true, Ordering::SeqCst);
+        let me = self.id;
+        if let Some(wire) = st
+            .pipes
+            .get_mut(id)
+            .and_then(|p| p.wire.iter_mut().rev().find(|w| w.conn == me))
+        {
+            wire.tail.extend(self.pending_in.drain(..).map(|(_, msg)| msg));
+        }
+    }
+
+    /// Takes one decoded message: written straight to the socket's pipe when that pipe is
+    /// lock-free and has room, else queued for [`Connection::deliver`].
+    pub(super) fn take_message(&mut self, tag: Option<(u64, u64)>, msg: Parts) {
+        if let Some(direct) = &mut self.direct
+            && self.pending_in.is_empty()
+        {
+            if let Err(msg) = direct.tx.write(msg, false) {
+                self.pending_in.push_back((tag, msg));
+                self.paused = true;
+            }
+            return;
+        }
+        self.pending_in.push_back((tag, msg));
+    }
+
+    /// Hands what was decoded to the socket: publishes the lock-free pipe's new messages
+    /// (waking the socket if it slept on it), or delivers under the lock.
+    pub(super) fn deliver(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+        let Some(direct) = &mut self.direct else {
+            return self.deliver_locked(wakes);
+        };
+        while let Some((tag, msg)) = self.pending_in.pop_front() {
+            if let Err(msg) = direct.tx.write(msg, false) {
+                self.pending_in.push_front((tag, msg));
+                self.paused = true;
+                break;
+            }
+        }
+        if direct.tx.flush() == Wake::Reader {
+            // SeqCst: a caller about to wait counts itself in `waiters`, then checks this
+            // flag; we set it, then check `waiters`: one of us sees the other.
+            direct.attention.store(true, Ordering::SeqCst);
+            if self.socket.is_watched() {
+                // Taking the lock first: a caller that counted itself is then waiting.
+                drop(self.socket.lock());
+                self.socket.notify();
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands decoded messages to the pattern; pauses reading when the pipe is full. Messages
+    /// from a spooled zocket sender are checked against duplicates and their positions kept,
+    /// so that the application's reads can be acknowledged. Fails when the sender's stream
+    /// goes past what the receiver remembers (see `Dedup`).
+    fn deliver_locked(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+        let Some(id) = self.pipe else { return Ok(()) };
+        if self.pending_in.is_empty() {
+            return Ok(());
+        }
+        let mut failure = None;
+        let mut guard = self.socket.lock_io(wakes);
+        let st = &mut *guard;
+        while let Some((tag, msg)) = self.pending_in.pop_front() {
+            let sequenced = self.rx_acks.stream.zip(tag);
+            if let Some((stream, (seq, _))) = sequenced
+                && st.dedup.is_duplicate(stream, seq)
+            {
+                self.rx_acks.position += 1;
+                ghost(st.pipes.get_mut(id), self.rx_acks.position);
+                continue;
+            }
+            let queued_before = st.pipes.get(id).map_or(0, |p| p.inbound.len());
+            if let Err(msg) = st.pattern.incoming(id, msg, &mut st.pipes) {
+                self.pending_in.push_front((tag, msg));
+                self.paused = true;
+                if let Some(pipe) = st.pipes.get_mut(id) {
+                    pipe.read_paused = true;
+                }
+                break;
+            }
+            if let Some(reason) = st.pipes.get(id).and_then(|p| p.refused) {
+                failure = Some(reason.to_string());
+                break;
+            }
+            if let Some((stream, (seq, low))) = sequenced {
+                self.rx_acks.position += 1;
+                let position = self.rx_acks.position;
+                if let Err(e) = st.dedup.accept(stream, seq, low) {
+                    failure = Some(e.to_string());
+                }
+                let pipe = st.pipes.get_mut(id);
+                match pipe {
+                    Some(p) if p.inbound.len() > queued_before => {
+                        if let Some(rx) = &mut p.rx {
+                            rx.positions.push_back((rx.generation, position, seq));
+                        }
+                    }
+                    other => ghost(other, position), // the pattern dropped it: counts as handled
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// A sequenced message that will never be read (a duplicate, or dropped by the pattern):
+/// it counts as delivered once everything queued before it is.
+fn ghost(pipe: Option<&mut crate::pipe::Pipe>, position: u64) {
+    let Some(pipe) = pipe else { return };
+    let empty = pipe.inbound.is_empty();
+    if let Some(rx) = &mut pipe.rx {
+        rx.ghost_upto = position;
+        if empty {
+            rx.delivered = rx.delivered.max(position);
+        }
+    }
+}

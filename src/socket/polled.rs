@@ -1,0 +1,99 @@
+//! The sync every call on a socket runs first: the pipes whose messages arrive without the
+//! socket's lock (inproc ends, and connections that hand messages over directly) are read
+//! into the pattern's queues, under the lock, by the calling thread.
+
+use super::shared::SocketState;
+use crate::pipe::{IoWake, PipeId};
+use crate::ypipe::{Read, Wake};
+use std::sync::atomic::Ordering;
+
+/// Messages moved from one connection's pipe into the socket's queue per sync at most.
+const MOVE_BATCH: usize = 256;
+
+impl SocketState {
+    /// Brings the polled pipes up to date. It does nothing unless something may have changed:
+    /// a writer woke the socket (data after its pipe slept, room, leaving), a pipe was
+    /// attached or detached, or the last sync left something that no wake-up will announce
+    /// (unread data, unconfirmed spooled messages).
+    pub fn sync_polled(&mut self) {
+        // SeqCst: ordered with the writers' stores and the waiters count (see the field).
+        let woken = self.attention.swap(false, Ordering::SeqCst);
+        if !(woken || std::mem::take(&mut self.resync)) || self.pipes.polled.is_empty() {
+            return;
+        }
+        let ids: smallvec::SmallVec<[PipeId; 4]> = self.pipes.polled.iter().copied().collect();
+        let mut again = false;
+        for id in ids {
+            let Some(pipe) = self.pipes.get(id) else {
+                continue;
+            };
+            let (inproc, wire) = (pipe.inproc.is_some(), !pipe.wire.is_empty());
+            if inproc {
+                again |= self.sync_inproc_pipe(id);
+            }
+            if wire {
+                again |= self.move_wire(id);
+            }
+        }
+        self.resync = again;
+        self.reap();
+    }
+
+    /// Moves what connections wrote into pipe `id`'s queue, once the queue is empty, up to a
+    /// batch or the queue's mark; a connection that waited for room is resumed, and a closed
+    /// one forgotten once read. True if data may be left that no wake-up will announce.
+    fn move_wire(&mut self, id: PipeId) -> bool {
+        let Some(pipe) = self.pipes.get_mut(id) else {
+            return false;
+        };
+        if !pipe.inbound.is_empty() {
+            return true;
+        }
+        let room = match pipe.rcvhwm {
+            0 => MOVE_BATCH,
+            hwm => hwm.min(MOVE_BATCH),
+        };
+        let mut moved = 0;
+        let mut resume = None;
+        let more = loop {
+            if moved == room {
+                break true;
+            }
+            let Some(front) = pipe.wire.front_mut() else {
+                break false;
+            };
+            if !front.closed {
+                match front.rx.read() {
+                    Read::Frame { item, wake, .. } => {
+                        if wake == Wake::Writer {
+                            resume = Some(front.conn);
+                        }
+                        pipe.inbound.push_back(item);
+                        moved += 1;
+                        continue;
+                    }
+                    Read::Empty => break false, // asleep: the next flush wakes us
+                    Read::Closed => front.closed = true,
+                }
+            }
+            match front.tail.pop_front() {
+                Some(msg) => {
+                    pipe.inbound.push_back(msg);
+                    moved += 1;
+                }
+                None => {
+                    pipe.wire.pop_front(); // read to its end: the next connection's, if any
+                }
+            }
+        };
+        let drained = pipe.detached && pipe.drained();
+        if let Some(conn) = resume {
+            self.pipes.wakes.push(IoWake::Resume(conn));
+        }
+        if drained {
+            self.pipes.remove(id);
+            self.pipes.dead.push(id);
+        }
+        more
+    }
+}

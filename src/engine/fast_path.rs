@@ -10,19 +10,30 @@
 //! puts the leftover first.
 
 use crate::pipe::{DirectWrite, Pipe};
+use crate::sync::{Mutex, MutexGuard};
 use crate::transport::Stream;
 use crate::zmtp::outbuf::OutBuf;
 use crate::zmtp::protocol::Encoder;
-use std::io::{self, Write};
-use std::sync::{Mutex, MutexGuard};
+use std::io::{self, IoSlice, Write};
 
-pub(crate) struct FastPath {
-    state: Mutex<State>,
+/// Where direct writes go: a duplicate of the connection's socket descriptor (a model stream
+/// in the loom tests).
+pub(crate) trait DirectSink: Send + 'static {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
 }
 
-struct State {
-    /// A duplicate of the connection's socket descriptor.
-    socket: socket2::Socket,
+impl DirectSink for socket2::Socket {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+}
+
+pub(crate) struct FastPath<S = socket2::Socket> {
+    state: Mutex<State<S>>,
+}
+
+struct State<S> {
+    socket: S,
     encoder: Encoder,
     /// The I/O thread may have bytes to write: the application must not write.
     io_owns: bool,
@@ -40,7 +51,14 @@ impl FastPath {
             Stream::Tcp(s) => socket2::SockRef::from(s).try_clone()?,
             Stream::Unix(s) => socket2::SockRef::from(s).try_clone()?,
         };
-        Ok(FastPath {
+        Ok(FastPath::with_sink(socket, encoder))
+    }
+}
+
+impl<S: DirectSink> FastPath<S> {
+    /// A fast path writing to `socket`, owned by the I/O thread until it first releases it.
+    pub fn with_sink(socket: S, encoder: Encoder) -> FastPath<S> {
+        FastPath {
             state: Mutex::new(State {
                 socket,
                 encoder,
@@ -48,10 +66,10 @@ impl FastPath {
                 leftover: OutBuf::new(),
                 scratch: OutBuf::new(),
             }),
-        })
+        }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State<S>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -80,7 +98,7 @@ impl FastPath {
     }
 }
 
-impl DirectWrite for FastPath {
+impl<S: DirectSink> DirectWrite for FastPath<S> {
     /// Application side, under the socket lock: writes the pipe's queued messages directly.
     /// Returns false when the I/O thread must be woken instead (it owns the stream, or the
     /// socket would block; then it owns the stream and the leftover).
@@ -93,8 +111,8 @@ impl DirectWrite for FastPath {
         while let Some((_, msg)) = pipe.outbound.pop_front() {
             st.encoder.encode_message(&msg, &mut st.scratch);
         }
-        let socket = &st.socket;
-        let written = st.scratch.write_with(|bufs| (&*socket).write_vectored(bufs));
+        let socket = &mut st.socket;
+        let written = st.scratch.write_with(|bufs| socket.write_vectored(bufs));
         if written.is_ok() && st.scratch.is_empty() {
             return true;
         }
@@ -104,3 +122,6 @@ impl DirectWrite for FastPath {
         false
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests;

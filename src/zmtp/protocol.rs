@@ -291,6 +291,16 @@ pub struct Encoder {
 }
 
 impl Encoder {
+    /// An encoder for a ZMTP 3.1 peer of a socket of this type (the connection's comes from
+    /// its handshake).
+    #[cfg(all(test, loom))]
+    pub fn for_model(socket_type: SocketType) -> Encoder {
+        Encoder {
+            socket_type,
+            peer_minor: 1,
+        }
+    }
+
     /// Encodes one whole message. On SUB and XSUB sockets, a one-frame message whose first
     /// byte is 1 or 0 is a subscription: it goes to a ZMTP 3.1 peer as SUBSCRIBE or CANCEL, and
     /// to a 3.0 peer as it is.

@@ -139,8 +139,8 @@ pub(crate) struct Pipe {
 
 /// The receiving half of a connection's lock-free inbound pipe: the connection writes decoded
 /// messages into it on the I/O thread; the socket moves them into [`Pipe::inbound`] when it
-/// syncs. Used when nothing needs to look at messages as they arrive (no duplicate check
-/// for a spooled sender, no filter or subscription handling in the pattern).
+/// syncs, through the pattern if it filters. Used unless something must look at messages as
+/// they arrive (the duplicate check for a spooled sender, a publisher's subscription bounds).
 pub(crate) struct WireRx {
     pub rx: ypipe::Reader<Parts>,
     /// The connection writing it, to resume when it stopped on a full pipe.
@@ -149,6 +149,8 @@ pub(crate) struct WireRx {
     pub closed: bool,
     /// What the connection decoded but could not write before it closed: read after the pipe.
     pub tail: VecDeque<Parts>,
+    /// A message read that the pattern could not take yet (its queue was full).
+    pub held: Option<Parts>,
 }
 
 impl Pipe {
@@ -287,6 +289,7 @@ impl Pipes {
             conn,
             closed: false,
             tail: VecDeque::new(),
+            held: None,
         });
         if !self.polled.contains(&id) {
             self.polled.push(id);

@@ -56,12 +56,21 @@ pub(crate) trait Pattern: Send {
     fn detach(&mut self, id: PipeId, pipes: &mut Pipes);
 
     /// Whether [`Pattern::incoming`] does more than queue the message (filters, takes
-    /// subscriptions); if not, inproc moves messages into the queue directly.
+    /// subscriptions); if not, messages from lock-free pipes go into the queue directly.
     fn inspects_incoming(&self) -> bool {
         false
     }
 
-    /// A message arrived on pipe `id` (called on the I/O thread). The default queues it on the
+    /// Whether [`Pattern::incoming`] must see messages as they arrive, on the I/O thread:
+    /// publishers, whose per-peer subscription bounds must hold before anything is buffered.
+    /// Otherwise connections hand messages over through lock-free pipes, and the socket calls
+    /// `incoming` when it reads them.
+    fn incoming_at_arrival(&self) -> bool {
+        false
+    }
+
+    /// A message arrived on pipe `id`, on the I/O thread or when the socket read it from a
+    /// lock-free pipe (see [`Pattern::incoming_at_arrival`]). The default queues it on the
     /// pipe, or hands it back when the pipe's inbound queue is full.
     fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
         queue_inbound(id, msg, pipes)

@@ -123,6 +123,10 @@ impl Pattern for Publisher {
         true
     }
 
+    fn incoming_at_arrival(&self) -> bool {
+        true
+    }
+
     /// XPUB: a peer whose messages for the application reach the receive high-water mark is
     /// not read until the application takes some (as for every other socket type), so a peer
     /// that floods SUBSCRIBE/CANCEL cannot grow the queue, nor push its subscriptions through

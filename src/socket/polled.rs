@@ -39,60 +39,73 @@ impl SocketState {
         self.reap();
     }
 
-    /// Moves what connections wrote into pipe `id`'s queue, once the queue is empty, up to a
-    /// batch or the queue's mark; a connection that waited for room is resumed, and a closed
-    /// one forgotten once read. True if data may be left that no wake-up will announce.
+    /// Moves what connections wrote into pipe `id`'s queue, through the pattern if it looks at
+    /// incoming messages, until the queue holds a batch or reaches its mark. A connection
+    /// that waited for room is resumed, and a closed one forgotten once read. True if data may
+    /// be left that no wake-up will announce.
     fn move_wire(&mut self, id: PipeId) -> bool {
-        let Some(pipe) = self.pipes.get_mut(id) else {
-            return false;
-        };
-        if !pipe.inbound.is_empty() {
-            return true;
-        }
-        let room = match pipe.rcvhwm {
-            0 => MOVE_BATCH,
-            hwm => hwm.min(MOVE_BATCH),
-        };
-        let mut moved = 0;
+        let through_pattern = self.pattern.inspects_incoming();
         let mut resume = None;
-        let more = loop {
-            if moved == room {
-                break true;
+        let mut more = true; // unless the pipes ran dry, a batch may leave data behind
+        for _ in 0..MOVE_BATCH {
+            let Some(pipe) = self.pipes.get_mut(id) else {
+                return false;
+            };
+            let room = match pipe.rcvhwm {
+                0 => MOVE_BATCH,
+                hwm => hwm.min(MOVE_BATCH),
+            };
+            if pipe.inbound.len() >= room {
+                break;
             }
             let Some(front) = pipe.wire.front_mut() else {
-                break false;
+                more = false;
+                break;
             };
-            if !front.closed {
-                match front.rx.read() {
+            let msg = match front.held.take() {
+                Some(msg) => msg,
+                None if front.closed => match front.tail.pop_front() {
+                    Some(msg) => msg,
+                    None => {
+                        pipe.wire.pop_front(); // read to its end: the next connection's, if any
+                        continue;
+                    }
+                },
+                None => match front.rx.read() {
                     Read::Frame { item, wake, .. } => {
                         if wake == Wake::Writer {
                             resume = Some(front.conn);
                         }
-                        pipe.inbound.push_back(item);
-                        moved += 1;
+                        item
+                    }
+                    Read::Empty => {
+                        more = false; // asleep: the next flush wakes us
+                        break;
+                    }
+                    Read::Closed => {
+                        front.closed = true;
                         continue;
                     }
-                    Read::Empty => break false, // asleep: the next flush wakes us
-                    Read::Closed => front.closed = true,
-                }
+                },
+            };
+            if !through_pattern {
+                pipe.inbound.push_back(msg);
+                continue;
             }
-            match front.tail.pop_front() {
-                Some(msg) => {
-                    pipe.inbound.push_back(msg);
-                    moved += 1;
+            if let Err(msg) = self.pattern.incoming(id, msg, &mut self.pipes) {
+                if let Some(front) = self.pipes.get_mut(id).and_then(|p| p.wire.front_mut()) {
+                    front.held = Some(msg);
                 }
-                None => {
-                    pipe.wire.pop_front(); // read to its end: the next connection's, if any
-                }
+                break;
             }
-        };
-        let drained = pipe.detached && pipe.drained();
+        }
         if let Some(conn) = resume {
             self.pipes.wakes.push(IoWake::Resume(conn));
         }
-        if drained {
+        if self.pipes.get(id).is_some_and(|p| p.detached && p.drained()) {
             self.pipes.remove(id);
             self.pipes.dead.push(id);
+            return false;
         }
         more
     }

@@ -374,6 +374,15 @@ impl Locked<'_> {
     /// inproc peers owed a wake-up are woken with the lock released, and the call returns
     /// without waiting (a spurious wake-up: the caller checks again).
     pub fn wait(&mut self, timeout: Option<Duration>) {
+        // A lock-free writer flagged something since the caller looked: read it now (which
+        // clears the flag) and let the caller look again instead of sleeping.
+        let flagged = self.guard.as_mut().is_some_and(|g| {
+            let flagged = g.attention.load(Ordering::SeqCst);
+            if flagged {
+                g.sync_polled();
+            }
+            flagged
+        });
         let wakes = self.take_wakes();
         self.sink(wakes);
         let peers = self.take_peer_wakes();
@@ -381,6 +390,9 @@ impl Locked<'_> {
             drop(self.guard.take());
             wake_peers(peers);
             self.guard = Some(self.shared.lock());
+            return;
+        }
+        if flagged {
             return;
         }
         if let Some(guard) = self.guard.take() {

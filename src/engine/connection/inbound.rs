@@ -1,7 +1,7 @@
 //! Handing decoded messages to the socket: straight into a lock-free pipe that the socket
 //! reads when it syncs (the usual case), or under the socket's lock through the pattern when
 //! something must look at each message as it arrives (duplicate checks and acknowledgement
-//! positions for a spooled zocket sender, filters and subscriptions in the pattern).
+//! positions for a spooled zocket sender, and a publisher's subscription bounds).
 
 use super::*;
 use crate::socket::shared::SocketState;
@@ -19,7 +19,7 @@ impl Connection {
     /// At the handshake, under the socket's lock: if nothing needs to see messages as they
     /// arrive, gives pipe `id` a lock-free inbound pipe from this connection.
     pub(super) fn open_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
-        if self.rx_acks.stream.is_some() || st.pattern.inspects_incoming() {
+        if self.rx_acks.stream.is_some() || st.pattern.incoming_at_arrival() {
             return;
         }
         let Some(pipe) = st.pipes.get(id) else { return };

@@ -2,7 +2,7 @@
 //! each round trip, then prints round trips per second and latency percentiles.
 //!
 //! ```text
-//! cargo run --release --example pingpong [-- [--pattern reqrep|pair] [--transport tcp|ipc]
+//! cargo run --release --example pingpong [-- [--pattern reqrep|pair] [--transport tcp|ipc|inproc]
 //!                                           [--size BYTES] [--count N]]
 //! ```
 
@@ -51,7 +51,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::env::temp_dir().display(),
             std::process::id()
         ),
-        other => return Err(format!("unknown transport {other} (tcp or ipc)").into()),
+        "inproc" => "inproc://pingpong".to_string(),
+        other => return Err(format!("unknown transport {other} (tcp, ipc or inproc)").into()),
     };
     let ctx = Context::new();
     let server = ctx.socket(server_type)?;

@@ -6,11 +6,12 @@ pub(crate) mod delivery;
 pub(crate) mod inproc;
 mod options;
 mod polled;
+mod readiness;
 mod recv;
 mod send;
 pub(crate) mod shared;
 
-use crate::context::ContextInner;
+use crate::context::shared::ContextInner;
 use crate::engine::{Command, IoThreads};
 use crate::error::{Error, Result};
 use crate::pattern::PatternOption;
@@ -24,6 +25,10 @@ use std::time::Instant;
 pub const DONTWAIT: i32 = 1;
 /// Flag: more frames of this message follow (libzmq `ZMQ_SNDMORE`).
 pub const SNDMORE: i32 = 2;
+/// Event flag: a message can be received (libzmq `ZMQ_POLLIN`).
+pub const POLLIN: i16 = 1;
+/// Event flag: a message can be sent (libzmq `ZMQ_POLLOUT`).
+pub const POLLOUT: i16 = 2;
 
 /// A messaging socket. Safe to share between threads (calls are serialised internally);
 /// dropping it closes it, delivering what it queued for at most its linger period.
@@ -34,7 +39,7 @@ pub struct Socket {
     inbox: std::sync::Mutex<recv::Inbox>,
     /// Whether this type's receive is a plain pop that may be batched.
     prefetches: bool,
-    readiness: std::sync::OnceLock<Arc<crate::poller::ReadinessFd>>,
+    readiness: std::sync::OnceLock<Arc<readiness::ReadinessFd>>,
     io: Arc<IoThreads>,
     // Keeps the context (and its I/O thread) alive while the socket lives.
     ctx: Arc<ContextInner>,
@@ -240,10 +245,10 @@ impl Socket {
         }
         let mut events = 0;
         if self.can_recv() {
-            events |= crate::poller::POLLIN;
+            events |= POLLIN;
         }
         if self.can_send() {
-            events |= crate::poller::POLLOUT;
+            events |= POLLOUT;
         }
         events
     }
@@ -264,9 +269,9 @@ impl Socket {
         if let Some(fd) = self.readiness.get() {
             return Ok(fd.raw_fd());
         }
-        let fd = Arc::new(crate::poller::ReadinessFd::new()?);
+        let fd = Arc::new(readiness::ReadinessFd::new()?);
         let fd = self.readiness.get_or_init(|| fd);
-        crate::poller::watch_with_fd(&self.shared, fd);
+        readiness::watch_with_fd(&self.shared, fd);
         Ok(fd.raw_fd())
     }
 

@@ -1,12 +1,15 @@
 //! The context: owns the I/O thread shared by its sockets.
 
-use crate::engine::IoThreads;
+pub(crate) mod shared;
+
+use shared::ContextInner;
+
 use crate::error::{Error, Result};
 use crate::socket::Socket;
 use crate::socket::shared::SocketShared;
 use crate::socket_type::SocketType;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// A zocket context: the I/O thread and the sockets that use it.
 ///
@@ -46,21 +49,6 @@ use std::sync::{Arc, Condvar, Mutex};
 #[derive(Clone, Default)]
 pub struct Context {
     inner: Arc<ContextInner>,
-}
-
-#[derive(Default)]
-pub(crate) struct ContextInner {
-    io: Mutex<Option<Arc<IoThreads>>>,
-    /// How many I/O threads to start (0 is taken as 1).
-    io_threads: usize,
-    next_socket: AtomicU64,
-    /// Set by `shutdown`, so that a socket opened afterwards fails too.
-    terminated: AtomicBool,
-    /// Sockets not yet dropped, for `term` to wait on.
-    live_sockets: Mutex<usize>,
-    all_closed: Condvar,
-    /// The inproc names bound in this context.
-    pub(crate) inproc: crate::socket::inproc::Registry,
 }
 
 impl Context {
@@ -144,40 +132,6 @@ impl Context {
         let io = self.inner.io.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(io) = io {
             io.shutdown(); // lingers, then joins the thread
-        }
-    }
-}
-
-impl ContextInner {
-    fn lock_live(&self) -> std::sync::MutexGuard<'_, usize> {
-        self.live_sockets.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// A socket was dropped (its close is queued to the I/O thread).
-    pub(crate) fn socket_closed(&self) {
-        let mut live = self.lock_live();
-        *live = live.saturating_sub(1);
-        if *live == 0 {
-            self.all_closed.notify_all();
-        }
-    }
-
-    fn io(&self) -> Result<Arc<IoThreads>> {
-        let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(io) = &*io {
-            return Ok(Arc::clone(io));
-        }
-        let started = IoThreads::start(self.io_threads)?;
-        *io = Some(Arc::clone(&started));
-        Ok(started)
-    }
-}
-
-impl Drop for ContextInner {
-    fn drop(&mut self) {
-        let io = self.io.get_mut().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(io) = io {
-            io.shutdown();
         }
     }
 }

@@ -15,7 +15,7 @@
 use crate::message::Parts;
 use crate::ypipe::{self, Read, Wake};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// A receiver wakes a spooled sender to confirm deliveries at least every this many messages.
@@ -29,7 +29,6 @@ pub(crate) trait PeerWake: Send + Sync {
 }
 
 /// What the two ends share besides the pipes. Index 0 is the connecting side, 1 the binding.
-#[derive(Default)]
 struct Link {
     /// Each side's socket, set when that end is attached (a connection made before the bind
     /// has no binding socket yet).
@@ -41,7 +40,13 @@ struct Link {
     counted: [AtomicBool; 2],
     /// Messages sent by each side that the receiving application took (when counted).
     consumed: [AtomicU64; 2],
+    /// A corrected high-water mark for each side's pipe, or [`NO_CHANGE`]: a connection made
+    /// before the bind guessed the binding side's marks, and the bind corrects the guess.
+    hwm: [AtomicUsize; 2],
 }
+
+/// No new high-water mark (see `Link::hwm`).
+const NO_CHANGE: usize = usize::MAX;
 
 /// One socket's end of an inproc connection.
 pub(crate) struct InprocEnd {
@@ -68,7 +73,13 @@ pub(crate) struct InprocEnd {
 /// A new connection: the connecting side's end and the binding side's. `hwm[d]` bounds the
 /// messages in the pipe from side `d` (0: none).
 pub(crate) fn pair(endpoint: &str, hwm: [usize; 2]) -> (InprocEnd, InprocEnd) {
-    let link = Arc::new(Link::default());
+    let link = Arc::new(Link {
+        sockets: Default::default(),
+        gone: Default::default(),
+        counted: Default::default(),
+        consumed: Default::default(),
+        hwm: [AtomicUsize::new(NO_CHANGE), AtomicUsize::new(NO_CHANGE)],
+    });
     let endpoint: Arc<str> = Arc::from(endpoint);
     let (tx0, rx0) = ypipe::channel(hwm[0]);
     let (tx1, rx1) = ypipe::channel(hwm[1]);
@@ -124,6 +135,32 @@ impl InprocEnd {
         self.link.gone[1 - self.side].load(Ordering::Acquire)
     }
 
+    /// Sets the high-water mark of this end's pipe (an end not attached yet: the bind's).
+    pub fn set_hwm(&mut self, hwm: usize) {
+        if let Some(tx) = &mut self.tx {
+            tx.set_hwm(hwm);
+        }
+    }
+
+    /// Corrects the high-water mark of the other end's pipe, which may be writing already:
+    /// it applies the mark at its next write.
+    pub fn correct_peer_hwm(&self, hwm: usize) {
+        self.link.hwm[1 - self.side].store(hwm, Ordering::Release);
+    }
+
+    /// Applies a corrected high-water mark, if the bind sent one.
+    fn apply_hwm(&mut self) {
+        let link = &self.link.hwm[self.side];
+        if link.load(Ordering::Relaxed) == NO_CHANGE {
+            return;
+        }
+        let hwm = link.swap(NO_CHANGE, Ordering::Acquire);
+        if let (Some(tx), true) = (self.tx.as_mut(), hwm != NO_CHANGE) {
+            tx.set_hwm(hwm);
+            self.room = self.overflow.is_empty() && tx.has_room();
+        }
+    }
+
     /// Whether a message may be written now.
     pub fn can_write(&self) -> bool {
         self.tx.is_some() && self.room && self.overflow.is_empty()
@@ -132,6 +169,7 @@ impl InprocEnd {
     /// Writes one message (`seq`: its spool sequence number, 0 if none), past the mark if
     /// need be. True when the peer must be woken.
     pub fn write(&mut self, msg: Parts, seq: u64) -> bool {
+        self.apply_hwm();
         let Some(tx) = self.tx.as_mut() else {
             return false;
         };
@@ -155,6 +193,7 @@ impl InprocEnd {
     /// room (a full pipe leaves the writer waiting: the reader's drain wakes us). True when
     /// the peer must be woken.
     pub fn refresh_room(&mut self) -> bool {
+        self.apply_hwm();
         let Some(tx) = self.tx.as_mut() else {
             return false;
         };

@@ -118,6 +118,14 @@ impl<T, const N: usize> Writer<T, N> {
         wake
     }
 
+    /// Changes the high-water mark (0: none) for the messages written from now on. A writer
+    /// waiting for room re-checks at its next write against the new mark.
+    pub(crate) fn set_hwm(&mut self, hwm: usize) {
+        let s = &mut *self.state;
+        s.hwm = hwm;
+        s.resume_at = super::resume_level(hwm);
+    }
+
     /// Drops the frames of an unfinished message (written with `more` and not yet completed).
     pub(crate) fn rollback(&mut self) {
         let s = &mut *self.state;

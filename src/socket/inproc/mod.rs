@@ -40,6 +40,8 @@ struct Parked {
     connector: Weak<SocketShared>,
     connector_type: SocketType,
     connector_identity: Bytes,
+    /// The connecting socket's marks, to size the pipes once the binding socket's are known.
+    connector_hwm: (usize, usize),
     /// The binding side's end, attached at the bind.
     binding_end: InprocEnd,
     /// The connecting side's end, when the connecting socket could not take it yet (a
@@ -175,11 +177,16 @@ impl Registry {
                 );
                 continue; // dropping the ends tells the connecting side
             }
+            // The connection guessed our marks: the sum rule with the real ones.
+            let (their_snd, their_rcv) = parked.connector_hwm;
+            let mut binding_end = parked.binding_end;
+            binding_end.set_hwm(inproc::sum_hwm(ours.sndhwm, their_rcv));
+            binding_end.correct_peer_hwm(inproc::sum_hwm(their_snd, ours.rcvhwm));
             if let Some(end) = parked.connecting_end {
                 let routing_id = parked.connect_routing_id.unwrap_or_else(|| ours.identity.clone());
                 attach(io, &connector, end, routing_id);
             }
-            attach(io, socket, parked.binding_end, parked.connector_identity);
+            attach(io, socket, binding_end, parked.connector_identity);
         }
         Ok(())
     }
@@ -232,6 +239,7 @@ impl Registry {
                     connector: Arc::downgrade(socket),
                     connector_type: ours.socket_type,
                     connector_identity: ours.identity,
+                    connector_hwm: (ours.sndhwm, ours.rcvhwm),
                     binding_end,
                     connecting_end,
                     connect_routing_id,

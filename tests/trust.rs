@@ -265,3 +265,87 @@ fn readiness_fd_signals_messages_that_arrived_first() {
     assert_eq!(pull.events() & zocket::POLLIN, zocket::POLLIN);
     assert_eq!(pull.recv_bytes(DONTWAIT).unwrap(), b"late");
 }
+
+/// A spool whose every acknowledgement and read takes long (a slow disk, an fsync under
+/// load) must not stall the I/O thread: other sockets of the context keep their round trips
+/// fast while the spooled socket's acknowledgements crawl.
+#[test]
+fn a_slow_spool_does_not_stall_the_reactor() {
+    use zocket::spool::{Spool, SpoolError};
+    /// A memory spool whose acknowledgements and reads each take `STALL`.
+    struct SlowSpool(MemorySpool);
+    const STALL: Duration = Duration::from_millis(400);
+    impl Spool for SlowSpool {
+        fn append(&mut self, frames: &[bytes::Bytes]) -> Result<u64, SpoolError> {
+            self.0.append(frames)
+        }
+        fn read(&mut self, seq: u64) -> Result<Option<Vec<bytes::Bytes>>, SpoolError> {
+            std::thread::sleep(STALL);
+            self.0.read(seq)
+        }
+        fn ack(&mut self, seq: u64) -> Result<(), SpoolError> {
+            std::thread::sleep(STALL);
+            self.0.ack(seq)
+        }
+        fn sync(&mut self) -> Result<(), SpoolError> {
+            self.0.sync()
+        }
+        fn size(&self) -> u64 {
+            self.0.size()
+        }
+        fn first_unacked(&self) -> u64 {
+            self.0.first_unacked()
+        }
+        fn next_seq(&self) -> u64 {
+            self.0.next_seq()
+        }
+        fn stream_id(&self) -> u64 {
+            self.0.stream_id()
+        }
+    }
+
+    let ctx = Context::new(); // one I/O thread for everything
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_spool(SlowSpool(MemorySpool::new(None))).unwrap();
+    push.connect(&pull.last_endpoint().unwrap()).unwrap();
+    let rep = ctx.socket(SocketType::Rep).unwrap();
+    rep.bind("tcp://127.0.0.1:0").unwrap();
+    let req = ctx.socket(SocketType::Req).unwrap();
+    req.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
+    req.connect(&rep.last_endpoint().unwrap()).unwrap();
+    let echo = std::thread::spawn(move || {
+        for _ in 0..40 {
+            let m = rep.recv_msg(0).unwrap();
+            rep.send(m, 0).unwrap();
+        }
+    });
+    req.send("warm", 0).unwrap();
+    req.recv_bytes(0).unwrap();
+
+    // Keep the spooled socket's reads and acknowledgements busy while timing round trips.
+    let spooled = std::thread::spawn(move || {
+        for i in 0..6u8 {
+            push.send(&[i][..], 0).unwrap();
+        }
+        for i in 0..6u8 {
+            assert_eq!(pull.recv_bytes(0).unwrap(), [i]);
+        }
+        (push, pull)
+    });
+    let mut slowest = Duration::ZERO;
+    for _ in 0..39 {
+        let start = Instant::now();
+        req.send("ping", 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), b"ping");
+        slowest = slowest.max(start.elapsed());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    echo.join().unwrap();
+    let _ = spooled.join().unwrap();
+    assert!(
+        slowest < STALL / 2,
+        "a round trip took {slowest:?} while the spool stalled {STALL:?} per operation"
+    );
+}

@@ -77,6 +77,43 @@ pub(crate) struct IoThreads {
     terminated: AtomicBool,
     /// The sockets served, to wake their blocked callers on shutdown or failure.
     sockets: Mutex<Vec<Weak<SocketShared>>>,
+    /// Spool threads still running: `shutdown` waits for them, so that every spool is closed
+    /// (synced, unlocked) when the context is gone.
+    spool_threads: Arc<LiveCount>,
+}
+
+/// A count of running helper threads that can be waited down to zero.
+#[derive(Default)]
+pub(crate) struct LiveCount {
+    count: Mutex<usize>,
+    zero: std::sync::Condvar,
+}
+
+/// One running thread of a [`LiveCount`]; dropping it counts the thread out.
+pub(crate) struct Live(Arc<LiveCount>);
+
+impl LiveCount {
+    pub fn enter(self: &Arc<Self>) -> Live {
+        *self.count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Live(Arc::clone(self))
+    }
+
+    fn wait_zero(&self) {
+        let mut count = self.count.lock().unwrap_or_else(|e| e.into_inner());
+        while *count > 0 {
+            count = self.zero.wait(count).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let mut count = self.0.count.lock().unwrap_or_else(|e| e.into_inner());
+        *count -= 1;
+        if *count == 0 {
+            self.0.zero.notify_all();
+        }
+    }
 }
 
 impl IoThreads {
@@ -101,6 +138,7 @@ impl IoThreads {
             failure: OnceLock::new(),
             terminated: AtomicBool::new(false),
             sockets: Mutex::new(Vec::new()),
+            spool_threads: Arc::default(),
         });
         for (index, poll) in polls.into_iter().enumerate() {
             let for_thread = Arc::clone(&set);
@@ -209,8 +247,11 @@ impl IoThreads {
             .filter_map(Weak::upgrade)
             .collect();
         for socket in sockets {
-            drop(socket.lock());
+            let spool = socket.lock().spool_link().cloned();
             socket.notify();
+            if let Some(spool) = spool {
+                spool.wake_waiters(); // senders waiting on the spool's quota
+            }
         }
     }
 
@@ -227,6 +268,12 @@ impl IoThreads {
         for thread in &self.threads {
             thread.join();
         }
+        self.spool_threads.wait_zero();
+    }
+
+    /// Counts a spool thread in until the returned guard drops.
+    pub fn spool_thread_started(&self) -> Live {
+        self.spool_threads.enter()
     }
 }
 

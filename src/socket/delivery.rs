@@ -4,8 +4,6 @@
 //! prefix).
 
 use crate::message::Parts;
-use crate::pattern::Pattern;
-use crate::pipe::Pipes;
 use crate::spool::{Spool, SpoolError};
 use bytes::Bytes;
 use std::collections::BTreeSet;
@@ -34,10 +32,6 @@ impl Delivery {
         }
     }
 
-    pub fn stream_id(&self) -> u64 {
-        self.spool.stream_id()
-    }
-
     pub fn low_water(&self) -> u64 {
         self.low
     }
@@ -51,44 +45,53 @@ impl Delivery {
         self.spool.append(frames)
     }
 
-    /// Routes spooled messages through the pattern while some pipe has room.
-    pub fn dispatch(&mut self, pattern: &mut dyn Pattern, pipes: &mut Pipes) {
-        loop {
-            let seq = match self.requeue.first() {
-                Some(&seq) => seq,
-                None if self.cursor < self.spool.next_seq() => self.cursor,
-                None => return,
+    /// The next messages to route, up to `max`, re-queued ones first, read from the spool;
+    /// nothing is marked dispatched until [`Delivery::dispatched`] says it was routed. A
+    /// message gone from the spool (acknowledged before a restart, or a damaged record the
+    /// spool skipped) counts as confirmed, or the acknowledged mark would stop there for good;
+    /// one that cannot be read is logged and skipped.
+    pub fn next_batch(&mut self, max: usize) -> Vec<(u64, Parts)> {
+        let mut batch = Vec::new();
+        while batch.len() < max {
+            let Some(seq) = self.peek_next(batch.last().map(|(seq, _)| *seq)) else {
+                break;
             };
-            if !pattern.can_send(pipes) {
-                return;
-            }
-            let frames = match self.spool.read(seq) {
-                Ok(Some(frames)) => frames,
+            match self.spool.read(seq) {
+                Ok(Some(frames)) => batch.push((seq, frames.into_iter().collect())),
+                // A gap is consumed only once everything before it was routed.
+                _ if !batch.is_empty() => break,
                 Ok(None) => {
-                    // Gone from the spool: acknowledged before a restart, or a damaged record
-                    // the spool reported and skipped. Either way nothing will confirm it, so
-                    // count it as confirmed, or the acknowledged mark would stop here for good.
                     self.dispatched(seq);
                     self.confirm([seq]);
-                    continue;
                 }
                 Err(e) => {
                     log::error!("spool read of message {seq} failed, it is skipped: {e}");
                     self.dispatched(seq);
-                    continue;
                 }
-            };
-            pipes.sending_seq = seq;
-            let sent = pattern.send(frames.into_iter().collect::<Parts>(), pipes);
-            pipes.sending_seq = 0;
-            if sent.is_err() {
-                return;
             }
-            self.dispatched(seq);
         }
+        batch
     }
 
-    fn dispatched(&mut self, seq: u64) {
+    /// The next message to route after `after` (None: the first), re-queued ones first.
+    fn peek_next(&self, after: Option<u64>) -> Option<u64> {
+        let requeued = match after {
+            None => self.requeue.first().copied(),
+            Some(after) if self.requeue.contains(&after) => self.requeue.range(after + 1..).next().copied(),
+            Some(_) => None,
+        };
+        if requeued.is_some() {
+            return requeued;
+        }
+        let next = match after {
+            Some(after) if !self.requeue.contains(&after) => after + 1,
+            _ => self.cursor,
+        };
+        (next < self.spool.next_seq()).then_some(next)
+    }
+
+    /// A message from [`Delivery::next_batch`] was routed to a pipe.
+    pub fn dispatched(&mut self, seq: u64) {
         if !self.requeue.remove(&seq) {
             self.cursor = self.cursor.max(seq + 1);
         }

@@ -10,6 +10,7 @@ mod readiness;
 mod recv;
 mod send;
 pub(crate) mod shared;
+pub(crate) mod spool_link;
 
 use crate::context::shared::ContextInner;
 use crate::engine::{Command, IoThreads};

@@ -1,7 +1,7 @@
 //! Sending: whole messages through the pattern, or appended to the spool.
 
 use super::shared::Locked;
-use super::{SNDMORE, Socket};
+use super::{DONTWAIT, SNDMORE, Socket};
 use crate::error::{Error, Result};
 use crate::message::{IntoFrame, Parts};
 use crate::pattern::SendError;
@@ -40,7 +40,7 @@ impl Socket {
     fn send_locked(&self, mut guard: Locked<'_>, mut parts: Parts, flags: i32) -> Result<()> {
         self.io.check()?;
         let deadline = crate::deadline::from_now(guard.opts.sndtimeo);
-        if guard.delivery.is_some() {
+        if guard.spool.is_some() {
             return self.send_spooled(guard, parts, flags, deadline);
         }
         loop {
@@ -60,8 +60,10 @@ impl Socket {
         }
     }
 
-    /// With a spool, `send` appends (waiting while the quota is reached) and returns; delivery
-    /// drains the spool into the pipes as they have room.
+    /// With a spool, `send` appends (waiting while the quota is reached) and returns; the
+    /// socket's spool thread routes it into the pipes as they have room. The socket's lock is
+    /// released first: the append (and its sync, per the spool's policy) holds only the
+    /// spool's own lock.
     fn send_spooled(
         &self,
         mut guard: Locked<'_>,
@@ -69,24 +71,13 @@ impl Socket {
         flags: i32,
         deadline: Option<Instant>,
     ) -> Result<()> {
-        loop {
-            let Some(delivery) = guard.delivery.as_mut() else {
-                return Err(Error::WrongState("the spool was removed"));
-            };
-            match delivery.append(&parts) {
-                Ok(_) => break,
-                Err(full @ crate::spool::SpoolError::Full { .. }) => {
-                    self.wait(&mut guard, flags, deadline).map_err(|e| match e {
-                        Error::WouldBlock => Error::Spool(full),
-                        other => other,
-                    })?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        guard.sync_polled();
-        guard.dispatch_spool();
-        Ok(())
+        guard.sync_polled(); // inproc confirmations
+        let Some(link) = guard.spool_link().cloned() else {
+            return Err(Error::WrongState("the spool was removed"));
+        };
+        drop(guard);
+        let wait = (flags & DONTWAIT == 0).then_some(deadline);
+        link.append(&parts, wait, || self.io.check())
     }
 
     /// Sends through `spool` from now on: `send` appends each message to it before returning,
@@ -106,7 +97,11 @@ impl Socket {
         if !st.endpoints.is_empty() {
             return Err(Error::WrongState("set the spool before bind or connect"));
         }
-        st.delivery = Some(super::delivery::Delivery::new(Box::new(spool)));
+        if st.spool.is_some() {
+            return Err(Error::WrongState("the socket already has a spool"));
+        }
+        let thread = super::spool_link::SpoolThread::start(Box::new(spool), &self.shared, &self.io)?;
+        st.spool = Some(thread);
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 //! after unlocking, so no path can forget them.
 
 use super::dedup::Dedup;
-use super::delivery::Delivery;
+use super::spool_link::{SpoolLink, SpoolThread};
 use crate::inproc::PeerWake;
 use crate::message::Parts;
 use crate::options::Options;
@@ -57,7 +57,7 @@ pub(crate) struct SocketState {
     /// Where small outgoing frames are copied.
     pub arena: crate::message::FrameArena,
     /// The spool outgoing messages go through, when the application set one.
-    pub delivery: Option<Delivery>,
+    pub spool: Option<SpoolThread>,
     /// Sequence numbers already delivered from spooled zocket senders.
     pub dedup: Dedup,
     /// A receive happened since the last direct write: the next send may write directly.
@@ -92,7 +92,7 @@ impl SocketShared {
                 endpoints: Vec::new(),
                 last_endpoint: None,
                 arena: Default::default(),
-                delivery: None,
+                spool: None,
                 dedup: Dedup::default(),
                 fast_credit: true,
                 acked_senders: false,
@@ -243,8 +243,8 @@ impl SocketState {
             .collect();
         self.pipes.leave_inproc(id);
         lost.append(&mut self.pipes.lost_seqs);
-        if let Some(delivery) = &mut self.delivery {
-            delivery.requeue(lost);
+        if let Some(spool) = self.spool_link() {
+            spool.requeue(lost);
         }
         if self.pipes.get(id).is_some_and(Pipe::drained) {
             self.pipes.remove(id);
@@ -254,16 +254,21 @@ impl SocketState {
         self.dispatch_spool();
     }
 
+    /// The socket's spool delivery, if it sends from a spool.
+    pub fn spool_link(&self) -> Option<&Arc<SpoolLink>> {
+        self.spool.as_ref().map(|s| &s.link)
+    }
+
     /// Routes spooled messages into pipes that have room.
     pub fn dispatch_spool(&mut self) {
-        if let Some(delivery) = &mut self.delivery {
-            delivery.dispatch(self.pattern.as_mut(), &mut self.pipes);
+        if let Some(spool) = self.spool_link() {
+            spool.route();
         }
     }
 
     /// Whether the spool still holds messages not confirmed delivered.
     pub fn spool_pending(&self) -> bool {
-        self.delivery.as_ref().is_some_and(|d| !d.is_drained())
+        self.spool_link().is_some_and(|s| s.is_pending())
     }
 
     /// Lets the pattern forget pipes that were drained after their peer left.

@@ -48,8 +48,8 @@ impl Connection {
                 pipe.outbound.push_front(entry);
             }
         }
-        if let Some(delivery) = &mut st.delivery {
-            delivery.requeue(self.tx_acks.take_unconfirmed());
+        if let Some(spool) = st.spool_link() {
+            spool.requeue(self.tx_acks.take_unconfirmed());
         }
         if let Some(stream) = self.rx_acks.stream {
             // From a spooled sender, what the application has not read is not acknowledged and

@@ -113,8 +113,8 @@ impl Connection {
             if socket.socket_type.acknowledges_spools() {
                 extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
             }
-            if let Some(delivery) = &st.delivery {
-                let id = format!("{:016x}", delivery.stream_id());
+            if let Some(spool) = st.spool_link() {
+                let id = format!("{:016x}", spool.stream_id());
                 extra_metadata.push((PROP_STREAM.to_string(), Bytes::from(id)));
             }
             let local = LocalConfig {
@@ -266,7 +266,7 @@ impl Connection {
                 Ok(Some(Event::Ack(count))) => {
                     let mut confirmed = Vec::new();
                     self.tx_acks.peer_confirmed(count, &mut confirmed);
-                    self.confirm(&confirmed, wakes);
+                    self.confirm(&confirmed);
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -292,7 +292,7 @@ impl Connection {
         let socket = Arc::clone(&self.socket);
         let mut guard = socket.lock_io(wakes);
         let st = &mut *guard;
-        self.tx_acks.by_peer = st.delivery.is_some() && peer_confirms;
+        self.tx_acks.by_peer = st.spool.is_some() && peer_confirms;
         let id = match self.attachment.persistent_pipe {
             Some(id) => {
                 let Some(pipe) = st.pipes.get_mut(id) else {
@@ -321,7 +321,7 @@ impl Connection {
             st.dedup.attach(stream).map_err(|e| e.to_string())?;
         }
         // Spooled sockets track every byte they write, so they always write from here.
-        if st.delivery.is_none() {
+        if st.spool.is_none() {
             match FastPath::new(&self.stream, self.proto.encoder()) {
                 Ok(fast) => {
                     let fast = Arc::new(fast);

@@ -4,17 +4,16 @@
 use super::*;
 
 impl Connection {
-    /// Confirms spooled deliveries and lets the spool refill the pipes.
-    pub(super) fn confirm(&mut self, confirmed: &[u64], wakes: &mut Vec<IoWake>) {
+    /// Confirms spooled deliveries: handed to the socket's spool thread, which acknowledges
+    /// the spool (disk work) and refills the pipes.
+    pub(super) fn confirm(&self, confirmed: &[u64]) {
         if confirmed.is_empty() {
             return;
         }
-        let mut guard = self.socket.lock_io(wakes);
-        let st = &mut *guard;
-        if let Some(delivery) = &mut st.delivery {
-            delivery.confirm(confirmed.iter().copied());
+        // Handed to the socket's spool thread: the acknowledgement and its sync are disk work.
+        if let Some(spool) = self.socket.lock().spool_link() {
+            spool.confirm(confirmed);
         }
-        st.dispatch_spool();
     }
 
     /// Writes as much as the socket takes, refilling from the pipe as the buffer drains.
@@ -48,7 +47,7 @@ impl Connection {
         if !self.tx_acks.by_peer {
             let mut confirmed = Vec::new();
             self.tx_acks.written(self.written, &mut confirmed);
-            self.confirm(&confirmed, wakes);
+            self.confirm(&confirmed);
         }
         result
     }
@@ -86,7 +85,7 @@ impl Connection {
         let mut guard = self.socket.lock_io(wakes);
         let st = &mut *guard;
         st.dispatch_spool();
-        self.batch_low = st.delivery.as_ref().map_or(0, |d| d.low_water());
+        self.batch_low = st.spool_link().map_or(0, |s| s.low_water());
         let Some(pipe) = st.pipes.get_mut(id) else {
             return;
         };

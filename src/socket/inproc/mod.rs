@@ -96,13 +96,13 @@ fn incompatible(endpoint: &str, ours: SocketType, theirs: SocketType) -> Error {
 
 /// How an inproc peer wakes a socket: it flags the socket's inproc pipes for a sync, and
 /// notifies blocked callers and watchers if there are any. A socket that sends from a spool
-/// also moves more of it into its pipes (the room or the confirmations it waited for may have
-/// come; no other thread would do it).
+/// also has its spool thread sync and route (the room or the confirmations it waited for may
+/// have come; no other thread would do it).
 struct Waker {
     socket: Weak<SocketShared>,
-    io: Weak<IoThreads>,
     attention: Arc<AtomicBool>,
-    spooled: bool,
+    /// The socket's spool delivery, when it sends from a spool.
+    spool: Option<Arc<crate::socket::spool_link::SpoolLink>>,
 }
 
 impl PeerWake for Waker {
@@ -113,15 +113,10 @@ impl PeerWake for Waker {
         let Some(socket) = self.socket.upgrade() else {
             return;
         };
-        if self.spooled {
-            let Some(io) = self.io.upgrade() else {
-                return;
-            };
-            let mut guard = socket.lock_app(&*io);
-            guard.notify_on_drop();
-            guard.sync_polled();
-            guard.dispatch_spool();
-        } else if socket.is_watched() {
+        if let Some(spool) = &self.spool {
+            spool.route(); // its thread syncs the pipes (confirmations, room) and routes
+        }
+        if socket.is_watched() {
             // Taking the lock first: a caller that counted itself is then already waiting.
             drop(socket.lock());
             socket.notify();
@@ -135,9 +130,8 @@ fn attach(io: &Arc<IoThreads>, socket: &Arc<SocketShared>, end: InprocEnd, routi
     let mut guard = socket.lock_app(&**io);
     let waker: Arc<dyn PeerWake> = Arc::new(Waker {
         socket: Arc::downgrade(socket),
-        io: Arc::downgrade(io),
         attention: Arc::clone(&guard.attention),
-        spooled: guard.delivery.is_some(),
+        spool: guard.spool_link().cloned(),
     });
     guard.notify_on_drop();
     guard.attach_inproc(end, routing_id, waker);

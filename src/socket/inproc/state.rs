@@ -17,7 +17,7 @@ impl SocketState {
     /// Adds an inproc end as a pipe whose peer is known as `routing_id`; false if the socket
     /// is closed or the pattern refused it (the peer is then told, through `peer_wakes`).
     pub fn attach_inproc(&mut self, mut end: InprocEnd, routing_id: Bytes, me: Arc<dyn PeerWake>) -> bool {
-        end.attach(me, self.delivery.is_some());
+        end.attach(me, self.spool.is_some());
         if self.closed {
             let (peer, _) = end.leave();
             self.pipes.peer_wakes.extend(peer);
@@ -53,9 +53,9 @@ impl SocketState {
         self.pipes.peer_wakes.extend(wake);
         self.acked_senders |= counted;
         if !confirmed.is_empty()
-            && let Some(delivery) = &mut self.delivery
+            && let Some(spool) = self.spool_link()
         {
-            delivery.confirm(confirmed);
+            spool.confirm(&confirmed);
         }
         if peer_gone && !detached {
             self.detach_pipe(id);

@@ -1,0 +1,263 @@
+//! A spooled socket's delivery, off the I/O threads: sending threads append to the spool,
+//! I/O threads report confirmations, lost deliveries and room, and the socket's spool thread
+//! does everything else that touches the disk (reads back, acknowledgements and their
+//! syncs) and routes what it read into the pipes.
+//!
+//! The spool and its bookkeeping are behind their own lock, which no I/O thread takes: a
+//! slow disk or an fsync stalls this socket's spool thread (and a sender waiting on the
+//! quota), never the reactor or another socket. Routing takes the socket's lock only for
+//! the moment it queues messages that were already read.
+
+use super::delivery::Delivery;
+use super::shared::SocketShared;
+use crate::engine::IoThreads;
+use crate::spool::{Spool, SpoolError};
+use bytes::Bytes;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Instant;
+
+/// Messages the spool thread reads back per trip to the socket's lock.
+const ROUTE_BATCH: usize = 32;
+
+/// What the spool thread has been asked to do.
+#[derive(Default)]
+struct Work {
+    confirmed: Vec<u64>,
+    requeued: Vec<u64>,
+    /// Pipes may have room, a peer appeared, or messages were appended.
+    route: bool,
+    stop: bool,
+}
+
+/// The delivery shared by a socket's threads (see the module documentation).
+pub(crate) struct SpoolLink {
+    delivery: Mutex<Delivery>,
+    /// Signalled with `delivery` when confirmations free room under the quota.
+    room: Condvar,
+    work: Mutex<Work>,
+    work_ready: Condvar,
+    stream_id: u64,
+    /// Mirrors of the bookkeeping for the I/O threads: the acknowledged mark (sent with each
+    /// spooled message) and whether everything appended is confirmed (for the linger).
+    low: AtomicU64,
+    drained: AtomicBool,
+}
+
+impl SpoolLink {
+    fn new(spool: Box<dyn Spool>) -> SpoolLink {
+        let stream_id = spool.stream_id();
+        let delivery = Delivery::new(spool);
+        let link = SpoolLink {
+            low: AtomicU64::new(delivery.low_water()),
+            drained: AtomicBool::new(delivery.is_drained()),
+            delivery: Mutex::new(delivery),
+            room: Condvar::new(),
+            work: Mutex::new(Work::default()),
+            work_ready: Condvar::new(),
+            stream_id,
+        };
+        link.request(|w| w.route = true); // messages left by an earlier run go first
+        link
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Delivery> {
+        self.delivery.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, delivery: &Delivery) {
+        self.low.store(delivery.low_water(), Ordering::Release);
+        self.drained.store(delivery.is_drained(), Ordering::Release);
+    }
+
+    fn request(&self, change: impl FnOnce(&mut Work)) {
+        change(&mut self.work.lock().unwrap_or_else(|e| e.into_inner()));
+        self.work_ready.notify_one();
+    }
+
+    /// The spool's stream id, announced to receivers.
+    pub fn stream_id(&self) -> u64 {
+        self.stream_id
+    }
+
+    /// Every message up to this one is confirmed.
+    pub fn low_water(&self) -> u64 {
+        self.low.load(Ordering::Acquire)
+    }
+
+    /// Whether the spool still holds messages not confirmed delivered.
+    pub fn is_pending(&self) -> bool {
+        !self.drained.load(Ordering::Acquire)
+    }
+
+    /// Deliveries confirmed (by a receiver's acknowledgement, or written to a peer that does
+    /// not acknowledge).
+    pub fn confirm(&self, seqs: &[u64]) {
+        if !seqs.is_empty() {
+            self.request(|w| w.confirmed.extend_from_slice(seqs));
+        }
+    }
+
+    /// Deliveries in doubt (their connection was lost): to send again.
+    pub fn requeue(&self, seqs: impl IntoIterator<Item = u64>) {
+        let seqs: Vec<u64> = seqs.into_iter().filter(|&s| s != 0).collect();
+        if !seqs.is_empty() {
+            self.request(|w| w.requeued.extend(seqs));
+        }
+    }
+
+    /// Pipes may have room for more (or a peer appeared).
+    pub fn route(&self) {
+        self.request(|w| w.route = true);
+    }
+
+    /// Appends a message, waiting while the quota is reached if `deadline` allows (`None`:
+    /// forever; a past deadline: not at all) and `alive` says the context lives.
+    pub fn append(
+        &self,
+        frames: &[Bytes],
+        deadline: Option<Option<Instant>>,
+        alive: impl Fn() -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        let mut delivery = self.lock();
+        loop {
+            match delivery.append(frames) {
+                Ok(_) => break,
+                Err(full @ SpoolError::Full { .. }) => {
+                    alive()?;
+                    let Some(deadline) = deadline else {
+                        return Err(full.into());
+                    };
+                    let wait = match deadline {
+                        None => std::time::Duration::from_secs(3600),
+                        Some(at) => match at.checked_duration_since(Instant::now()) {
+                            Some(left) if !left.is_zero() => left,
+                            _ => return Err(full.into()),
+                        },
+                    };
+                    delivery = self
+                        .room
+                        .wait_timeout(delivery, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.publish(&delivery);
+        drop(delivery);
+        self.route();
+        Ok(())
+    }
+
+    /// Wakes senders waiting on the quota, so that they see the context end.
+    pub fn wake_waiters(&self) {
+        drop(self.lock());
+        self.room.notify_all();
+    }
+
+    /// The next work, or `None` once stopped.
+    fn next_work(&self) -> Option<Work> {
+        let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if work.stop {
+                return None;
+            }
+            if work.route || !work.confirmed.is_empty() || !work.requeued.is_empty() {
+                return Some(std::mem::take(&mut *work));
+            }
+            work = self.work_ready.wait(work).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// One round of the spool thread: bookkeeping, then routing while pipes take messages.
+    fn run_once(&self, work: Work, socket: &Weak<SocketShared>, io: &Weak<IoThreads>) {
+        {
+            let mut delivery = self.lock();
+            delivery.requeue(work.requeued);
+            delivery.confirm(work.confirmed);
+            self.publish(&delivery);
+        }
+        self.room.notify_all();
+        loop {
+            let batch = self.lock().next_batch(ROUTE_BATCH);
+            let (Some(socket), Some(io)) = (socket.upgrade(), io.upgrade()) else {
+                return;
+            };
+            let mut routed = Vec::new();
+            {
+                let mut guard = socket.lock_app(&*io);
+                guard.notify_on_drop();
+                guard.sync_polled(); // inproc peers' confirmations and room
+                let st = &mut *guard;
+                for (seq, parts) in batch.iter().cloned() {
+                    if !st.pattern.can_send(&st.pipes) {
+                        break;
+                    }
+                    st.pipes.sending_seq = seq;
+                    let sent = st.pattern.send(parts, &mut st.pipes);
+                    st.pipes.sending_seq = 0;
+                    if sent.is_err() {
+                        break;
+                    }
+                    routed.push(seq);
+                }
+            }
+            let mut delivery = self.lock();
+            for &seq in &routed {
+                delivery.dispatched(seq);
+            }
+            self.publish(&delivery);
+            if routed.len() < batch.len() || batch.is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+/// A socket's spool thread; stopping it (on drop) closes the spool once the thread exits.
+pub(crate) struct SpoolThread {
+    pub link: Arc<SpoolLink>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SpoolThread {
+    /// Starts delivering from `spool` for `socket`.
+    pub fn start(
+        spool: Box<dyn Spool>,
+        socket: &Arc<SocketShared>,
+        io: &Arc<IoThreads>,
+    ) -> std::io::Result<SpoolThread> {
+        let link = Arc::new(SpoolLink::new(spool));
+        let live = io.spool_thread_started();
+        let (worker, socket, io) = (Arc::clone(&link), Arc::downgrade(socket), Arc::downgrade(io));
+        let thread = std::thread::Builder::new()
+            .name("zocket-spool".into())
+            .spawn(move || {
+                while let Some(work) = worker.next_work() {
+                    worker.run_once(work, &socket, &io);
+                }
+                // The socket may have been dropped here (this thread held it last): the spool
+                // closes with the last handle, before the context stops waiting for us.
+                drop(worker);
+                drop(live);
+            })?;
+        Ok(SpoolThread {
+            link,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for SpoolThread {
+    fn drop(&mut self) {
+        self.link.request(|w| w.stop = true);
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            // Joined, so that the spool is closed (its files synced, its lock released) when
+            // the socket is gone.
+            let _ = thread.join();
+        }
+    }
+}

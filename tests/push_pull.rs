@@ -376,3 +376,34 @@ fn host_names_wildcards_and_ipv6() {
         assert_eq!(v6.recv_bytes(0).unwrap(), b"over IPv6");
     }
 }
+
+/// A PULL that disconnects while its connection is paused (its receive queue full, decoded
+/// messages still waiting in the connection) keeps everything that connection had read, in
+/// order: what the pipe holds first, then what was waiting behind it.
+#[test]
+fn disconnecting_keeps_what_was_received_in_order() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = push.last_endpoint().unwrap();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvhwm(5).unwrap();
+    pull.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    pull.connect(&endpoint).unwrap();
+    // Many small messages: one read decodes far more than the 5 the queue takes.
+    for n in 1..=2000u32 {
+        push.send(n.to_be_bytes(), 0).unwrap();
+    }
+    assert_eq!(pull.recv_bytes(0).unwrap(), 1u32.to_be_bytes());
+    std::thread::sleep(Duration::from_millis(50)); // let the connection read and pause
+    pull.disconnect(&endpoint).unwrap();
+    // The connection closes on its I/O thread; what it held follows the pipe's contents.
+    pull.set_rcvtimeo(Some(Duration::from_millis(500))).unwrap();
+    let mut last = 1u32;
+    while let Ok(bytes) = pull.recv_bytes(0) {
+        let n = u32::from_be_bytes(bytes.try_into().unwrap());
+        assert_eq!(n, last + 1, "after {last}: reordered or lost");
+        last = n;
+    }
+    assert!(last > 6, "only {last} kept: what the connection held was dropped");
+}

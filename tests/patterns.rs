@@ -625,3 +625,50 @@ fn steerable_proxy_pauses_and_resumes() {
     command("TERMINATE");
     proxy.join().unwrap().unwrap();
 }
+
+/// A thread blocked in `recv` must not stop another thread from sending on the same socket:
+/// a DEALER (over TCP and inproc) sends while its receiving thread waits, and the reply to
+/// that send is what wakes the receiver.
+#[test]
+fn a_thread_blocked_in_recv_does_not_stop_another_from_sending() {
+    for endpoint in ["tcp://127.0.0.1:0", "inproc://blocked-recv"] {
+        let ctx = Context::new();
+        let router = ctx.socket(SocketType::Router).unwrap();
+        router.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+        router.bind(endpoint).unwrap();
+        let dealer = std::sync::Arc::new(ctx.socket(SocketType::Dealer).unwrap());
+        dealer.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+        dealer.set_sndtimeo(Some(TIMEOUT)).unwrap();
+        dealer.connect(&router.last_endpoint().unwrap()).unwrap();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let receiver = {
+            let dealer = dealer.clone();
+            std::thread::spawn(move || {
+                tid_tx
+                    .send(std::fs::read_link("/proc/thread-self").unwrap())
+                    .unwrap();
+                dealer.recv_bytes(0)
+            })
+        };
+        // Wait until the receiver sleeps in the kernel, blocked in its recv.
+        let stat = std::path::Path::new("/proc")
+            .join(tid_rx.recv().unwrap())
+            .join("stat");
+        let deadline = Instant::now() + TIMEOUT;
+        while !std::fs::read_to_string(&stat)
+            .is_ok_and(|t| t.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('S')))
+        {
+            assert!(Instant::now() < deadline, "the receiver blocks");
+            std::thread::yield_now();
+        }
+        let sent_at = Instant::now();
+        dealer.send("request", 0).unwrap();
+        assert!(sent_at.elapsed() < TIMEOUT / 2, "{endpoint}: the send waited");
+        let request = router.recv_multipart(0).unwrap();
+        assert_eq!(request[1], b"request");
+        router
+            .send_multipart([request[0].clone(), b"reply".to_vec()], 0)
+            .unwrap();
+        assert_eq!(receiver.join().unwrap().unwrap(), b"reply", "{endpoint}");
+    }
+}

@@ -499,3 +499,71 @@ fn an_idle_spool_records_its_acknowledgements_within_the_fsync_period() {
     drop(spool);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A file spool whose acknowledgements are slow (a loaded disk): confirmations pile up on the
+/// spool thread while the socket closes, and every one must still reach the spool.
+struct SlowAcks(FileSpool);
+
+impl Spool for SlowAcks {
+    fn append(&mut self, frames: &[bytes::Bytes]) -> Result<u64, SpoolError> {
+        self.0.append(frames)
+    }
+    fn read(&mut self, seq: u64) -> Result<Option<Vec<bytes::Bytes>>, SpoolError> {
+        self.0.read(seq)
+    }
+    fn ack(&mut self, seq: u64) -> Result<(), SpoolError> {
+        std::thread::sleep(Duration::from_millis(30));
+        self.0.ack(seq)
+    }
+    fn sync(&mut self) -> Result<(), SpoolError> {
+        self.0.sync()
+    }
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+    fn first_unacked(&self) -> u64 {
+        self.0.first_unacked()
+    }
+    fn next_seq(&self) -> u64 {
+        self.0.next_seq()
+    }
+    fn stream_id(&self) -> u64 {
+        self.0.stream_id()
+    }
+}
+
+#[test]
+fn confirmations_that_arrive_as_the_socket_closes_are_not_lost() {
+    let dir = unique("slow-acks");
+    let ctx = Context::new();
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    router.bind("tcp://127.0.0.1:0").unwrap();
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    dealer.set_routing_id(b"d1").unwrap();
+    dealer
+        .set_spool(SlowAcks(FileSpool::open(&dir).unwrap()))
+        .unwrap();
+    dealer.connect(&router.last_endpoint().unwrap()).unwrap();
+    for i in 0..500u32 {
+        dealer.send(i.to_be_bytes(), 0).unwrap();
+    }
+    for i in 0..500u32 {
+        let parts = router.recv_multipart(0).unwrap();
+        assert_eq!(parts[1], i.to_be_bytes());
+    }
+    // The acknowledgement of the last messages travels just ahead of this reply.
+    router.send_multipart([&b"d1"[..], &b"done"[..]], 0).unwrap();
+    dealer.set_rcvtimeo(Some(TIMEOUT)).unwrap();
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"done");
+    drop((dealer, router));
+    drop(ctx); // waits for the spool thread, which closes the spool
+    let reopened = FileSpool::open(&dir).unwrap();
+    assert_eq!(
+        reopened.first_unacked(),
+        reopened.next_seq(),
+        "all 500 acknowledged"
+    );
+    drop(reopened);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -156,15 +156,20 @@ impl SpoolLink {
         self.room.notify_all();
     }
 
-    /// The next work, or `None` once stopped.
+    /// The next work, or `None` once stopped. Confirmations that came before the stop are
+    /// still applied: the last acknowledgements of a closing socket often arrive just before
+    /// it goes, and dropping them would send those messages again after a restart.
     fn next_work(&self) -> Option<Work> {
         let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if work.stop {
-                return None;
+            let stop = work.stop;
+            if !work.confirmed.is_empty() || !work.requeued.is_empty() || (work.route && !stop) {
+                let mut taken = std::mem::take(&mut *work);
+                work.stop = std::mem::take(&mut taken.stop);
+                return Some(taken);
             }
-            if work.route || !work.confirmed.is_empty() || !work.requeued.is_empty() {
-                return Some(std::mem::take(&mut *work));
+            if stop {
+                return None;
             }
             work = self.work_ready.wait(work).unwrap_or_else(|e| e.into_inner());
         }

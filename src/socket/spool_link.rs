@@ -28,6 +28,9 @@ struct Work {
     /// Pipes may have room, a peer appeared, or messages were appended.
     route: bool,
     stop: bool,
+    /// The spool thread waits for work: a request must wake it (otherwise it will see the
+    /// request when it looks next, and waking it would cost a system call per request).
+    idle: bool,
 }
 
 /// The delivery shared by a socket's threads (see the module documentation).
@@ -71,8 +74,13 @@ impl SpoolLink {
     }
 
     fn request(&self, change: impl FnOnce(&mut Work)) {
-        change(&mut self.work.lock().unwrap_or_else(|e| e.into_inner()));
-        self.work_ready.notify_one();
+        let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut work);
+        if work.idle {
+            work.idle = false;
+            drop(work);
+            self.work_ready.notify_one();
+        }
     }
 
     /// The spool's stream id, announced to receivers.
@@ -164,14 +172,16 @@ impl SpoolLink {
         loop {
             let stop = work.stop;
             if !work.confirmed.is_empty() || !work.requeued.is_empty() || (work.route && !stop) {
-                let mut taken = std::mem::take(&mut *work);
-                work.stop = std::mem::take(&mut taken.stop);
+                let taken = std::mem::take(&mut *work);
+                work.stop = taken.stop;
                 return Some(taken);
             }
             if stop {
                 return None;
             }
+            work.idle = true;
             work = self.work_ready.wait(work).unwrap_or_else(|e| e.into_inner());
+            work.idle = false;
         }
     }
 

@@ -2,6 +2,9 @@
 //! mark, blocking on a full pipe, leaving (unbind, disconnect, drop), poll, termination, the
 //! spool, and zero copy.
 
+#[path = "common/sleeping.rs"]
+mod sleeping;
+
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 use zocket::{Context, DONTWAIT, Error, POLLIN, PollItem, SNDMORE, Socket, SocketType};
@@ -363,8 +366,12 @@ fn shutdown_wakes_a_recv_blocked_on_inproc() {
     pull.bind("inproc://term").unwrap();
     let push = socket(&ctx, SocketType::Push);
     push.connect("inproc://term").unwrap();
-    let waiter = std::thread::spawn(move || pull.recv_bytes(0));
-    std::thread::sleep(Duration::from_millis(20));
+    let (task_tx, task_rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        task_tx.send(sleeping::this_task()).unwrap();
+        pull.recv_bytes(0)
+    });
+    sleeping::wait_until_sleeping(&task_rx.recv().unwrap(), TIMEOUT);
     ctx.shutdown();
     assert!(matches!(waiter.join().unwrap(), Err(Error::Terminated)));
 }

@@ -1,5 +1,8 @@
 //! REQ/REP, DEALER/ROUTER, PUB/SUB, XPUB/XSUB, poll and proxy over real TCP and IPC sockets.
 
+#[path = "common/sleeping.rs"]
+mod sleeping;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use zocket::{Context, DONTWAIT, Error, Socket, SocketType};
@@ -640,27 +643,15 @@ fn a_thread_blocked_in_recv_does_not_stop_another_from_sending() {
         dealer.set_rcvtimeo(Some(TIMEOUT)).unwrap();
         dealer.set_sndtimeo(Some(TIMEOUT)).unwrap();
         dealer.connect(&router.last_endpoint().unwrap()).unwrap();
-        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (task_tx, task_rx) = std::sync::mpsc::channel();
         let receiver = {
             let dealer = dealer.clone();
             std::thread::spawn(move || {
-                tid_tx
-                    .send(std::fs::read_link("/proc/thread-self").unwrap())
-                    .unwrap();
+                task_tx.send(sleeping::this_task()).unwrap();
                 dealer.recv_bytes(0)
             })
         };
-        // Wait until the receiver sleeps in the kernel, blocked in its recv.
-        let stat = std::path::Path::new("/proc")
-            .join(tid_rx.recv().unwrap())
-            .join("stat");
-        let deadline = Instant::now() + TIMEOUT;
-        while !std::fs::read_to_string(&stat)
-            .is_ok_and(|t| t.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('S')))
-        {
-            assert!(Instant::now() < deadline, "the receiver blocks");
-            std::thread::yield_now();
-        }
+        sleeping::wait_until_sleeping(&task_rx.recv().unwrap(), TIMEOUT);
         let sent_at = Instant::now();
         dealer.send("request", 0).unwrap();
         assert!(sent_at.elapsed() < TIMEOUT / 2, "{endpoint}: the send waited");

@@ -1,6 +1,10 @@
 //! Spooled sending: an absent receiver, a sender killed with SIGKILL and restarted, libzmq
 //! receivers, and the quota.
 
+#[path = "common/slow_spool.rs"]
+mod slow_spool;
+
+use slow_spool::SlowSpool;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -502,36 +506,6 @@ fn an_idle_spool_records_its_acknowledgements_within_the_fsync_period() {
 
 /// A file spool whose acknowledgements are slow (a loaded disk): confirmations pile up on the
 /// spool thread while the socket closes, and every one must still reach the spool.
-struct SlowAcks(FileSpool);
-
-impl Spool for SlowAcks {
-    fn append(&mut self, frames: &[bytes::Bytes]) -> Result<u64, SpoolError> {
-        self.0.append(frames)
-    }
-    fn read(&mut self, seq: u64) -> Result<Option<Vec<bytes::Bytes>>, SpoolError> {
-        self.0.read(seq)
-    }
-    fn ack(&mut self, seq: u64) -> Result<(), SpoolError> {
-        std::thread::sleep(Duration::from_millis(30));
-        self.0.ack(seq)
-    }
-    fn sync(&mut self) -> Result<(), SpoolError> {
-        self.0.sync()
-    }
-    fn size(&self) -> u64 {
-        self.0.size()
-    }
-    fn first_unacked(&self) -> u64 {
-        self.0.first_unacked()
-    }
-    fn next_seq(&self) -> u64 {
-        self.0.next_seq()
-    }
-    fn stream_id(&self) -> u64 {
-        self.0.stream_id()
-    }
-}
-
 #[test]
 fn confirmations_that_arrive_as_the_socket_closes_are_not_lost() {
     let dir = unique("slow-acks");
@@ -542,7 +516,11 @@ fn confirmations_that_arrive_as_the_socket_closes_are_not_lost() {
     let dealer = ctx.socket(SocketType::Dealer).unwrap();
     dealer.set_routing_id(b"d1").unwrap();
     dealer
-        .set_spool(SlowAcks(FileSpool::open(&dir).unwrap()))
+        .set_spool(SlowSpool {
+            inner: FileSpool::open(&dir).unwrap(),
+            read_delay: Duration::ZERO,
+            ack_delay: Duration::from_millis(30),
+        })
         .unwrap();
     dealer.connect(&router.last_endpoint().unwrap()).unwrap();
     for i in 0..500u32 {

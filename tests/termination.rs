@@ -1,6 +1,9 @@
 //! Context termination: `shutdown` wakes every blocked call with `Terminated`, `term` waits
 //! for the sockets, and dropping the last context handle leaves live sockets working.
 
+#[path = "common/sleeping.rs"]
+mod sleeping;
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use zocket::{Context, DONTWAIT, Error, POLLIN, PollItem, SocketType};
@@ -16,38 +19,21 @@ fn shutdown_wakes<T: Send + 'static>(
     ctx: &Context,
     blocked: impl FnOnce() -> zocket::Result<T> + Send + 'static,
 ) -> (zocket::Result<T>, Duration) {
-    let (tid_tx, tid_rx) = mpsc::channel();
+    let (task_tx, task_rx) = mpsc::channel();
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
-        tid_tx
-            .send(std::fs::read_link("/proc/thread-self").unwrap())
-            .unwrap();
+        task_tx.send(sleeping::this_task()).unwrap();
         let result = blocked();
         tx.send(Instant::now()).unwrap();
         result
     });
     // Wait until the call sleeps in the kernel (blocked on its wait), read from /proc.
-    let task = std::path::Path::new("/proc").join(tid_rx.recv().unwrap());
-    let deadline = Instant::now() + TIMEOUT;
-    while !is_sleeping(&task.join("stat")) {
-        assert!(Instant::now() < deadline, "the call blocks");
-        std::thread::yield_now();
-    }
+    sleeping::wait_until_sleeping(&task_rx.recv().unwrap(), TIMEOUT);
     let shut_at = Instant::now();
     ctx.shutdown();
     let returned_at = rx.recv_timeout(TIMEOUT).expect("the blocked call returns");
     let result = thread.join().unwrap();
     (result, returned_at.saturating_duration_since(shut_at))
-}
-
-/// Whether the thread whose `stat` file this is sleeps (state `S`).
-fn is_sleeping(stat: &std::path::Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(stat) else {
-        return false;
-    };
-    // The state follows the command name, which is in parentheses.
-    text.rsplit_once(") ")
-        .is_some_and(|(_, rest)| rest.starts_with('S'))
 }
 
 #[test]

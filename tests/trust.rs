@@ -2,6 +2,10 @@
 //! throttled libzmq receiver, re-queued spooled messages that waited for the next `send`,
 //! huge durations, and the readiness fd.
 
+#[path = "common/slow_spool.rs"]
+mod slow_spool;
+
+use slow_spool::SlowSpool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use zocket::spool::MemorySpool;
@@ -271,44 +275,18 @@ fn readiness_fd_signals_messages_that_arrived_first() {
 /// fast while the spooled socket's acknowledgements crawl.
 #[test]
 fn a_slow_spool_does_not_stall_the_reactor() {
-    use zocket::spool::{Spool, SpoolError};
-    /// A memory spool whose acknowledgements and reads each take `STALL`.
-    struct SlowSpool(MemorySpool);
     const STALL: Duration = Duration::from_millis(400);
-    impl Spool for SlowSpool {
-        fn append(&mut self, frames: &[bytes::Bytes]) -> Result<u64, SpoolError> {
-            self.0.append(frames)
-        }
-        fn read(&mut self, seq: u64) -> Result<Option<Vec<bytes::Bytes>>, SpoolError> {
-            std::thread::sleep(STALL);
-            self.0.read(seq)
-        }
-        fn ack(&mut self, seq: u64) -> Result<(), SpoolError> {
-            std::thread::sleep(STALL);
-            self.0.ack(seq)
-        }
-        fn sync(&mut self) -> Result<(), SpoolError> {
-            self.0.sync()
-        }
-        fn size(&self) -> u64 {
-            self.0.size()
-        }
-        fn first_unacked(&self) -> u64 {
-            self.0.first_unacked()
-        }
-        fn next_seq(&self) -> u64 {
-            self.0.next_seq()
-        }
-        fn stream_id(&self) -> u64 {
-            self.0.stream_id()
-        }
-    }
 
     let ctx = Context::new(); // one I/O thread for everything
     let pull = ctx.socket(SocketType::Pull).unwrap();
     pull.bind("tcp://127.0.0.1:0").unwrap();
     let push = ctx.socket(SocketType::Push).unwrap();
-    push.set_spool(SlowSpool(MemorySpool::new(None))).unwrap();
+    push.set_spool(SlowSpool {
+        inner: MemorySpool::new(None),
+        read_delay: STALL,
+        ack_delay: STALL,
+    })
+    .unwrap();
     push.connect(&pull.last_endpoint().unwrap()).unwrap();
     let rep = ctx.socket(SocketType::Rep).unwrap();
     rep.bind("tcp://127.0.0.1:0").unwrap();

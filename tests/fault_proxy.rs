@@ -267,6 +267,28 @@ fn receive_numbered(pull: &Socket, seen: &mut BTreeSet<u64>, out_of_order: &mut 
     }
 }
 
+/// Sends 1, 2, 3, … as 8-byte numbers until `stop`, ten at a time with a pause between (a
+/// steady stream, not a burst), waiting while no peer has room; returns the socket and the
+/// last number sent.
+fn send_numbered(push: Socket, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(Socket, u64)> {
+    std::thread::spawn(move || {
+        let mut n = 0u64;
+        while !stop.load(Ordering::SeqCst) {
+            match push.send((n + 1).to_be_bytes(), DONTWAIT) {
+                Ok(()) => {
+                    n += 1;
+                    if n.is_multiple_of(10) {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+                Err(Error::WouldBlock) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => panic!("send: {e}"),
+            }
+        }
+        (push, n)
+    })
+}
+
 /// A spooled PUSH sends numbered messages through the proxy while it resets, stalls, delays
 /// and slices: the PULL's application gets every one exactly once, and the spool ends empty.
 #[test]
@@ -287,18 +309,7 @@ fn a_spooled_pipeline_loses_and_duplicates_nothing_across_faults() {
     push.set_linger(Some(Duration::from_secs(10))).unwrap();
     push.connect(&proxy.endpoint).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let stop_sender = Arc::clone(&stop);
-    let sender = std::thread::spawn(move || {
-        let mut n = 0u64;
-        while !stop_sender.load(Ordering::SeqCst) {
-            n += 1;
-            push.send(n.to_be_bytes(), 0).unwrap();
-            if n.is_multiple_of(10) {
-                std::thread::sleep(Duration::from_millis(5)); // a steady stream, not a burst
-            }
-        }
-        (push, n)
-    });
+    let sender = send_numbered(push, Arc::clone(&stop));
 
     let mut seen = BTreeSet::new();
     let mut out_of_order = 0;
@@ -414,22 +425,7 @@ fn resets_never_reorder_or_repeat_what_a_connecting_pull_receives() {
     pull.connect(&proxy.endpoint).unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let stop_sender = Arc::clone(&stop);
-    let sender = std::thread::spawn(move || {
-        let mut n = 0u64;
-        while !stop_sender.load(Ordering::SeqCst) {
-            n += 1;
-            match push.send(n.to_be_bytes(), DONTWAIT) {
-                Ok(()) => {}
-                Err(Error::WouldBlock) => {
-                    n -= 1;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(e) => panic!("send: {e}"),
-            }
-        }
-        push
-    });
+    let sender = send_numbered(push, Arc::clone(&stop));
     let mut last = 0u64;
     let mut received = 0u64;
     let mut take = |pull: &Socket, last: &mut u64| match pull.recv_bytes(0) {

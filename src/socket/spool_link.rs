@@ -194,6 +194,9 @@ impl SpoolLink {
             self.publish(&delivery);
         }
         self.room.notify_all();
+        if work.stop {
+            return; // the socket is gone: nothing to route, and no reason to read the disk
+        }
         loop {
             let batch = self.lock().next_batch(ROUTE_BATCH);
             let (Some(socket), Some(io)) = (socket.upgrade(), io.upgrade()) else {

@@ -29,6 +29,7 @@ mod pattern;
 mod pipe;
 mod poller;
 mod proxy;
+mod recycle;
 mod socket;
 mod socket_type;
 pub mod spool;

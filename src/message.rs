@@ -1,5 +1,6 @@
 //! Message frames as seen by the application.
 
+use crate::recycle::Recycler;
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 use std::ops::Deref;
@@ -135,52 +136,58 @@ const ARENA_CHUNK: usize = 32 * 1024;
 /// Used-up chunks kept for reuse once every frame in them is dropped: enough for a stream at
 /// the default high-water marks (2,000 small frames in flight) to reuse chunks for ever.
 const ARENA_SPARES: usize = 4;
+/// Larger copied frames up to this size get a buffer of their own, reused once dropped.
+const RECYCLED_FRAME_MAX: usize = 256 * 1024;
+/// What a socket keeps of those buffers: a stream of 64 KiB frames reuses 16.
+const RECYCLED_BYTES: usize = 1024 * 1024;
 
-/// A socket's buffer for small outgoing frames: each is copied into a shared chunk, and a
-/// chunk whose frames were all dropped is reused, so that sending small messages does not
-/// allocate once the socket is warm.
-#[derive(Default)]
+/// A socket's buffers for outgoing frames it copies: small ones share a chunk, larger ones
+/// get a buffer each, and a buffer whose frames were all dropped is reused, so that sending
+/// borrowed data does not allocate once the socket is warm.
 pub struct FrameArena {
     chunk: BytesMut,
-    /// Used-up chunks, oldest first; each is reusable once its frames are gone.
-    spent: std::collections::VecDeque<BytesMut>,
+    chunk_capacity: usize,
+    chunks: Recycler,
+    large: Recycler,
+}
+
+impl Default for FrameArena {
+    fn default() -> FrameArena {
+        FrameArena {
+            chunk: BytesMut::new(),
+            chunk_capacity: 0,
+            chunks: Recycler::new(ARENA_SPARES, ARENA_SPARES * ARENA_CHUNK),
+            large: Recycler::new(RECYCLED_BYTES / (ARENA_FRAME_MAX + 1), RECYCLED_BYTES),
+        }
+    }
 }
 
 impl FrameArena {
     /// A frame holding a copy of `data`.
     pub fn copy(&mut self, data: &[u8]) -> Bytes {
-        if data.len() > ARENA_FRAME_MAX {
-            return Bytes::copy_from_slice(data);
-        }
         if data.is_empty() {
             return Bytes::new();
         }
+        if data.len() > RECYCLED_FRAME_MAX {
+            return Bytes::copy_from_slice(data);
+        }
+        if data.len() > ARENA_FRAME_MAX {
+            let (mut buf, capacity) = self.large.take(data.len());
+            buf.extend_from_slice(data);
+            let frame = buf.split().freeze();
+            self.large.keep(buf, capacity);
+            return frame;
+        }
         if self.chunk.capacity() < data.len() {
-            self.next_chunk();
+            let (fresh, capacity) = self.chunks.take(ARENA_CHUNK);
+            let used = std::mem::replace(&mut self.chunk, fresh);
+            let used_capacity = std::mem::replace(&mut self.chunk_capacity, capacity);
+            if used_capacity > 0 {
+                self.chunks.keep(used, used_capacity);
+            }
         }
         self.chunk.extend_from_slice(data);
         self.chunk.split().freeze()
-    }
-
-    /// Replaces the used-up chunk with a spare whose frames are all dropped, or a new one.
-    fn next_chunk(&mut self) {
-        let reused = (0..self.spent.len()).find_map(|_| {
-            let mut spare = self.spent.pop_front()?;
-            if spare.try_reclaim(ARENA_CHUNK) {
-                Some(spare)
-            } else {
-                self.spent.push_back(spare);
-                None
-            }
-        });
-        let fresh = reused.unwrap_or_else(|| BytesMut::with_capacity(ARENA_CHUNK));
-        let used = std::mem::replace(&mut self.chunk, fresh);
-        if used.capacity() + used.len() > 0 {
-            if self.spent.len() == ARENA_SPARES {
-                self.spent.pop_front();
-            }
-            self.spent.push_back(used);
-        }
     }
 }
 
@@ -293,13 +300,37 @@ mod tests {
         for (i, f) in live.iter().enumerate() {
             assert_eq!(&f[..], [i as u8; 100], "frame {i} unchanged");
         }
+        let mut old: Vec<usize> = live.iter().map(|f| f.as_ptr() as usize).collect();
+        old.sort_unstable();
         drop(live);
         drop(kept);
-        // Everything dropped: the next chunks come from the spares.
-        let before = arena.spent.len();
+        // Everything dropped: the next chunks are the spares, used again from their start.
         for i in 0..(ARENA_CHUNK / 100) * 2 {
-            arena.copy(&[i as u8; 100]);
+            let at = arena.copy(&[i as u8; 100]).as_ptr() as usize;
+            let nearest = old.partition_point(|&p| p <= at);
+            let near = |k: usize| old.get(k).is_some_and(|&p| p.abs_diff(at) <= 100);
+            assert!(
+                near(nearest) || (nearest > 0 && near(nearest - 1)),
+                "frame {i} in a new chunk"
+            );
         }
-        assert!(arena.spent.len() <= before.max(ARENA_SPARES));
+    }
+
+    #[test]
+    fn arena_reuses_a_large_frame_buffer_once_dropped() {
+        let mut arena = FrameArena::default();
+        let payload = vec![7u8; 64 * 1024];
+        let first = arena.copy(&payload);
+        let address = first.as_ptr();
+        let second = arena.copy(&payload);
+        assert_ne!(second.as_ptr(), address, "a live frame's buffer is not reused");
+        drop(first);
+        let third = arena.copy(&payload);
+        assert_eq!(third.as_ptr(), address);
+        assert_eq!(&third[..], &payload[..]);
+        assert_eq!(&second[..], &payload[..]);
+        // Past the bound, frames get a buffer of their own and nothing is kept.
+        let huge = vec![1u8; RECYCLED_FRAME_MAX + 1];
+        assert_eq!(&arena.copy(&huge)[..], &huge[..]);
     }
 }

@@ -31,6 +31,9 @@ const READ_CHUNK_MIN: usize = 64 * 1024;
 const READ_CHUNK_MAX: usize = 1024 * 1024;
 /// At most this many buffers in one vectored write.
 const MAX_IOVECS: usize = 64;
+/// Messages decoded for the socket's lock before they are handed over (publishers and
+/// spooled senders), so that a full pipe stops the decoding early.
+const DELIVER_BATCH: usize = 256;
 
 /// Where a connection came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,6 +220,9 @@ impl Connection {
     pub fn resume(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         self.paused = false;
         self.deliver(wakes)?;
+        if !self.paused {
+            self.decode(wakes)?;
+        }
         self.read(wakes, true)?;
         self.write(wakes)
     }
@@ -243,7 +249,9 @@ impl Connection {
                 Err(e) => return Err(format!("read failed: {e}")),
             };
             let messages = self.decode(wakes)?;
-            self.adapt_read_chunk(read, asked, messages);
+            if !self.paused {
+                self.adapt_read_chunk(read, asked, messages);
+            }
             if read < asked && !drain {
                 return Ok(());
             }
@@ -260,6 +268,14 @@ impl Connection {
                     messages += 1;
                     let tag = self.rx_acks.next_tag.take();
                     self.take_message(tag, msg);
+                    if self.pending_in.len() >= DELIVER_BATCH {
+                        self.deliver(wakes)?;
+                    }
+                    if self.paused {
+                        // The rest stays encoded in the read buffer (a few bytes a message)
+                        // until the application makes room.
+                        break;
+                    }
                 }
                 Ok(Some(Event::Seq { seq, low })) => self.rx_acks.next_tag = Some((seq, low)),
                 Ok(Some(Event::PeerTtl(ttl))) => self.heartbeat.on_peer_ttl(ttl, Instant::now()),

@@ -12,6 +12,9 @@
 use bytes::BytesMut;
 use std::collections::VecDeque;
 
+/// How many of the oldest buffers [`Recycler::take`] tries.
+const TRIES: usize = 2;
+
 /// Recently used buffers, oldest first, each reusable once its frames are dropped.
 pub(crate) struct Recycler {
     /// Each handle with the capacity of its whole allocation.
@@ -35,9 +38,12 @@ impl Recycler {
     /// An empty buffer with room for at least `len` bytes: a kept one whose frames are all
     /// dropped, or a new one. Returns it with the capacity of its whole allocation.
     pub fn take(&mut self, len: usize) -> (BytesMut, usize) {
+        // Frames are mostly dropped in the order they were made: the oldest buffers are the
+        // ones to try, and trying them all would cost a scan per frame while all are in use.
         let reusable = self
             .spent
             .iter_mut()
+            .take(TRIES)
             .position(|(buf, capacity)| *capacity >= len && buf.try_reclaim(len));
         if let Some(at) = reusable {
             let (mut buf, capacity) = self.spent.remove(at).expect("found above");
@@ -102,6 +108,29 @@ mod tests {
             recycler.kept_bytes <= 10_000,
             "a buffer over the byte bound is not kept"
         );
+    }
+
+    #[test]
+    fn only_the_oldest_buffers_are_tried() {
+        // A scan of every kept buffer per frame cost microseconds while all were in use.
+        let mut recycler = Recycler::new(64, 1 << 20);
+        let mut alive = Vec::new();
+        for _ in 0..TRIES {
+            let (mut buf, capacity) = recycler.take(100);
+            buf.extend_from_slice(&[1; 100]);
+            alive.push(buf.split().freeze());
+            recycler.keep(buf, capacity);
+        }
+        let (free, capacity) = recycler.take(100);
+        let free_address = free.as_ptr();
+        recycler.keep(free, capacity);
+        let (next, _) = recycler.take(100);
+        assert_ne!(
+            next.as_ptr(),
+            free_address,
+            "a buffer behind the oldest ones was tried"
+        );
+        drop(alive);
     }
 
     #[test]

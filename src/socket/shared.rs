@@ -5,6 +5,7 @@
 //! pipe, resume reading) and to blocked callers. [`Locked`] delivers them when it drops,
 //! after unlocking, so no path can forget them.
 
+use super::attention;
 use super::dedup::Dedup;
 use super::spool_link::{SpoolLink, SpoolThread};
 use crate::inproc::PeerWake;
@@ -13,7 +14,7 @@ use crate::options::Options;
 use crate::pattern::{self, Pattern};
 use crate::pipe::{IoWake, Pipe, PipeId, Pipes, Wakes};
 use crate::socket_type::SocketType;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -164,11 +165,6 @@ impl SocketShared {
         self.has_watchers.load(Ordering::SeqCst)
     }
 
-    /// Whether a change must be announced: a caller waits, or a watcher listens.
-    pub fn is_watched(&self) -> bool {
-        self.waiters.load(Ordering::SeqCst) > 0 || self.has_watchers.load(Ordering::SeqCst)
-    }
-
     pub fn add_watcher(&self, watcher: &Arc<dyn Watcher>) {
         let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
         watchers.push(Arc::downgrade(watcher));
@@ -183,19 +179,15 @@ impl SocketShared {
             .retain(|w| w.as_ptr() as *const () != target);
     }
 
-    /// Waits on the condition variable, counted in `waiters` (see [`SocketShared::notify`]).
+    /// Waits on the condition variable unless a lock-free writer raised `attention` since
+    /// the caller looked (see [`super::attention`]).
     pub fn wait<'a>(
         &self,
         guard: MutexGuard<'a, SocketState>,
         timeout: Option<std::time::Duration>,
     ) -> MutexGuard<'a, SocketState> {
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        if guard.attention.load(Ordering::SeqCst) {
-            // An inproc peer changed something since the caller looked: look again.
-            self.waiters.fetch_sub(1, Ordering::SeqCst);
-            return guard;
-        }
-        let guard = match timeout {
+        let attention = Arc::clone(&guard.attention);
+        attention::wait_unless_raised(&attention, &self.waiters, guard, |guard| match timeout {
             None => self.cond.wait(guard).unwrap_or_else(|e| e.into_inner()),
             Some(t) => {
                 self.cond
@@ -203,9 +195,19 @@ impl SocketShared {
                     .unwrap_or_else(|e| e.into_inner())
                     .0
             }
-        };
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
-        guard
+        })
+    }
+
+    /// A lock-free writer's wake-up after it published (see [`super::attention`]): raises
+    /// `attention`, and notifies blocked callers and watchers if there are any.
+    pub fn announce(&self, attention: &AtomicBool) {
+        attention::announce(
+            attention,
+            &self.waiters,
+            || self.has_watchers.load(Ordering::SeqCst),
+            || drop(self.lock()),
+            || self.notify(),
+        );
     }
 }
 

@@ -5,8 +5,8 @@
 
 use super::*;
 use crate::socket::shared::SocketState;
+use crate::sync::{AtomicBool, Ordering};
 use crate::ypipe::{self, Wake};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The connection's half of a lock-free inbound pipe (see [`crate::pipe::WireRx`]).
 pub(super) struct DirectIn {
@@ -78,14 +78,7 @@ impl Connection {
             }
         }
         if direct.tx.flush() == Wake::Reader {
-            // SeqCst: a caller about to wait counts itself in `waiters`, then checks this
-            // flag; we set it, then check `waiters`: one of us sees the other.
-            direct.attention.store(true, Ordering::SeqCst);
-            if self.socket.is_watched() {
-                // Taking the lock first: a caller that counted itself is then waiting.
-                drop(self.socket.lock());
-                self.socket.notify();
-            }
+            self.socket.announce(&direct.attention);
         }
         Ok(())
     }

@@ -15,9 +15,9 @@ use crate::engine::IoThreads;
 use crate::error::{Error, Result};
 use crate::inproc::{self, InprocEnd, PeerWake};
 use crate::socket_type::SocketType;
+use crate::sync::{AtomicBool, Ordering};
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// The scheme prefix of inproc endpoints.
@@ -107,20 +107,16 @@ struct Waker {
 
 impl PeerWake for Waker {
     fn wake(&self) {
-        // SeqCst: a caller about to wait counts itself in `waiters`, then checks this flag;
-        // we set the flag, then check `waiters`: one of us sees the other.
-        self.attention.store(true, Ordering::SeqCst);
         let Some(socket) = self.socket.upgrade() else {
             return;
         };
         if let Some(spool) = &self.spool {
-            spool.route(); // its thread syncs the pipes (confirmations, room) and routes
+            // Its thread syncs the pipes (confirmations, room) and routes; the flag is raised
+            // first so that its sync reads them.
+            self.attention.store(true, Ordering::SeqCst);
+            spool.route();
         }
-        if socket.is_watched() {
-            // Taking the lock first: a caller that counted itself is then already waiting.
-            drop(socket.lock());
-            socket.notify();
-        }
+        socket.announce(&self.attention);
     }
 }
 

@@ -1,5 +1,7 @@
 //! PUSH/PULL and PAIR over real TCP and IPC sockets on loopback.
 
+mod common;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use zocket::{Context, DONTWAIT, Error, SocketType};
@@ -382,22 +384,31 @@ fn host_names_wildcards_and_ipv6() {
 /// order: what the pipe holds first, then what was waiting behind it.
 #[test]
 fn disconnecting_keeps_what_was_received_in_order() {
+    // A raw PUSH sends the whole stream in one write, so that one read of the PULL's
+    // connection takes it all: the connection fills the queue of 5, holds the message the
+    // queue refused, and keeps the rest encoded.
+    let listener = common::RawListener::bind();
     let ctx = Context::new();
-    let push = ctx.socket(SocketType::Push).unwrap();
-    push.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = push.last_endpoint().unwrap();
     let pull = ctx.socket(SocketType::Pull).unwrap();
     pull.set_rcvhwm(5).unwrap();
     pull.set_rcvtimeo(Some(TIMEOUT)).unwrap();
-    pull.connect(&endpoint).unwrap();
-    // Many small messages: one read decodes far more than the 5 the queue takes.
+    pull.connect(&listener.endpoint).unwrap();
+    let mut push = listener.accept();
+    push.handshake(1, &[("Socket-Type", b"PUSH")]);
+    let push_port = push.stream().local_addr().unwrap().port();
+    let mut stream = Vec::new();
     for n in 1..=2000u32 {
-        push.send(n.to_be_bytes(), 0).unwrap();
+        stream.extend(common::encode_message(&[&n.to_be_bytes()]));
     }
+    push.send_raw(&stream);
     assert_eq!(pull.recv_bytes(0).unwrap(), 1u32.to_be_bytes());
-    std::thread::sleep(Duration::from_millis(50)); // let the connection read and pause
-    pull.disconnect(&endpoint).unwrap();
-    // The connection closes on its I/O thread; what it held follows the pipe's contents.
+    let deadline = Instant::now() + TIMEOUT;
+    while common::tcp_receive_queue(None, push_port) != Some(0) {
+        assert!(Instant::now() < deadline, "the PULL never read what was sent");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    pull.disconnect(&listener.endpoint).unwrap();
+    // The connection closes on its I/O thread; what it decoded follows the queue's contents.
     pull.set_rcvtimeo(Some(Duration::from_millis(500))).unwrap();
     let mut last = 1u32;
     while let Ok(bytes) = pull.recv_bytes(0) {

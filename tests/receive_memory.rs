@@ -38,22 +38,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Bytes waiting in the receive queue of the loopback TCP connection from `from_port` to
-/// `to_port`, from /proc/net/tcp; `None` while the kernel does not list it.
-fn receive_queue(to_port: u16, from_port: u16) -> Option<u64> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let local = format!("0100007F:{to_port:04X}");
-    let remote = format!("0100007F:{from_port:04X}");
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.get(1) != Some(&local.as_str()) || fields.get(2) != Some(&remote.as_str()) {
-            return None;
-        }
-        let (_, rx) = fields.get(4)?.split_once(':')?;
-        u64::from_str_radix(rx, 16).ok()
-    })
-}
-
 #[test]
 fn a_full_queue_keeps_the_rest_of_a_read_encoded() {
     const QUEUE: usize = 10;
@@ -76,7 +60,7 @@ fn a_full_queue_keeps_the_rest_of_a_read_encoded() {
 
     // The connection read the flood once the kernel's queue for it is empty.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while receive_queue(pull_port, raw_port) != Some(0) {
+    while tcp_receive_queue(Some(pull_port), raw_port) != Some(0) {
         assert!(Instant::now() < deadline, "the receiver never read the flood");
         std::thread::sleep(Duration::from_millis(1));
     }

@@ -461,3 +461,25 @@ pub fn bound(ctx: &Context, socket_type: SocketType) -> (Socket, String) {
     let endpoint = s.last_endpoint().unwrap();
     (s, endpoint)
 }
+
+/// Bytes waiting in the kernel's receive queue of a loopback TCP connection whose remote port
+/// is `remote_port` (and local port `local_port`, if given), from /proc/net/tcp; `None` while
+/// the kernel does not list it. Empty once the receiving side has read everything sent.
+#[allow(dead_code)]
+pub fn tcp_receive_queue(local_port: Option<u16>, remote_port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port_of = |address: &str| {
+        let (host, port) = address.split_once(':')?;
+        (host == "0100007F").then(|| u16::from_str_radix(port, 16).ok())?
+    };
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let local = port_of(fields.get(1)?)?;
+        let remote = port_of(fields.get(2)?)?;
+        if remote != remote_port || local_port.is_some_and(|p| p != local) {
+            return None;
+        }
+        let (_, queued) = fields.get(4)?.split_once(':')?;
+        u64::from_str_radix(queued, 16).ok()
+    })
+}

@@ -468,31 +468,3 @@ fn resets_never_reorder_or_repeat_what_a_connecting_pull_receives() {
         proxy.accepted()
     );
 }
-
-/// A receiver whose application stops reading pauses its connection, and then reads nothing
-/// from the peer, PONGs included. Its heartbeat must not take that silence for a dead peer:
-/// dropping the connection lost what the kernel held for it.
-#[test]
-fn a_receiver_that_stops_reading_keeps_its_connection() {
-    const MESSAGES: u64 = 2000;
-    let ctx = Context::new();
-    let pull = socket(&ctx, SocketType::Pull);
-    with_heartbeats(&pull);
-    pull.set_rcvhwm(10).unwrap();
-    pull.set_rcvtimeo(Some(DEADLINE)).unwrap();
-    pull.bind("tcp://127.0.0.1:0").unwrap();
-    let push = socket(&ctx, SocketType::Push);
-    push.set_reconnect_ivl(RECONNECT_IVL).unwrap();
-    push.connect(&pull.last_endpoint().unwrap()).unwrap();
-    for n in 0..MESSAGES {
-        push.send(&n.to_be_bytes()[..], 0).unwrap();
-    }
-    assert_eq!(pull.recv_bytes(0).unwrap(), 0u64.to_be_bytes());
-    // The application is busy for three heartbeat timeouts.
-    std::thread::sleep(HEARTBEAT_TIMEOUT * 3);
-    pull.set_rcvtimeo(Some(SLACK)).unwrap();
-    for n in 1..MESSAGES {
-        let got = pull.recv_bytes(0).expect("a message was lost");
-        assert_eq!(got, n.to_be_bytes(), "message {n}");
-    }
-}

@@ -206,10 +206,6 @@ impl Connection {
         if self.handshake_deadline.is_some_and(|d| d <= now) {
             return Err("handshake timed out".into());
         }
-        if self.paused {
-            // We stopped reading, not the peer: its PONGs wait behind the data we hold back.
-            self.heartbeat.on_traffic();
-        }
         match self.heartbeat.poll(now) {
             Due::Nothing => Ok(()),
             Due::Expired => Err("heartbeat timed out: nothing from the peer".into()),

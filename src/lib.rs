@@ -20,6 +20,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod inproc;
+mod live_count;
 // used by the core rewrite, issue 10
 #[allow(dead_code)]
 mod mailbox;

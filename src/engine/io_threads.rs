@@ -4,6 +4,7 @@
 
 use super::{Command, reactor};
 use crate::error::{Error, Result};
+use crate::live_count::{Live, LiveCount};
 use crate::pipe::{ConnId, Wakes};
 use crate::socket::shared::{SocketShared, WakeIo};
 use std::io;
@@ -80,40 +81,6 @@ pub(crate) struct IoThreads {
     /// Spool threads still running: `shutdown` waits for them, so that every spool is closed
     /// (synced, unlocked) when the context is gone.
     spool_threads: Arc<LiveCount>,
-}
-
-/// A count of running helper threads that can be waited down to zero.
-#[derive(Default)]
-pub(crate) struct LiveCount {
-    count: Mutex<usize>,
-    zero: std::sync::Condvar,
-}
-
-/// One running thread of a [`LiveCount`]; dropping it counts the thread out.
-pub(crate) struct Live(Arc<LiveCount>);
-
-impl LiveCount {
-    pub fn enter(self: &Arc<Self>) -> Live {
-        *self.count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        Live(Arc::clone(self))
-    }
-
-    fn wait_zero(&self) {
-        let mut count = self.count.lock().unwrap_or_else(|e| e.into_inner());
-        while *count > 0 {
-            count = self.zero.wait(count).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        let mut count = self.0.count.lock().unwrap_or_else(|e| e.into_inner());
-        *count -= 1;
-        if *count == 0 {
-            self.0.zero.notify_all();
-        }
-    }
 }
 
 impl IoThreads {

@@ -100,7 +100,9 @@ impl Socket {
         if st.spool.is_some() {
             return Err(Error::WrongState("the socket already has a spool"));
         }
-        let thread = super::spool_link::SpoolThread::start(Box::new(spool), &self.shared, &self.io)?;
+        let io = std::sync::Arc::downgrade(&self.io);
+        let live = self.io.spool_thread_started();
+        let thread = super::spool_link::SpoolThread::start(Box::new(spool), &self.shared, io, live)?;
         st.spool = Some(thread);
         Ok(())
     }

@@ -9,8 +9,8 @@
 //! the moment it queues messages that were already read.
 
 use super::delivery::Delivery;
-use super::shared::SocketShared;
-use crate::engine::IoThreads;
+use super::shared::{SocketShared, WakeIo};
+use crate::live_count::Live;
 use crate::spool::{Spool, SpoolError};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -186,7 +186,7 @@ impl SpoolLink {
     }
 
     /// One round of the spool thread: bookkeeping, then routing while pipes take messages.
-    fn run_once(&self, work: Work, socket: &Weak<SocketShared>, io: &Weak<IoThreads>) {
+    fn run_once(&self, work: Work, socket: &Weak<SocketShared>, io: &Weak<dyn WakeIo + Send + Sync>) {
         {
             let mut delivery = self.lock();
             delivery.requeue(work.requeued);
@@ -240,15 +240,16 @@ pub(crate) struct SpoolThread {
 }
 
 impl SpoolThread {
-    /// Starts delivering from `spool` for `socket`.
+    /// Starts delivering from `spool` for `socket`, whose wake-ups go to `io`; the thread
+    /// holds `live` until it ends.
     pub fn start(
         spool: Box<dyn Spool>,
         socket: &Arc<SocketShared>,
-        io: &Arc<IoThreads>,
+        io: Weak<dyn WakeIo + Send + Sync>,
+        live: Live,
     ) -> std::io::Result<SpoolThread> {
         let link = Arc::new(SpoolLink::new(spool));
-        let live = io.spool_thread_started();
-        let (worker, socket, io) = (Arc::clone(&link), Arc::downgrade(socket), Arc::downgrade(io));
+        let (worker, socket) = (Arc::clone(&link), Arc::downgrade(socket));
         let thread = std::thread::Builder::new()
             .name("zocket-spool".into())
             .spawn(move || {

@@ -45,8 +45,7 @@ impl Recycler {
             .iter_mut()
             .take(TRIES)
             .position(|(buf, capacity)| *capacity >= len && buf.try_reclaim(len));
-        if let Some(at) = reusable {
-            let (mut buf, capacity) = self.spent.remove(at).expect("found above");
+        if let Some((mut buf, capacity)) = reusable.and_then(|at| self.spent.remove(at)) {
             self.kept_bytes -= capacity;
             buf.clear();
             return (buf, capacity);
@@ -65,7 +64,9 @@ impl Recycler {
         self.spent.push_back((buf, capacity));
         self.kept_bytes += capacity;
         while self.spent.len() > self.max_spares || self.kept_bytes > self.max_bytes {
-            let (_, oldest) = self.spent.pop_front().expect("not empty while over the bounds");
+            let Some((_, oldest)) = self.spent.pop_front() else {
+                break;
+            };
             self.kept_bytes -= oldest;
         }
     }

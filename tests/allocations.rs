@@ -27,6 +27,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The count is the whole process's: the tests of this file take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs `rounds` exchanges after a warm-up and returns allocations per message.
 fn allocations_per_message(
     endpoint: &str,
@@ -34,6 +41,7 @@ fn allocations_per_message(
     server: SocketType,
     rounds: u32,
     ping_pong: bool,
+    size: usize,
 ) -> f64 {
     let ctx = Context::new();
     let a = ctx.socket(server).unwrap();
@@ -42,10 +50,10 @@ fn allocations_per_message(
     let b = ctx.socket(client).unwrap();
     b.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
     b.connect(&a.last_endpoint().unwrap()).unwrap();
-    let payload = [7u8; 48];
+    let payload = vec![7u8; size];
     let exchange = |n: u32| {
         for _ in 0..n {
-            b.send(payload, 0).unwrap();
+            b.send(&payload[..], 0).unwrap();
             let m = a.recv_msg(0).unwrap();
             assert_eq!(m.len(), payload.len());
             if ping_pong {
@@ -62,12 +70,12 @@ fn allocations_per_message(
 }
 
 fn check(endpoint: &str, bound: f64) {
-    let streaming = allocations_per_message(endpoint, SocketType::Push, SocketType::Pull, 100_000, false);
+    let streaming = allocations_per_message(endpoint, SocketType::Push, SocketType::Pull, 100_000, false, 48);
     assert!(
         streaming < bound,
         "{endpoint} PUSH/PULL: {streaming:.3} allocations per 48-byte message"
     );
-    let req_rep = allocations_per_message(endpoint, SocketType::Req, SocketType::Rep, 5_000, true);
+    let req_rep = allocations_per_message(endpoint, SocketType::Req, SocketType::Rep, 5_000, true, 48);
     eprintln!("{endpoint}: allocations per message: streaming {streaming:.4}, request-reply {req_rep:.4}");
     assert!(
         req_rep < bound,
@@ -77,6 +85,7 @@ fn check(endpoint: &str, bound: f64) {
 
 #[test]
 fn small_messages_do_not_allocate_per_message() {
+    let _turn = one_at_a_time();
     check("tcp://127.0.0.1:0", 0.05);
 }
 
@@ -85,5 +94,38 @@ fn small_messages_do_not_allocate_per_message() {
 /// 0 in 100,000), and request-reply a handful in 5,000 round trips.
 #[test]
 fn inproc_small_messages_do_not_allocate() {
+    let _turn = one_at_a_time();
     check("inproc://allocations", 0.002);
+}
+
+/// A borrowed 64 KiB payload is copied into a buffer that the socket reuses once the receiver
+/// has dropped the frame (`src/recycle.rs`), and over TCP the receiver's read buffer is
+/// reclaimed in place once its frames are gone: a stream allocates nothing per message once
+/// warm (measured 0.0005 both ways). Without the reuse: 1 per message over inproc, 2 over TCP.
+#[test]
+fn large_borrowed_messages_reuse_their_buffers() {
+    const SIZE: usize = 64 * 1024;
+    let _turn = one_at_a_time();
+    let inproc = allocations_per_message(
+        "inproc://large",
+        SocketType::Push,
+        SocketType::Pull,
+        2_000,
+        false,
+        SIZE,
+    );
+    let tcp = allocations_per_message(
+        "tcp://127.0.0.1:0",
+        SocketType::Push,
+        SocketType::Pull,
+        2_000,
+        false,
+        SIZE,
+    );
+    eprintln!("allocations per 64 KiB message: inproc {inproc:.4}, tcp {tcp:.4}");
+    assert!(
+        inproc < 0.01,
+        "inproc: {inproc:.3} allocations per 64 KiB message"
+    );
+    assert!(tcp < 0.05, "tcp: {tcp:.3} allocations per 64 KiB message");
 }

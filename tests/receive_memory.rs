@@ -60,14 +60,8 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 /// and pause the connection; the rest then arrive whole in the kernel before the connection
 /// reads again, which it does once `receive` (called repeatedly) has made room. Returns the
 /// most the heap grew from before the rest was sent, watched for 300 ms after that read
-/// (decoding follows a read on the same thread within microseconds), and how many messages
-/// `receive` took.
-fn heap_growth_for(
-    socket: &Socket,
-    peer_type: &str,
-    messages: &[Vec<u8>],
-    mut receive: impl FnMut(),
-) -> (i64, usize) {
+/// (decoding follows a read on the same thread within microseconds).
+fn heap_growth_for(socket: &Socket, peer_type: &str, messages: &[Vec<u8>], mut receive: impl FnMut()) -> i64 {
     socket.set_rcvhwm(QUEUE).unwrap();
     socket.bind("tcp://127.0.0.1:0").unwrap();
     let endpoint = socket.last_endpoint().unwrap();
@@ -83,10 +77,8 @@ fn heap_growth_for(
     raw.send_raw(&rest);
     let all_there = || queued() == Some(rest.len() as u64);
     wait_until("the rest never arrived whole", all_there);
-    let mut received = 0;
     while queued().is_some_and(|q| q == rest.len() as u64) {
         receive();
-        received += 1;
     }
     let mut most = 0;
     let watch_until = Instant::now() + Duration::from_millis(300);
@@ -95,7 +87,29 @@ fn heap_growth_for(
         std::thread::sleep(Duration::from_millis(5));
     }
     std::mem::forget(raw); // kept open: the socket drains what it held back
-    (most, received)
+    most
+}
+
+/// Runs [`heap_growth_for`] with `messages`, checks the bound, then that every message
+/// arrives in order as `expected(n)`.
+fn flood(socket: &Socket, peer_type: &str, messages: &[Vec<u8>], expected: impl Fn(usize) -> Vec<u8>) {
+    socket.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
+    let next = std::cell::Cell::new(0usize);
+    let take = || {
+        let n = next.get();
+        assert_eq!(socket.recv_bytes(0).unwrap(), expected(n), "message {n}");
+        next.set(n + 1);
+    };
+    let grown = heap_growth_for(socket, peer_type, messages, take);
+    assert!(
+        grown < BOUND,
+        "{grown} bytes more on the heap for {} messages from a {peer_type} behind a queue of {QUEUE}",
+        messages.len()
+    );
+    while next.get() < messages.len() {
+        take();
+    }
+    assert!(matches!(socket.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
 }
 
 // One test: the allocator counts the whole process, so the cases run one after the other.
@@ -104,48 +118,16 @@ fn a_full_queue_keeps_the_rest_of_a_read_encoded() {
     let ctx = Context::new();
 
     // A PULL (messages through its lock-free pipe): 20,000 one-byte messages, 60,000 bytes.
-    const MESSAGES: usize = 20_000;
     let pull = ctx.socket(SocketType::Pull).unwrap();
-    pull.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
-    let encoded: Vec<Vec<u8>> = (0..MESSAGES).map(|n| encode_frame(0, &[n as u8])).collect();
-    let next = std::cell::Cell::new(0usize);
-    let take = || {
-        let n = next.get();
-        assert_eq!(pull.recv_bytes(0).unwrap(), [n as u8], "message {n}");
-        next.set(n + 1);
-    };
-    let (grown, _) = heap_growth_for(&pull, "PUSH", &encoded, take);
-    assert!(
-        grown < BOUND,
-        "{grown} bytes more on the heap for {MESSAGES} one-byte messages behind a queue of {QUEUE}"
-    );
-    while next.get() < MESSAGES {
-        take();
-    }
-    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    let messages: Vec<Vec<u8>> = (0..20_000).map(|n| encode_frame(0, &[n as u8])).collect();
+    flood(&pull, "PUSH", &messages, |n| vec![n as u8]);
 
     // An XPUB (subscriptions through the pattern, under the socket's lock): 3,500 distinct
     // SUBSCRIBE commands, 63,000 bytes.
-    const SUBSCRIPTIONS: usize = 3_500;
     let xpub = ctx.socket(SocketType::XPub).unwrap();
-    xpub.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
     let topic = |n: usize| format!("t{n:05}").into_bytes();
-    let encoded: Vec<Vec<u8>> = (0..SUBSCRIPTIONS)
+    let subscriptions: Vec<Vec<u8>> = (0..3_500)
         .map(|n| encode_frame(FLAG_COMMAND, &command_body("SUBSCRIBE", &topic(n))))
         .collect();
-    let next = std::cell::Cell::new(0usize);
-    let take = || {
-        let n = next.get();
-        let got = xpub.recv_bytes(0).unwrap();
-        assert_eq!(got[1..], topic(n), "subscription {n}");
-        next.set(n + 1);
-    };
-    let (grown, _) = heap_growth_for(&xpub, "SUB", &encoded, take);
-    assert!(
-        grown < BOUND,
-        "{grown} bytes more on the heap for {SUBSCRIPTIONS} subscriptions behind a queue of {QUEUE}"
-    );
-    while next.get() < SUBSCRIPTIONS {
-        take();
-    }
+    flood(&xpub, "SUB", &subscriptions, |n| [&[1u8][..], &topic(n)].concat());
 }

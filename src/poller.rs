@@ -3,7 +3,10 @@
 use crate::error::Result;
 use crate::socket::Socket;
 use crate::socket::shared::Watcher;
-use std::sync::{Arc, Condvar, Mutex};
+use crate::socket::sleepers::park;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 pub use crate::socket::{POLLIN, POLLOUT};
@@ -42,31 +45,36 @@ impl<'a> PollItem<'a> {
 }
 
 /// Wakes a waiting `poll`: a generation counter, so that no change is missed between the
-/// readiness check and the wait.
-#[derive(Default)]
+/// readiness check and the wait, and the polling thread to unpark (an unpark that comes before
+/// the park is kept, so the park returns at once).
 struct PollSignal {
-    generation: Mutex<u64>,
-    cond: Condvar,
+    generation: AtomicU64,
+    thread: Thread,
 }
 
 impl Watcher for PollSignal {
     fn notify(&self) {
-        *self.generation.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.cond.notify_all();
+        // SeqCst: the change that caused the notify comes before, and the poller's look at the
+        // generation after its readiness check; see `poll`.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.thread.unpark();
     }
 }
 
 /// Waits until at least one item is ready or `timeout` passes (`None`: forever). Returns the
 /// number of ready items; each item's [`PollItem::revents`] says what is ready.
 pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
-    let signal = Arc::new(PollSignal::default());
+    let signal = Arc::new(PollSignal {
+        generation: AtomicU64::new(0),
+        thread: std::thread::current(),
+    });
     let watcher: Arc<dyn Watcher> = signal.clone();
     for item in items.iter() {
         item.socket.shared().add_watcher(&watcher);
     }
     let deadline = crate::deadline::from_now(timeout);
     let ready = loop {
-        let seen = *signal.generation.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = signal.generation.fetch_add(0, Ordering::SeqCst);
         let ready = match check(items) {
             Ok(ready) => ready,
             Err(e) => break Err(e),
@@ -74,23 +82,17 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
         if ready > 0 {
             break Ok(ready);
         }
-        let generation = signal.generation.lock().unwrap_or_else(|e| e.into_inner());
-        if *generation != seen {
+        if signal.generation.fetch_add(0, Ordering::SeqCst) != seen {
             continue;
         }
         match deadline {
-            None => drop(signal.cond.wait(generation).unwrap_or_else(|e| e.into_inner())),
+            None => park(None),
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
                     break Ok(0);
                 }
-                drop(
-                    signal
-                        .cond
-                        .wait_timeout(generation, d - now)
-                        .unwrap_or_else(|e| e.into_inner()),
-                );
+                park(Some(d - now));
             }
         }
     };

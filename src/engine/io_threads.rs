@@ -203,8 +203,8 @@ impl IoThreads {
     }
 
     /// Wakes every blocked caller so that it sees [`IoThreads::check`] fail. Taking each
-    /// socket's lock before notifying means a caller that checked before the change is
-    /// already waiting, so it is woken.
+    /// socket's lock before waking means a caller that checked under it before the change has
+    /// registered as a sleeper by then, so it is unparked.
     fn wake_every_socket(&self) {
         let sockets: Vec<Arc<SocketShared>> = self
             .sockets

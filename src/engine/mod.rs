@@ -99,7 +99,6 @@ pub(crate) fn broadcast_and_wait(io: &IoThreads, mut make: impl FnMut(Done) -> C
 #[cfg(test)]
 mod tests {
     use crate::{Context, DONTWAIT, Error, POLLIN, PollItem, SocketType};
-    use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
 
     fn is_io_failure(result: crate::Result<impl std::fmt::Debug>) -> bool {
@@ -124,7 +123,7 @@ mod tests {
                 crate::poll(&mut items, None)
             });
             let deadline = Instant::now() + Duration::from_secs(5);
-            while pull.shared().waiters.load(Ordering::SeqCst) == 0 || !other.shared().has_watchers() {
+            while !pull.shared().sleepers.any() || !other.shared().has_watchers() {
                 assert!(Instant::now() < deadline, "both calls block");
                 std::thread::yield_now();
             }

@@ -29,7 +29,7 @@
 //! - Blocking in [`Mailbox::recv`] with no timeout waits for a command even if no sender is
 //!   left; owners keep a sender, or use a timeout.
 
-mod signal;
+pub(crate) mod signal;
 
 #[cfg(all(test, loom))]
 mod loom_tests;

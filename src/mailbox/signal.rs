@@ -20,8 +20,9 @@ pub(super) use self::real::{Signal, Wait, new};
 #[cfg(all(test, loom))]
 pub(super) use self::model::{Signal, Wait, new};
 
-#[cfg(not(all(test, loom)))]
-mod real {
+/// Compiled in every build: the sockets' readiness descriptors use it directly (they are not
+/// modelled), and the loom build only runs the models.
+pub(crate) mod real {
     use crate::sync::{AtomicUsize, Ordering};
     use mio::{Events, Poll, Token, Waker};
     use std::io;
@@ -29,7 +30,7 @@ mod real {
     use std::time::{Duration, Instant};
 
     /// The sending side: raises the signal.
-    pub(in crate::mailbox) struct Signal {
+    pub(crate) struct Signal {
         waker: Waker,
         /// Signals raised and not yet consumed: at most one, checked in debug builds.
         unconsumed: AtomicUsize,
@@ -39,14 +40,14 @@ mod real {
     }
 
     /// The receiving side: waits for the signal and consumes it.
-    pub(in crate::mailbox) struct Wait {
+    pub(crate) struct Wait {
         poll: Poll,
         events: Events,
     }
 
     const WAKER: Token = Token(0);
 
-    pub(in crate::mailbox) fn new() -> io::Result<(Signal, Wait)> {
+    pub(crate) fn new() -> io::Result<(Signal, Wait)> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let signal = Signal {
@@ -64,7 +65,7 @@ mod real {
 
     impl Signal {
         /// Wakes the receiver. Called once per sleep of the receiver.
-        pub(in crate::mailbox) fn raise(&self) -> io::Result<()> {
+        pub(crate) fn raise(&self) -> io::Result<()> {
             // Release: pairs with the Acquire swap in `consumed`; the eventfd write and the
             // epoll report in between are the real hand-off, this keeps the count in step.
             let before = self.unconsumed.fetch_add(1, Ordering::Release);
@@ -77,7 +78,7 @@ mod real {
 
         /// Signals raised since the start, and how many of them are not consumed.
         #[cfg(test)]
-        pub(in crate::mailbox) fn counts(&self) -> (usize, usize) {
+        pub(crate) fn counts(&self) -> (usize, usize) {
             // Relaxed: read after the threads that raise are joined.
             (
                 self.raised.load(Ordering::Relaxed),
@@ -99,11 +100,7 @@ mod real {
         ///
         /// # Errors
         /// What `epoll_wait` returns, except `EINTR`, after which it waits again.
-        pub(in crate::mailbox) fn wait(
-            &mut self,
-            signal: &Signal,
-            timeout: Option<Duration>,
-        ) -> io::Result<bool> {
+        pub(crate) fn wait(&mut self, signal: &Signal, timeout: Option<Duration>) -> io::Result<bool> {
             // A deadline beyond what `Instant` holds is no deadline.
             let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
             loop {
@@ -125,7 +122,7 @@ mod real {
         }
 
         /// The pollable descriptor: readable while a signal is raised and not consumed.
-        pub(in crate::mailbox) fn fd(&self) -> BorrowedFd<'_> {
+        pub(crate) fn fd(&self) -> BorrowedFd<'_> {
             self.poll.registry().as_fd()
         }
     }

@@ -11,6 +11,7 @@ mod readiness;
 mod recv;
 mod send;
 pub(crate) mod shared;
+pub(crate) mod sleepers;
 pub(crate) mod spool_link;
 
 use crate::context::shared::ContextInner;
@@ -194,8 +195,8 @@ impl Socket {
             .ok_or_else(|| Error::InvalidOption("the socket was never bound or connected".into()))
     }
 
-    /// Waits on the socket's condition variable, or fails with `WouldBlock` when the caller
-    /// asked not to block or the deadline passed.
+    /// Parks until the socket may have changed (see `sleepers`), or fails with `WouldBlock`
+    /// when the caller asked not to block or the deadline passed.
     fn wait(&self, guard: &mut Locked<'_>, flags: i32, deadline: Option<Instant>) -> Result<()> {
         if flags & DONTWAIT != 0 {
             return Err(Error::WouldBlock);

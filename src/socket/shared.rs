@@ -1,5 +1,6 @@
 //! The state a socket shares with the I/O thread: its pipes, its pattern and its options,
-//! behind one lock, with a condition variable for blocking calls and readiness watchers.
+//! behind one lock, with the threads blocked on it (parked, see `sleepers`) and readiness
+//! watchers.
 //!
 //! A critical section that changes the pipes can owe wake-ups: to the I/O thread (flush a
 //! pipe, resume reading) and to blocked callers. [`Locked`] delivers them when it drops,
@@ -7,6 +8,7 @@
 
 use super::attention;
 use super::dedup::Dedup;
+use super::sleepers::{self, Sleepers};
 use super::spool_link::{SpoolLink, SpoolThread};
 use crate::inproc::PeerWake;
 use crate::message::Parts;
@@ -14,8 +16,8 @@ use crate::options::Options;
 use crate::pattern::{self, Pattern};
 use crate::pipe::{IoWake, Pipe, PipeId, Pipes, Wakes};
 use crate::socket_type::SocketType;
-use crate::sync::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use crate::sync::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 /// Something that wants to hear when a socket's readiness may have changed (a `Poller`).
@@ -38,9 +40,9 @@ pub(crate) struct SocketShared {
     pub id: u64,
     pub socket_type: SocketType,
     pub state: Mutex<SocketState>,
-    pub cond: Condvar,
-    /// Threads blocked on `cond`; notifying costs a system call, so it is skipped when zero.
-    pub waiters: AtomicUsize,
+    /// Threads blocked in a call on this socket; waking them costs a system call, so it is
+    /// skipped when there are none.
+    pub sleepers: Sleepers,
     watchers: Mutex<Vec<Weak<dyn Watcher>>>,
     has_watchers: AtomicBool,
 }
@@ -71,9 +73,9 @@ pub(crate) struct SocketState {
     /// The socket was closed: inproc connections made to it now are refused.
     pub closed: bool,
     /// An inproc pipe may have changed: the next call syncs them (see `sync_polled`). Set by
-    /// inproc peers without the lock; a waiting caller checks it after counting itself in
-    /// `waiters`, and a peer that sets it notifies when it sees a waiter, so no wake-up is
-    /// lost.
+    /// inproc peers and connections without the lock; a caller about to sleep checks it
+    /// after registering among the sleepers, and a writer that sets it wakes them when it sees
+    /// one, so no wake-up is lost (see `attention`).
     pub attention: Arc<AtomicBool>,
     /// The last sync left something no wake-up will announce (unread data, spooled messages
     /// not yet confirmed): the next call syncs again, but a waiting caller still sleeps.
@@ -101,8 +103,7 @@ impl SocketShared {
                 attention: Arc::new(AtomicBool::new(false)),
                 resync: false,
             }),
-            cond: Condvar::new(),
-            waiters: AtomicUsize::new(0),
+            sleepers: Sleepers::default(),
             watchers: Mutex::new(Vec::new()),
             has_watchers: AtomicBool::new(false),
         }
@@ -141,11 +142,9 @@ impl SocketShared {
 
     /// Wakes blocked callers and watchers: readiness may have changed.
     /// Must be called after the state change was made under the lock (and the lock released),
-    /// so that a waiter either saw the change or was counted in `waiters`.
+    /// so that a sleeper either saw the change or was registered (see `sleepers`).
     pub fn notify(&self) {
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            self.cond.notify_all();
-        }
+        self.sleepers.wake_all();
         if !self.has_watchers.load(Ordering::SeqCst) {
             return;
         }
@@ -179,33 +178,30 @@ impl SocketShared {
             .retain(|w| w.as_ptr() as *const () != target);
     }
 
-    /// Waits on the condition variable unless a lock-free writer raised `attention` since
-    /// the caller looked (see [`super::attention`]).
+    /// Unlocks and parks until woken or `timeout` passes, unless a lock-free writer raised
+    /// `attention` since the caller looked (see [`super::attention`]); locks again before
+    /// returning. The return may be spurious: the caller checks again.
     pub fn wait<'a>(
-        &self,
+        &'a self,
         guard: MutexGuard<'a, SocketState>,
         timeout: Option<std::time::Duration>,
     ) -> MutexGuard<'a, SocketState> {
         let attention = Arc::clone(&guard.attention);
-        attention::wait_unless_raised(&attention, &self.waiters, guard, |guard| match timeout {
-            None => self.cond.wait(guard).unwrap_or_else(|e| e.into_inner()),
-            Some(t) => {
-                self.cond
-                    .wait_timeout(guard, t)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
-            }
+        attention::wait_unless_raised(&attention, &self.sleepers, guard, |guard| {
+            drop(guard);
+            sleepers::park(timeout);
+            self.lock()
         })
     }
 
     /// A lock-free writer's wake-up after it published (see [`super::attention`]): raises
-    /// `attention`, and notifies blocked callers and watchers if there are any.
+    /// `attention`, and wakes blocked callers and watchers if there are any. It never takes
+    /// the socket's lock.
     pub fn announce(&self, attention: &AtomicBool) {
         attention::announce(
             attention,
-            &self.waiters,
+            &self.sleepers,
             || self.has_watchers.load(Ordering::SeqCst),
-            || drop(self.lock()),
             || self.notify(),
         );
     }
@@ -376,7 +372,7 @@ impl Locked<'_> {
         }
     }
 
-    /// Waits on the socket's condition variable (see [`SocketShared::wait`]). The wake-ups
+    /// Parks until the socket's state may have changed (see [`SocketShared::wait`]). The wake-ups
     /// owed so far go out first: the I/O thread may need them to produce what we wait for.
     /// inproc peers owed a wake-up are woken with the lock released, and the call returns
     /// without waiting (a spurious wake-up: the caller checks again).

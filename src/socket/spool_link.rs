@@ -10,6 +10,7 @@
 
 use super::delivery::Delivery;
 use super::shared::{SocketShared, WakeIo};
+use super::sleepers::{Sleepers, park};
 use crate::live_count::Live;
 use crate::spool::{Spool, SpoolError};
 use bytes::Bytes;
@@ -36,8 +37,8 @@ struct Work {
 /// The delivery shared by a socket's threads (see the module documentation).
 pub(crate) struct SpoolLink {
     delivery: Mutex<Delivery>,
-    /// Signalled with `delivery` when confirmations free room under the quota.
-    room: Condvar,
+    /// Senders blocked on the quota, woken when confirmations free room under it.
+    room: Sleepers,
     work: Mutex<Work>,
     work_ready: Condvar,
     stream_id: u64,
@@ -55,7 +56,7 @@ impl SpoolLink {
             low: AtomicU64::new(delivery.low_water()),
             drained: AtomicBool::new(delivery.is_drained()),
             delivery: Mutex::new(delivery),
-            room: Condvar::new(),
+            room: Sleepers::default(),
             work: Mutex::new(Work::default()),
             work_ready: Condvar::new(),
             stream_id,
@@ -137,17 +138,25 @@ impl SpoolLink {
                         return Err(full.into());
                     };
                     let wait = match deadline {
-                        None => std::time::Duration::from_secs(3600),
+                        None => None,
                         Some(at) => match at.checked_duration_since(Instant::now()) {
-                            Some(left) if !left.is_zero() => left,
+                            Some(left) if !left.is_zero() => Some(left),
                             _ => return Err(full.into()),
                         },
                     };
-                    delivery = self
-                        .room
-                        .wait_timeout(delivery, wait)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    // The quota is checked again under the lock at the top of the loop: a
+                    // confirmation that frees room after we unlock unparks us. The context's
+                    // end is checked after registering, as `wake_waiters` may have looked
+                    // before.
+                    delivery = self.room.sleep_unless(
+                        delivery,
+                        |_| alive().is_err(),
+                        |delivery| {
+                            drop(delivery);
+                            park(wait);
+                            self.lock()
+                        },
+                    );
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -160,8 +169,7 @@ impl SpoolLink {
 
     /// Wakes senders waiting on the quota, so that they see the context end.
     pub fn wake_waiters(&self) {
-        drop(self.lock());
-        self.room.notify_all();
+        self.room.wake_all();
     }
 
     /// The next work, or `None` once stopped. Confirmations that came before the stop are
@@ -193,7 +201,7 @@ impl SpoolLink {
             delivery.confirm(work.confirmed);
             self.publish(&delivery);
         }
-        self.room.notify_all();
+        self.room.wake_all();
         if work.stop {
             return; // the socket is gone: nothing to route, and no reason to read the disk
         }

@@ -1,18 +1,18 @@
 //! loom model of the attention protocol: a connection writes messages into its lock-free pipe
-//! and announces them; the application thread syncs under the socket's lock and waits on the
-//! condition variable when it found nothing. A lost wake-up leaves the application asleep for
-//! ever, which loom reports as a deadlock.
+//! and announces them; the application thread syncs under the socket's lock and parks when it
+//! found nothing. A lost wake-up leaves the application asleep for ever, which loom reports as
+//! a deadlock.
 
 use super::*;
-use crate::sync::{Arc, Condvar, Mutex, thread};
+use crate::socket::sleepers::{Sleepers, park};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering, thread};
 use crate::ypipe::{self, Read, Wake, loom_model as model};
 
 /// The parts of a socket the protocol touches: the lock (guarding the pipe's reader, as the
-/// socket's state does), its condition variable, the waiters count and the flag.
+/// socket's state does), its sleepers and the flag.
 struct Socket {
     state: Mutex<ypipe::Reader<u32>>,
-    cond: Condvar,
-    waiters: AtomicUsize,
+    sleepers: Sleepers,
     attention: AtomicBool,
 }
 
@@ -23,10 +23,9 @@ fn connection(socket: &Socket, mut tx: ypipe::Writer<u32>, messages: u32) {
         if tx.flush() == Wake::Reader {
             announce(
                 &socket.attention,
-                &socket.waiters,
+                &socket.sleepers,
                 || false,
-                || drop(socket.state.lock().unwrap()),
-                || socket.cond.notify_all(),
+                || socket.sleepers.wake_all(),
             );
         }
     }
@@ -46,8 +45,10 @@ fn application(socket: &Socket, messages: u32) -> Vec<u32> {
         if got.len() == messages as usize {
             return got;
         }
-        guard = wait_unless_raised(&socket.attention, &socket.waiters, guard, |g| {
-            socket.cond.wait(g).unwrap()
+        guard = wait_unless_raised(&socket.attention, &socket.sleepers, guard, |g| {
+            drop(g);
+            park(None);
+            socket.state.lock().unwrap()
         });
     }
 }
@@ -58,8 +59,7 @@ fn run(messages: u32) {
         // As a connection opens its pipe: the reader starts awake and the flag raised.
         let socket = Arc::new(Socket {
             state: Mutex::new(rx),
-            cond: Condvar::new(),
-            waiters: AtomicUsize::new(0),
+            sleepers: Sleepers::default(),
             attention: AtomicBool::new(true),
         });
         let writer = {

@@ -138,6 +138,46 @@ mod tests {
         assert!(!sleepers.any());
     }
 
+    /// Two calls asleep on one socket at once, a `send` held by the high-water mark and a
+    /// `recv` with nothing to read: room wakes the send, and a message wakes the recv.
+    #[test]
+    fn a_blocked_send_and_a_blocked_recv_on_one_socket_each_wake_for_their_own_cause() {
+        use crate::{Context, DONTWAIT, SocketType};
+        let ctx = Context::new();
+        let a = ctx.socket(SocketType::Dealer).unwrap();
+        a.set_rcvhwm(1).unwrap();
+        a.bind("inproc://two-sleepers").unwrap();
+        let b = ctx.socket(SocketType::Dealer).unwrap();
+        b.set_sndhwm(1).unwrap();
+        b.connect("inproc://two-sleepers").unwrap();
+        let mut queued = 0;
+        while b.send("queued", DONTWAIT).is_ok() {
+            queued += 1;
+            assert!(queued <= 2, "the high-water marks hold");
+        }
+        std::thread::scope(|scope| {
+            let sender = scope.spawn(|| b.send("late", 0));
+            let receiver = scope.spawn(|| b.recv_bytes(0));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while b.shared().sleepers.count.load(Ordering::SeqCst) < 2 {
+                assert!(Instant::now() < deadline, "both calls sleep");
+                std::thread::yield_now();
+            }
+            assert_eq!(a.recv_bytes(0).unwrap(), b"queued");
+            sender.join().unwrap().expect("room wakes the blocked send");
+            assert!(!receiver.is_finished(), "nothing was sent to b");
+            a.send("reply", 0).unwrap();
+            assert_eq!(receiver.join().unwrap().unwrap(), b"reply");
+        });
+        let mut rest = Vec::new();
+        while let Ok(m) = a.recv_bytes(DONTWAIT) {
+            rest.push(m);
+        }
+        let mut expected = vec![b"queued".to_vec(); queued - 1];
+        expected.push(b"late".to_vec());
+        assert_eq!(rest, expected, "every message arrives once, in order");
+    }
+
     #[test]
     fn every_sleeper_is_woken() {
         let sleepers = Arc::new(Sleepers::default());

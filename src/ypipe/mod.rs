@@ -5,9 +5,9 @@
 //! # Algorithm
 //!
 //! Items live in a forward-linked list of chunks of `N` slots ([`CHUNK_LEN`] by default). The
-//! writer fills slots at the tail and links a chunk when one is full, reusing the *spare*: the
-//! last chunk the reader emptied, handed back through one atomic pointer, so a reader that
-//! keeps up makes steady traffic allocation-free.
+//! writer fills slots at the tail and links a chunk when one is full, reusing a *spare*: a
+//! chunk the reader emptied, handed back through a few atomic pointers (four), so that steady
+//! traffic, and a queue that swings by up to four chunks, are allocation-free.
 //!
 //! One atomic word, `published`, holds the number of items the reader may read, and a flag
 //! bit that says "the reader is asleep":
@@ -44,7 +44,7 @@
 //! | `published` | writer moves the count, reader sets the asleep flag | compare-exchange both ways |
 //! | `flow.word` | reader moves the count, writer sets the waiting flag | compare-exchange both ways |
 //! | `flow.wake_at` | writer, while the flag is clear | reader, while it is set |
-//! | `spare` | reader puts, writer takes | swap |
+//! | `spares` | reader puts into an empty slot, writer takes | compare-exchange from null / swap |
 //!
 //! The two halves keep their own state in their own cache-padded struct; the shared words
 //! sit on separate cache lines too.

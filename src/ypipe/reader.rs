@@ -4,6 +4,7 @@ use super::chunk::{Chunk, Count, Cursor, Entry};
 use super::shared::Shared;
 use super::{CHUNK_LEN, Read, Wake};
 use crate::sync::{Arc, CachePadded, Ordering};
+use std::ptr;
 
 /// The consuming half of a pipe: see the [module documentation](super).
 ///
@@ -126,7 +127,8 @@ impl<T, const N: usize> Reader<T, N> {
         }
     }
 
-    /// Moves to the next chunk and leaves the emptied one as the spare.
+    /// Moves to the next chunk and leaves the emptied one as a spare, or frees it when the
+    /// writer already has enough.
     fn next_chunk(&mut self) {
         let s = &mut *self.state;
         let emptied = s.head.chunk;
@@ -134,14 +136,19 @@ impl<T, const N: usize> Reader<T, N> {
         let next = unsafe { Chunk::next(emptied) };
         debug_assert!(!next.is_null());
         s.head = Cursor::start_of(next);
-        // Release: pairs with the Acquire swap in `Writer::next_chunk`, which reuses the
-        // chunk after our last reads of it. The chunk we get back, if any, was put there by
-        // us (the writer only takes), so it needs no Acquire.
-        let previous = self.shared.spare.swap(emptied, Ordering::Release);
-        if !previous.is_null() {
-            // SAFETY: an emptied chunk nobody else references.
-            unsafe { Chunk::free(previous) };
+        for slot in self.shared.spares.iter() {
+            // Release: pairs with the Acquire swap in `Writer::next_chunk`, which reuses the
+            // chunk after our last reads of it. A failure reads a chunk we put there earlier
+            // (the writer only takes), so it needs no ordering.
+            if slot
+                .compare_exchange(ptr::null_mut(), emptied, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
         }
+        // SAFETY: an emptied chunk nobody else references.
+        unsafe { Chunk::free(emptied) };
     }
 
     /// Counts one more message read and tells whether a writer waiting for room must be woken:

@@ -309,6 +309,29 @@ fn steady_traffic_reuses_chunks() {
     assert!(allocated <= 2, "{allocated} chunks for 5000 items");
 }
 
+/// A queue that swings by several chunks (filled, then drained, as a receiver that lags and
+/// catches up does) reuses them too: with a single spare it allocated at most turns.
+#[test]
+fn a_queue_swinging_by_several_chunks_reuses_them() {
+    let (mut writer, mut reader) = with_chunk_len::<u64, 8>(0);
+    let before = CHUNKS_ALLOCATED.with(|count| count.get());
+    for round in 0..100u64 {
+        for i in 0..32 {
+            writer.write(round * 32 + i, false).unwrap();
+        }
+        let _ = writer.flush();
+        for i in 0..32 {
+            match reader.read() {
+                Read::Frame { item, .. } => assert_eq!(item, round * 32 + i),
+                _ => panic!("item {i} of round {round} missing"),
+            }
+        }
+    }
+    let allocated = CHUNKS_ALLOCATED.with(|count| count.get()) - before;
+    // The four chunks the queue spans, plus one for the swing.
+    assert!(allocated <= 5, "{allocated} chunks for 100 swings of 4 chunks");
+}
+
 /// Compiles only if `X` does not implement the trait chosen by the marker (the call is
 /// ambiguous otherwise): the "assert not impl" trick.
 trait AmbiguousIfImpl<Marker> {

@@ -161,16 +161,21 @@ impl<T, const N: usize> Writer<T, N> {
         s.written = s.written.next();
     }
 
-    /// The chunk after `current`: one left linked by a rollback, else the spare, else a new one.
+    /// The chunk after `current`: one left linked by a rollback, else a spare, else a new one.
     fn next_chunk(shared: &Shared<T, N>, current: *mut Chunk<T, N>) -> *mut Chunk<T, N> {
         // SAFETY: `current` is our tail chunk; only we write its link.
         let linked = unsafe { Chunk::next(current) };
         if !linked.is_null() {
             return linked;
         }
-        // Acquire: pairs with the Release swap in `Reader::next_chunk`, so that the reader's
-        // last reads of the recycled slots and link happen before we write them again.
-        let spare = shared.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        // Acquire: pairs with the Release exchange in `Reader::next_chunk`, so that the
+        // reader's last reads of the recycled slots and link happen before we write them again.
+        let spare = shared
+            .spares
+            .iter()
+            .map(|slot| slot.swap(ptr::null_mut(), Ordering::Acquire))
+            .find(|chunk| !chunk.is_null())
+            .unwrap_or(ptr::null_mut());
         let chunk = if spare.is_null() {
             Chunk::alloc()
         } else {

@@ -106,7 +106,8 @@ mod tests {
         let waker = {
             let (sleepers, flag) = (sleepers.clone(), flag.clone());
             std::thread::spawn(move || {
-                while !sleepers.any() {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !sleepers.any() && Instant::now() < deadline {
                     std::thread::yield_now();
                 }
                 flag.store(true, Ordering::SeqCst);

@@ -13,6 +13,7 @@
 //! the receiver moves messages into its own queue only when that queue is empty.
 
 use crate::message::Parts;
+use crate::pipe::Outbox;
 use crate::ypipe::{self, Read, Wake};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -52,16 +53,12 @@ const NO_CHANGE: usize = usize::MAX;
 pub(crate) struct InprocEnd {
     side: usize,
     link: Arc<Link>,
-    tx: Option<ypipe::Writer<Parts>>,
+    tx: Option<Outbox>,
     rx: ypipe::Reader<Parts>,
     /// The peer's close was read: nothing more will come.
     rx_closed: bool,
     /// A message read from the pipe that the receiving queue had no room for.
     held: Option<Parts>,
-    /// Messages the pipe refused (queued past the mark, such as subscriptions), in order.
-    overflow: VecDeque<Parts>,
-    /// Whether a new message may be written now (refreshed after each write and each sync).
-    room: bool,
     /// Messages handed to the pipe so far (overflow included), and the spool sequence numbers
     /// of those not yet confirmed consumed, by position.
     written: u64,
@@ -86,12 +83,10 @@ pub(crate) fn pair(endpoint: &str, hwm: [usize; 2]) -> (InprocEnd, InprocEnd) {
     let end = |side, tx, rx| InprocEnd {
         side,
         link: Arc::clone(&link),
-        tx: Some(tx),
+        tx: Some(Outbox::new(tx)),
         rx,
         rx_closed: false,
         held: None,
-        overflow: VecDeque::new(),
-        room: true,
         written: 0,
         in_flight: VecDeque::new(),
         endpoint: Arc::clone(&endpoint),
@@ -157,13 +152,12 @@ impl InprocEnd {
         let hwm = link.swap(NO_CHANGE, Ordering::Acquire);
         if let (Some(tx), true) = (self.tx.as_mut(), hwm != NO_CHANGE) {
             tx.set_hwm(hwm);
-            self.room = self.overflow.is_empty() && tx.has_room();
         }
     }
 
     /// Whether a message may be written now.
     pub fn can_write(&self) -> bool {
-        self.tx.is_some() && self.room && self.overflow.is_empty()
+        self.tx.as_ref().is_some_and(Outbox::can_write)
     }
 
     /// Writes one message (`seq`: its spool sequence number, 0 if none), past the mark if
@@ -177,16 +171,7 @@ impl InprocEnd {
         if seq != 0 {
             self.in_flight.push_back((self.written, seq));
         }
-        if !self.overflow.is_empty() {
-            self.overflow.push_back(msg);
-            return false;
-        }
-        if let Err(msg) = tx.write(msg, false) {
-            self.overflow.push_back(msg);
-        }
-        let wake = tx.flush() == Wake::Reader;
-        self.room = self.overflow.is_empty() && tx.has_room();
-        wake
+        tx.write(msg)
     }
 
     /// Moves refused messages into the pipe as room appears and refreshes whether there is
@@ -194,20 +179,7 @@ impl InprocEnd {
     /// the peer must be woken.
     pub fn refresh_room(&mut self) -> bool {
         self.apply_hwm();
-        let Some(tx) = self.tx.as_mut() else {
-            return false;
-        };
-        let mut wrote = false;
-        while let Some(msg) = self.overflow.pop_front() {
-            if let Err(msg) = tx.write(msg, false) {
-                self.overflow.push_front(msg);
-                break;
-            }
-            wrote = true;
-        }
-        let wake = wrote && tx.flush() == Wake::Reader;
-        self.room = self.overflow.is_empty() && tx.has_room();
-        wake
+        self.tx.as_mut().is_some_and(Outbox::refresh)
     }
 
     /// The next message from the peer: `Ok(Some((msg, wake_peer)))`, `Ok(None)` when the pipe
@@ -278,7 +250,6 @@ impl InprocEnd {
     /// for re-sending. What the peer sent stays readable.
     pub fn leave(&mut self) -> (Option<Arc<dyn PeerWake>>, Vec<u64>) {
         let unconfirmed = self.in_flight.drain(..).map(|(_, seq)| seq).collect();
-        self.overflow.clear();
         let Some(tx) = self.tx.take() else {
             return (None, unconfirmed);
         };

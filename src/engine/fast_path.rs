@@ -3,15 +3,19 @@
 //! thread to do it. On a request/reply exchange this removes a thread hop from each send.
 //!
 //! Ownership of the byte stream is explicit, so frames from the two threads never interleave:
-//! the I/O thread *claims* the stream before it writes anything, and *releases* it (under the
-//! socket lock) only when its write buffer, its batch and the pipe are all empty. The
-//! application writes only while the stream is released; what it cannot finish (the socket
-//! would block) it leaves as `leftover`, takes the stream, and wakes the I/O thread, whose claim
-//! puts the leftover first.
+//! the I/O thread *claims* the stream before it writes anything, and *releases* it only when
+//! its write buffer and the pipe are both empty, checking the pipe under this path's lock.
+//! The application writes only while the stream is released; what it cannot finish (the
+//! socket would block) it leaves as `leftover`, takes the stream, and wakes the I/O thread,
+//! whose claim puts the leftover first. A message the application queues in the pipe while
+//! the I/O thread sleeps on it hands the stream back first (`hand_to_io`), so no later
+//! message overtakes it.
 
-use crate::pipe::{DirectWrite, Pipe};
+use crate::message::Parts;
+use crate::pipe::{Direct, DirectWrite};
 use crate::sync::{Mutex, MutexGuard};
 use crate::transport::Stream;
+use crate::ypipe;
 use crate::zmtp::outbuf::OutBuf;
 use crate::zmtp::protocol::Encoder;
 use std::io::{self, IoSlice, Write};
@@ -83,11 +87,14 @@ impl<S: DirectSink> FastPath<S> {
         }
     }
 
-    /// I/O thread side, under the socket lock, with nothing left to write: the application
-    /// may write directly again.
-    pub fn release(&self) {
+    /// I/O thread side, with nothing left to write: if the pipe is still empty, the
+    /// application may write directly again. The check and the release are one step under
+    /// this lock, so a message the application queues meanwhile is either seen here or
+    /// queued after the release, when its flush finds the reader asleep and hands the
+    /// stream back (`hand_to_io`) before any later message could be written directly.
+    pub fn release_if_drained<T, const N: usize>(&self, pipe: &mut ypipe::Reader<T, N>) {
         let mut st = self.lock();
-        if st.leftover.is_empty() {
+        if st.leftover.is_empty() && !pipe.check_read() {
             st.io_owns = false;
         }
     }
@@ -99,27 +106,28 @@ impl<S: DirectSink> FastPath<S> {
 }
 
 impl<S: DirectSink> DirectWrite for FastPath<S> {
-    /// Application side, under the socket lock: writes the pipe's queued messages directly.
-    /// Returns false when the I/O thread must be woken instead (it owns the stream, or the
-    /// socket would block; then it owns the stream and the leftover).
-    fn try_send(&self, pipe: &mut Pipe) -> bool {
+    /// Application side: encodes and writes `msg` if the stream is released. What the
+    /// socket does not take is left for the I/O thread, which then owns the stream.
+    fn try_write(&self, msg: &Parts) -> Direct {
         let mut guard = self.lock();
         let st = &mut *guard;
-        if st.io_owns || pipe.outbound.iter().any(|(seq, _)| *seq != 0) {
-            return false;
+        if st.io_owns {
+            return Direct::Busy;
         }
-        while let Some((_, msg)) = pipe.outbound.pop_front() {
-            st.encoder.encode_message(&msg, &mut st.scratch);
-        }
+        st.encoder.encode_message(msg, &mut st.scratch);
         let socket = &mut st.socket;
         let written = st.scratch.write_with(|bufs| socket.write_vectored(bufs));
         if written.is_ok() && st.scratch.is_empty() {
-            return true;
+            return Direct::Written;
         }
         // Would block, or failed (the I/O thread will see the error itself): hand over.
         st.leftover = std::mem::take(&mut st.scratch);
         st.io_owns = true;
-        false
+        Direct::Handed
+    }
+
+    fn hand_to_io(&self) {
+        self.lock().io_owns = true;
     }
 }
 

@@ -484,9 +484,9 @@ impl Reactor {
             }
             let flushed: Vec<Token> = self
                 .conns
-                .iter()
-                .filter(|(_, c)| c.socket.id == socket_id && c.half_closed_at.is_none() && c.is_flushed())
-                .map(|(t, _)| *t)
+                .iter_mut()
+                .filter(|(_, c)| c.socket.id == socket_id && c.half_closed_at.is_none())
+                .filter_map(|(t, c)| c.is_flushed().then_some(*t))
                 .collect();
             for token in flushed {
                 self.with_conn(token, |c, _| c.half_close(now));
@@ -529,9 +529,5 @@ fn signal(done: super::Done) {
 /// Whether a connector's persistent pipe still holds messages to deliver.
 fn has_pending(socket: &SocketShared, pipe: Option<crate::pipe::PipeId>) -> bool {
     let Some(id) = pipe else { return false };
-    socket
-        .lock()
-        .pipes
-        .get(id)
-        .is_some_and(|p| !p.outbound.is_empty())
+    socket.lock().pipes.get_mut(id).is_some_and(|p| p.has_outbound())
 }

@@ -119,7 +119,7 @@ impl Socket {
             let routing_id = st.opts.connect_routing_id.take();
             let keeps_pipe = !st.opts.immediate && self.shared.socket_type != SocketType::Router;
             let pipe = if keeps_pipe {
-                let mut pipe = st.new_pipe();
+                let mut pipe = st.new_wire_pipe();
                 if let Some(id) = &routing_id {
                     pipe.routing_id = id.clone();
                 }

@@ -18,6 +18,9 @@ impl SocketState {
     pub fn sync_polled(&mut self) {
         // SeqCst: ordered with the writers' stores and the waiters count (see the field).
         let woken = self.attention.swap(false, Ordering::SeqCst);
+        if woken && !self.pipes.out_blocked.is_empty() {
+            self.pipes.refresh_blocked(); // a connection drained an outbound pipe
+        }
         if !(woken || std::mem::take(&mut self.resync)) || self.pipes.polled.is_empty() {
             return;
         }

@@ -36,7 +36,7 @@ impl Socket {
             let got = st.pattern.recv(&mut st.pipes);
             st.reap();
             if let Some(parts) = got? {
-                guard.fast_credit = true;
+                guard.pipes.fast_credit = true;
                 return Ok((guard, parts));
             }
             self.wait(&mut guard, flags, deadline)?;

@@ -47,10 +47,7 @@ impl Socket {
             let st = &mut *guard;
             st.sync_polled();
             match st.pattern.send(parts, &mut st.pipes) {
-                Ok(()) => {
-                    st.run_fast_path();
-                    return Ok(());
-                }
+                Ok(()) => return Ok(()),
                 Err(SendError::Fatal(e)) => return Err(e),
                 Err(SendError::WouldBlock(back)) => {
                     parts = back;

@@ -63,10 +63,6 @@ pub(crate) struct SocketState {
     pub spool: Option<SpoolThread>,
     /// Sequence numbers already delivered from spooled zocket senders.
     pub dedup: Dedup,
-    /// A receive happened since the last direct write: the next send may write directly.
-    /// Request/reply traffic alternates, so each send gets the fast path; a stream of sends
-    /// (PUSH, PUB, a busy DEALER) leaves writing to the I/O thread, which batches.
-    pub fast_credit: bool,
     /// A spooled zocket sender was attached: messages are acknowledged as the application
     /// takes them, so they are taken one at a time.
     pub acked_senders: bool,
@@ -88,7 +84,7 @@ impl SocketShared {
             id,
             socket_type,
             state: Mutex::new(SocketState {
-                pipes: Pipes::default(),
+                pipes: Pipes::new(),
                 pattern: pattern::for_type(socket_type),
                 opts: Options::default(),
                 send_partial: Parts::new(),
@@ -97,7 +93,6 @@ impl SocketShared {
                 arena: Default::default(),
                 spool: None,
                 dedup: Dedup::default(),
-                fast_credit: true,
                 acked_senders: false,
                 closed: false,
                 attention: Arc::new(AtomicBool::new(false)),
@@ -213,6 +208,17 @@ impl SocketState {
         Pipe::new(self.opts.sndhwm, self.opts.rcvhwm)
     }
 
+    /// A new pipe for a connection: with a lock-free outbound pipe, unless the socket sends
+    /// from a spool (the connection then takes messages under the lock, with the spool's
+    /// bookkeeping).
+    pub fn new_wire_pipe(&self) -> Pipe {
+        let mut pipe = self.new_pipe();
+        if self.spool.is_none() {
+            pipe.open_wire_out();
+        }
+        pipe
+    }
+
     /// Adds a pipe and offers it to the pattern; `None` if the pattern refused it.
     pub fn attach_pipe(&mut self, pipe: Pipe) -> Option<PipeId> {
         let id = self.pipes.insert(pipe);
@@ -233,6 +239,8 @@ impl SocketState {
         pipe.detached = true;
         pipe.conn = None;
         pipe.fast = None;
+        pipe.wire_out = None;
+        pipe.out_reader = None;
         let mut lost: Vec<u64> = pipe
             .outbound
             .drain(..)
@@ -276,40 +284,10 @@ impl SocketState {
         }
     }
 
-    /// Writes directly the pipes that got messages while their I/O thread was idle, if a
-    /// receive came since the last time (see `fast_credit`); the ones that cannot be written
-    /// now become flush wake-ups. Called by sending threads.
-    pub fn run_fast_path(&mut self) {
-        if !std::mem::take(&mut self.fast_credit) {
-            return; // take_wakes turns the pending pipes into flush wake-ups
-        }
-        let pending = std::mem::take(&mut self.pipes.fast_pending);
-        for id in pending {
-            let Some(pipe) = self.pipes.get_mut(id) else {
-                continue;
-            };
-            match pipe.fast.clone() {
-                Some(fast) if fast.try_send(pipe) => pipe.io_idle = true,
-                _ => {
-                    if let Some(conn) = pipe.conn {
-                        self.pipes.wakes.push(IoWake::Flush(conn));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Takes the wake-ups owed to the I/O thread (pipes awaiting a direct write that nobody
-    /// did become flush wake-ups).
+    /// Takes the wake-ups owed to the I/O thread.
     fn take_wakes(&mut self) -> Wakes {
-        if self.pipes.wakes.is_empty() && self.pipes.fast_pending.is_empty() {
-            return Wakes::new(); // the common case, without moving the inline buffers
-        }
-        let pending = std::mem::take(&mut self.pipes.fast_pending);
-        for id in pending {
-            if let Some(conn) = self.pipes.get(id).and_then(|p| p.conn) {
-                self.pipes.wakes.push(IoWake::Flush(conn));
-            }
+        if self.pipes.wakes.is_empty() {
+            return Wakes::new(); // the common case, without moving the inline buffer
         }
         std::mem::take(&mut self.pipes.wakes)
     }
@@ -419,9 +397,10 @@ impl std::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        let owes = self.guard.as_ref().is_some_and(|g| {
-            !(g.pipes.wakes.is_empty() && g.pipes.fast_pending.is_empty() && g.pipes.peer_wakes.is_empty())
-        });
+        let owes = self
+            .guard
+            .as_ref()
+            .is_some_and(|g| !(g.pipes.wakes.is_empty() && g.pipes.peer_wakes.is_empty()));
         if owes {
             // Unlock before waking: the woken side may want the lock at once.
             let wakes = self.take_wakes();

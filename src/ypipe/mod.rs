@@ -27,8 +27,12 @@
 //! read and a flag "writer waiting". A writer that finds `hwm` messages queued computes the
 //! count at which it may resume (`lwm` = (hwm+1)/2 messages left, at most hwm-1), stores it,
 //! and sets the flag with a compare-exchange against the count it checked (so it re-checks).
-//! The reader updates the count after each message; when the flag is set and the count
-//! reaches that mark, it clears the flag and its [`Read::Frame`] carries [`Wake::Writer`].
+//! The reader updates the count every hwm/8 messages (1 to 64), after each message while the
+//! flag is set,
+//! and whenever it has read everything published (so always before it sleeps); not after
+//! each message otherwise: that would bounce the
+//! word's cache line between the cores once per message. When the flag is set and the count
+//! has reached that mark, it clears the flag and its [`Read::Frame`] carries [`Wake::Writer`].
 //! The writer writes no more until the queue is down to `lwm`, so the two threads do not
 //! wake each other once per message (libzmq's `compute_lwm` explains that choice).
 //!

@@ -24,8 +24,10 @@ struct ReaderState<T, const N: usize> {
     read: Count,
     /// The item count published as last seen: items up to it can be read without atomics.
     limit: Count,
-    /// Complete messages read (the count in `Flow::word`, which only we change).
+    /// Complete messages read, and the count last stored into `Flow::word` (which only we
+    /// move forward): the count is reported in batches (see `count_message`).
     messages: Count,
+    reported: Count,
     /// The delimiter was read.
     closed: bool,
 }
@@ -39,6 +41,7 @@ impl<T, const N: usize> Reader<T, N> {
                 read: zero,
                 limit: zero,
                 messages: zero,
+                reported: zero,
                 closed: false,
             }),
             shared,
@@ -50,6 +53,7 @@ impl<T, const N: usize> Reader<T, N> {
     /// that publishes something returns [`Wake::Reader`]. Already asleep, it stays so.
     ///
     /// After [`Read::Closed`] it returns false and nothing will wake the reader.
+    #[inline]
     pub(crate) fn check_read(&mut self) -> bool {
         let s = &mut *self.state;
         if s.read != s.limit {
@@ -80,6 +84,13 @@ impl<T, const N: usize> Reader<T, N> {
         }
     }
 
+    /// Whether an item is known to be published without looking at the shared word: a reader
+    /// that takes only these between its [`check_read`](Self::check_read)s fetches the
+    /// writer's progress once per batch, not once per item.
+    pub(crate) fn has_known(&self) -> bool {
+        self.state.read != self.state.limit
+    }
+
     /// Whether an item can be read, like [`check_read`](Self::check_read) but without going
     /// to sleep when none can: for an awake reader that spins a little before it sleeps.
     /// While asleep it sees nothing new (the flush that ends the sleep still returns
@@ -100,6 +111,7 @@ impl<T, const N: usize> Reader<T, N> {
 
     /// Takes the next frame, or reports an empty pipe (the reader is then asleep, as with
     /// [`check_read`](Self::check_read)) or the writer's close.
+    #[inline]
     pub(crate) fn read(&mut self) -> Read<T> {
         if !self.check_read() {
             return if self.state.closed {
@@ -117,7 +129,12 @@ impl<T, const N: usize> Reader<T, N> {
         s.read = s.read.next();
         match entry {
             Entry::Frame { item, more } => {
-                let wake = if more { Wake::None } else { self.count_message() };
+                let caught_up = s.read == s.limit;
+                let wake = if more {
+                    Wake::None
+                } else {
+                    self.count_message(caught_up)
+                };
                 Read::Frame { item, more, wake }
             }
             Entry::Delimiter => {
@@ -153,20 +170,34 @@ impl<T, const N: usize> Reader<T, N> {
 
     /// Counts one more message read and tells whether a writer waiting for room must be woken:
     /// once per wait, when the queue has drained to the writer's resume level.
-    fn count_message(&mut self) -> Wake {
+    ///
+    /// The count is reported to the writer every few messages (`Flow::report_every`), after each message
+    /// while the writer waits, and whenever the reader has read everything published
+    /// (`caught_up`), so that it is current before the reader can go to sleep. Reporting each message would move the word's cache line
+    /// between the cores once per message; a writer that meanwhile sees a stale count only
+    /// finds the pipe full a little early, and the report that reaches its resume level
+    /// wakes it.
+    fn count_message(&mut self, caught_up: bool) -> Wake {
         let s = &mut *self.state;
-        let before = s.messages;
-        s.messages = before.next();
+        s.messages = s.messages.next();
         let flow = &self.shared.flow;
+        // Relaxed: only a hint that a writer waits, so that it resumes exactly at its mark;
+        // the compare-exchange below is what decides.
+        let waiting = || Count::from_word(flow.word.load(Ordering::Relaxed)).1;
+        // Relaxed: see `Flow::report_every`.
+        let every = flow.report_every.load(Ordering::Relaxed);
+        if !caught_up && s.messages.since(s.reported) < every && !waiting() {
+            return Wake::None;
+        }
+        let (before, now) = (s.reported, s.messages);
+        s.reported = now;
         // Release: pairs with the Acquire load in `Writer::has_room` (see `Flow::wake_at`).
         // Acquire on failure: pairs with the Release of the writer's compare-exchange that set
         // the flag, so its `wake_at` is visible.
-        match flow.word.compare_exchange(
-            before.word(),
-            s.messages.word(),
-            Ordering::Release,
-            Ordering::Acquire,
-        ) {
+        match flow
+            .word
+            .compare_exchange(before.word(), now.word(), Ordering::Release, Ordering::Acquire)
+        {
             Ok(_) => Wake::None,
             Err(word) => {
                 debug_assert_eq!(word, before.flagged(), "only the writer sets the flag");
@@ -176,11 +207,11 @@ impl<T, const N: usize> Reader<T, N> {
                 debug_assert!(wake_at.since(before) >= 1, "wake_at is ahead while waiting");
                 // The writer does not change the word while the flag is set, so plain stores
                 // suffice. Release: as the compare-exchange above.
-                if s.messages == wake_at {
-                    flow.word.store(s.messages.word(), Ordering::Release);
+                if wake_at.since(before) <= now.since(before) {
+                    flow.word.store(now.word(), Ordering::Release);
                     Wake::Writer
                 } else {
-                    flow.word.store(s.messages.flagged(), Ordering::Release);
+                    flow.word.store(now.flagged(), Ordering::Release);
                     Wake::None
                 }
             }

@@ -38,6 +38,10 @@ pub(super) struct Flow {
     /// Written by the writer only while the flag is clear, before the read-modify-write that
     /// sets it; read by the reader only after it saw the flag set.
     pub(super) wake_at: UnsafeCell<Count>,
+    /// How many messages the reader may read before it reports its count (see
+    /// `Reader::count_message`): an eighth of the high-water mark, between 1 and 64, so that
+    /// the writer's view is never stale by more than that. Set by the writer.
+    pub(super) report_every: AtomicUsize,
 }
 
 // SAFETY: the raw chunk pointers and the cells are reached under the protocol documented on
@@ -54,11 +58,21 @@ impl<T, const N: usize> Shared<T, N> {
             flow: CachePadded(Flow {
                 word: AtomicUsize::new(Count::default().word()),
                 wake_at: UnsafeCell::new(Count::default()),
+                report_every: AtomicUsize::new(1),
             }),
             spares: CachePadded(std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut()))),
             writer_left: UnsafeCell::new(None),
             reader_left: UnsafeCell::new(None),
         }
+    }
+}
+
+impl Flow {
+    /// Sets `report_every` for a high-water mark (0: none).
+    pub(super) fn set_report_interval(&self, hwm: usize) {
+        let every = if hwm == 0 { 64 } else { (hwm / 8).clamp(1, 64) };
+        // Relaxed: a hint on how often to report; any value is correct, only the cost changes.
+        self.report_every.store(every, Ordering::Relaxed);
     }
 }
 

@@ -53,8 +53,12 @@ struct Model {
     /// Frames the reader can read.
     visible: VecDeque<(u32, bool)>,
     reader_asleep: bool,
+    /// Frames the reader knows are published (fetched when it ran out), not yet read.
+    known: usize,
     messages_written: usize,
     messages_read: usize,
+    /// The read count as the writer sees it: the reader reports in batches.
+    reported: usize,
     hwm: usize,
     /// The writer found the pipe full and waits to drain to the resume level.
     blocked: bool,
@@ -64,7 +68,7 @@ struct Model {
 impl Model {
     /// Whether a write that starts a message is accepted.
     fn accepts_message(&mut self) -> bool {
-        let queued = self.messages_written - self.messages_read;
+        let queued = self.messages_written - self.reported;
         if self.blocked && queued <= resume_level(self.hwm) {
             self.blocked = false;
         }
@@ -90,17 +94,30 @@ impl Model {
 
     /// The read the pipe should give, as (id, more, wake), or None for Empty.
     fn read(&mut self) -> Option<(u32, bool, Wake)> {
+        if self.known == 0 {
+            self.known = self.visible.len();
+        }
         let Some((id, more)) = self.visible.pop_front() else {
             self.reader_asleep = true;
             return None;
         };
+        self.known -= 1;
         let mut wake = Wake::None;
         if !more {
             self.messages_read += 1;
-            let queued = self.messages_written - self.messages_read;
-            if self.waiting && queued == resume_level(self.hwm) {
-                self.waiting = false;
-                wake = Wake::Writer;
+            let caught_up = self.known == 0;
+            let every = if self.hwm == 0 {
+                64
+            } else {
+                (self.hwm / 8).clamp(1, 64)
+            };
+            if caught_up || self.waiting || self.messages_read - self.reported >= every {
+                self.reported = self.messages_read;
+                let queued = self.messages_written - self.messages_read;
+                if self.waiting && queued <= resume_level(self.hwm) {
+                    self.waiting = false;
+                    wake = Wake::Writer;
+                }
             }
         }
         Some((id, more, wake))

@@ -40,6 +40,7 @@ struct WriterState<T, const N: usize> {
 
 impl<T, const N: usize> Writer<T, N> {
     pub(super) fn new(shared: Arc<Shared<T, N>>, first: *mut Chunk<T, N>, hwm: usize) -> Self {
+        shared.flow.set_report_interval(hwm);
         let start = Cursor::start_of(first);
         let zero = Count::default();
         Writer {
@@ -70,6 +71,7 @@ impl<T, const N: usize> Writer<T, N> {
     /// `Err(item)` gives the frame back when the pipe holds `hwm` messages. The writer is then
     /// waiting: its owner flushes what it wrote and waits until the reader's
     /// [`Read::Frame`](super::Read::Frame) returns [`Wake::Writer`], at `lwm` messages.
+    #[inline]
     pub(crate) fn write(&mut self, item: T, more: bool) -> Result<(), T> {
         let starts_message = self.state.written == self.state.completed;
         if starts_message && !self.has_room() {
@@ -89,6 +91,7 @@ impl<T, const N: usize> Writer<T, N> {
     ///
     /// Returns [`Wake::Reader`] when the reader had gone to sleep on an empty pipe: the owner
     /// must then wake it. That happens exactly once per sleep; otherwise [`Wake::None`].
+    #[inline]
     pub(crate) fn flush(&mut self) -> Wake {
         let s = &mut *self.state;
         if s.flushed == s.completed {
@@ -124,6 +127,7 @@ impl<T, const N: usize> Writer<T, N> {
         let s = &mut *self.state;
         s.hwm = hwm;
         s.resume_at = super::resume_level(hwm);
+        self.shared.flow.set_report_interval(hwm);
     }
 
     /// Drops the frames of an unfinished message (written with `more` and not yet completed).
@@ -151,6 +155,7 @@ impl<T, const N: usize> Writer<T, N> {
         self.flush()
     }
 
+    #[inline]
     fn push(&mut self, entry: Entry<T>) {
         let s = &mut *self.state;
         if s.tail.at_chunk_end() {
@@ -191,6 +196,7 @@ impl<T, const N: usize> Writer<T, N> {
     /// Whether a new message may be written; if not, the writer is left waiting (see `write`):
     /// the reader's [`Read::Frame`](super::Read::Frame) returns [`Wake::Writer`] once the
     /// queue is down to the low-water mark.
+    #[inline]
     pub(crate) fn has_room(&mut self) -> bool {
         let s = &mut *self.state;
         if s.hwm == 0 || (!s.blocked && s.messages.since(s.peer_read) < s.hwm) {

@@ -78,8 +78,11 @@ impl Connection {
             }
         }
         self.fast = None;
+        let out_rx = self.out_rx.take();
         if self.attachment.persistent_pipe == Some(id) {
             if let Some(pipe) = st.pipes.get_mut(id) {
+                // What this connection did not take waits for the next one.
+                pipe.out_reader = out_rx;
                 pipe.fast = None;
                 pipe.conn = None;
                 pipe.io_idle = true;

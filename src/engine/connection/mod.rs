@@ -12,7 +12,9 @@ use crate::message::Parts;
 use crate::pipe::RxAcks;
 use crate::pipe::{IoWake, PipeId};
 use crate::socket::shared::SocketShared;
+use crate::sync::AtomicBool;
 use crate::transport::Stream;
+use crate::ypipe;
 use crate::zmtp::command::Command;
 use crate::zmtp::outbuf::OutBuf;
 use crate::zmtp::protocol::{Event, LocalConfig, Protocol, push_command};
@@ -83,7 +85,12 @@ pub(super) struct Connection {
     written: u64,
     tx_acks: SenderAcks,
     rx_acks: ReceiverAcks,
-    /// Messages taken from the pipe, not yet encoded.
+    /// The lock-free outbound pipe from the socket, when it has one (see `Pipe::wire_out`).
+    out_rx: Option<ypipe::Reader<Parts>>,
+    /// The socket's flag that its pipes need a look: raised with a wake-up when draining the
+    /// outbound pipe made room for a waiting sender.
+    attention: Option<Arc<AtomicBool>>,
+    /// Messages taken from the pipe under the lock (spooled sockets), not yet encoded.
     batch: VecDeque<(u64, Parts)>,
     /// The spool's low-water mark when the batch was taken.
     batch_low: u64,
@@ -154,6 +161,8 @@ impl Connection {
             written: 0,
             tx_acks: SenderAcks::default(),
             rx_acks: ReceiverAcks::default(),
+            out_rx: None,
+            attention: None,
             batch: VecDeque::new(),
             batch_low: 0,
             fast: None,
@@ -323,7 +332,7 @@ impl Connection {
                 id
             }
             None => {
-                let mut pipe = st.new_pipe();
+                let mut pipe = st.new_wire_pipe();
                 pipe.routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
                 pipe.conn = Some(self.id);
                 pipe.io_idle = false;
@@ -333,6 +342,10 @@ impl Connection {
             }
         };
         self.pipe = Some(id);
+        self.attention = Some(Arc::clone(&st.attention));
+        if let Some(pipe) = st.pipes.get_mut(id) {
+            self.out_rx = pipe.out_reader.take();
+        }
         if let Some(stream) = self.rx_acks.stream {
             st.dedup.attach(stream).map_err(|e| e.to_string())?;
         }

@@ -2,6 +2,7 @@
 //! spool), writing it, and confirming spooled deliveries.
 
 use super::*;
+use crate::ypipe::{Read, Wake};
 
 impl Connection {
     /// Confirms spooled deliveries: handed to the socket's spool thread, which acknowledges
@@ -44,6 +45,11 @@ impl Connection {
                 Err(e) => break Err(format!("write failed: {e}")),
             }
         };
+        if self.out.is_empty()
+            && let (Some(fast), Some(rx)) = (&self.fast, &mut self.out_rx)
+        {
+            fast.release_if_drained(rx); // nothing pending: the sending thread may write
+        }
         if !self.tx_acks.by_peer {
             let mut confirmed = Vec::new();
             self.tx_acks.written(self.written, &mut confirmed);
@@ -57,6 +63,9 @@ impl Connection {
     /// application is not held up while the batch is encoded. Also tops the pipe up from the
     /// spool, and sends the acknowledgement the application's reads owe.
     fn refill(&mut self, wakes: &mut Vec<IoWake>) {
+        if self.out_rx.is_some() {
+            return self.refill_from_wire(wakes);
+        }
         if self.batch.is_empty() {
             self.take_batch(wakes);
         }
@@ -80,6 +89,49 @@ impl Connection {
         }
     }
 
+    /// Encodes messages from the lock-free outbound pipe until the buffer is full or the
+    /// pipe is empty (its reader is then asleep: the socket's next flush wakes us). Draining
+    /// it to the low-water mark wakes a sender waiting for room.
+    fn refill_from_wire(&mut self, wakes: &mut Vec<IoWake>) {
+        if self.rx_acks.stream.is_some() {
+            self.send_due_ack(wakes);
+        }
+        let Some(rx) = &mut self.out_rx else { return };
+        let mut room_made = false;
+        // The writer's progress is fetched once per refill (once per write to the stream):
+        // fetching it per message would move its cache line between the cores per message.
+        let mut fetched = false;
+        while self.out.len() < REFILL_UP_TO {
+            if !rx.has_known() && std::mem::replace(&mut fetched, true) {
+                break;
+            }
+            match rx.read() {
+                Read::Frame { item, wake, .. } => {
+                    room_made |= wake == Wake::Writer;
+                    self.proto.encode_message(&item, &mut self.out);
+                }
+                Read::Empty | Read::Closed => break,
+            }
+        }
+        if room_made && let Some(attention) = &self.attention {
+            self.socket.announce(attention);
+        }
+    }
+
+    /// Acknowledges what the application read from a spooled sender (under the socket's
+    /// lock, which holds the positions; only such connections take it here).
+    fn send_due_ack(&mut self, wakes: &mut Vec<IoWake>) {
+        let Some(id) = self.pipe else { return };
+        let mut guard = self.socket.lock_io(wakes);
+        if let Some(rx) = guard.pipes.get_mut(id).and_then(|p| p.rx.as_mut())
+            && rx.delivered > rx.sent
+        {
+            push_command(&Command::Ack(rx.delivered), &mut self.out);
+            rx.sent = rx.delivered;
+        }
+    }
+
+    /// Takes the pipe's whole queue under the socket's lock (a spooled socket's pipe).
     fn take_batch(&mut self, wakes: &mut Vec<IoWake>) {
         let Some(id) = self.pipe else { return };
         let mut guard = self.socket.lock_io(wakes);
@@ -99,28 +151,34 @@ impl Connection {
         std::mem::swap(&mut pipe.outbound, &mut self.batch);
         // Idle (wake me on the next message) only if there was nothing to take.
         pipe.io_idle = self.batch.is_empty();
-        if pipe.io_idle
-            && self.out.is_empty()
-            && let Some(fast) = &self.fast
-        {
-            fast.release(); // nothing pending: the sending thread may write directly
-        }
         // Taking a batch frees room; only a sender blocked on a full pipe cares.
         guard.set_notify(was_full);
     }
 
     /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
-    pub fn is_flushed(&self) -> bool {
+    /// Called while the socket closes; messages the pattern queued past the mark are moved
+    /// into the pipe here, as no sending thread will do it any more.
+    pub fn is_flushed(&mut self) -> bool {
         if !self.out.is_empty()
             || !self.batch.is_empty()
             || self.fast.as_ref().is_some_and(|f| f.has_leftover())
+            || self.out_rx.as_mut().is_some_and(|rx| rx.peek())
         {
             return false;
         }
         let Some(id) = self.pipe.or(self.attachment.persistent_pipe) else {
             return true;
         };
-        let st = self.socket.lock();
-        st.pipes.get(id).is_none_or(|p| p.outbound.is_empty()) && !st.spool_pending()
+        let mut st = self.socket.lock();
+        let Some(pipe) = st.pipes.get_mut(id) else {
+            return !st.spool_pending();
+        };
+        if let Some(out) = &mut pipe.wire_out
+            && out.has_overflow()
+        {
+            let _ = out.refresh(); // the closing reactor writes again shortly
+            return false;
+        }
+        !pipe.has_outbound() && !st.spool_pending()
     }
 }

@@ -1,9 +1,13 @@
 //! Pipes: the bounded queues between a socket and each of its peers.
 //!
-//! A pipe lives inside its socket's state (behind the socket's lock). The application side
-//! pushes outbound and pops inbound; the I/O thread does the reverse. Wake-ups cross threads
-//! only on edges: the I/O thread is told to write only when it had drained the pipe
-//! (`io_idle`), and to read again only when it had paused on a full inbound queue.
+//! A pipe lives inside its socket's state, behind the socket's lock. What crosses to the I/O thread goes through lock-free pipes
+//! (`crate::ypipe`): inbound from a connection (`wire`), outbound to it (`wire_out`, see
+//! `outbox.rs`), and both ways for inproc (`inproc`). A spooled socket's outbound messages
+//! instead wait in `outbound`, which the connection swaps out under the lock. Wake-ups cross
+//! threads only on edges: a pipe's reader is woken only when it slept on it, its writer only
+//! when it waited for room.
+
+mod outbox;
 
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::Parts;
@@ -39,9 +43,23 @@ impl IoWake {
 /// The application thread's direct write to an idle connection (the I/O side implements it),
 /// so that a sending thread can skip the hop to the I/O thread.
 pub(crate) trait DirectWrite: Send + Sync {
-    /// Writes the pipe's queued messages now; false when the I/O thread must be woken
-    /// instead (it owns the stream, or the write would block and is handed over).
-    fn try_send(&self, pipe: &mut Pipe) -> bool;
+    /// Encodes and writes `msg` now, if the I/O thread has nothing pending on the connection.
+    fn try_write(&self, msg: &Parts) -> Direct;
+    /// Messages were queued in the pipe while the I/O thread slept on it: the I/O thread
+    /// owns the stream again until it has written them (the application must not write
+    /// ahead of them).
+    fn hand_to_io(&self);
+}
+
+/// What a [`DirectWrite::try_write`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direct {
+    /// Written completely.
+    Written,
+    /// Not written: the I/O thread owns the stream; queue the message.
+    Busy,
+    /// Taken, but the socket would block: the I/O thread must be woken to finish it.
+    Handed,
 }
 
 /// Wake-ups collected under the socket lock; a few fit inline, so the hot path does not
@@ -106,10 +124,18 @@ impl RxAcks {
 }
 
 /// One peer's queues.
+pub(crate) use outbox::Outbox;
+
 pub(crate) struct Pipe {
     pub inbound: VecDeque<Parts>,
-    /// Messages to send, each with its spool sequence number (0: not spooled).
+    /// Messages to send, each with its spool sequence number (0: not spooled), which the
+    /// connection takes under the socket's lock: used by sockets that send from a spool.
     pub outbound: VecDeque<(u64, Parts)>,
+    /// Otherwise messages to send go through a lock-free pipe that the connection reads.
+    pub wire_out: Option<Outbox>,
+    /// That pipe's reading end while no connection holds it (a pipe made at `connect`
+    /// keeps its messages between connections).
+    pub out_reader: Option<ypipe::Reader<Parts>>,
     pub sndhwm: usize,
     pub rcvhwm: usize,
     /// The peer's routing id (ROUTER) or announced identity.
@@ -158,6 +184,8 @@ impl Pipe {
         Pipe {
             inbound: VecDeque::new(),
             outbound: VecDeque::new(),
+            wire_out: None,
+            out_reader: None,
             sndhwm,
             rcvhwm,
             routing_id: Bytes::new(),
@@ -173,12 +201,29 @@ impl Pipe {
         }
     }
 
+    /// Gives the pipe a lock-free outbound pipe (see [`Pipe::wire_out`]).
+    pub fn open_wire_out(&mut self) {
+        let (tx, rx) = ypipe::channel(self.sndhwm);
+        self.wire_out = Some(Outbox::new(tx));
+        self.out_reader = Some(rx);
+    }
+
     /// Whether a message may be queued now (below the send high-water mark; 0 = no limit).
     pub fn can_write(&self) -> bool {
         if let Some(end) = &self.inproc {
             return !self.detached && end.can_write();
         }
+        if let Some(out) = &self.wire_out {
+            return !self.detached && out.can_write();
+        }
         !self.detached && (self.sndhwm == 0 || self.outbound.len() < self.sndhwm)
+    }
+
+    /// Whether messages wait to be taken by a connection.
+    pub fn has_outbound(&mut self) -> bool {
+        !self.outbound.is_empty()
+            || self.wire_out.as_ref().is_some_and(Outbox::has_overflow)
+            || self.out_reader.as_mut().is_some_and(|rx| rx.peek())
     }
 
     /// A detached pipe with nothing left to read can be forgotten.
@@ -256,9 +301,12 @@ pub(crate) struct Pipes {
     pub dead: Vec<PipeId>,
     /// The spool sequence number of the message being routed (0: not spooled).
     pub sending_seq: u64,
-    /// Pipes that got messages while their I/O thread was idle and that have a fast path: the
-    /// sending thread writes them itself, or else turns them into flush wake-ups.
-    pub fast_pending: smallvec::SmallVec<[PipeId; 2]>,
+    /// A receive happened since the last direct write: the next send may write directly.
+    /// Request/reply traffic alternates, so each send gets the fast path; a stream of sends
+    /// (PUSH, PUB, a busy DEALER) leaves writing to the I/O thread, which batches.
+    pub fast_credit: bool,
+    /// Pipes whose lock-free outbound pipe was full: rechecked when the socket is woken.
+    pub out_blocked: smallvec::SmallVec<[PipeId; 2]>,
     /// The pipes whose messages arrive through a lock-free pipe the socket reads itself:
     /// inproc connections, and connections that hand messages over directly (see
     /// [`Pipe::wire`]).
@@ -270,6 +318,14 @@ pub(crate) struct Pipes {
 }
 
 impl Pipes {
+    /// No pipes yet; the first send may write directly.
+    pub fn new() -> Pipes {
+        Pipes {
+            fast_credit: true,
+            ..Pipes::default()
+        }
+    }
+
     pub fn insert(&mut self, pipe: Pipe) -> PipeId {
         let inproc = pipe.inproc.is_some();
         let id = self.map.insert(pipe);
@@ -353,17 +409,70 @@ impl Pipes {
             }
             return true;
         }
-        pipe.outbound.push_back((self.sending_seq, msg));
-        if pipe.io_idle {
-            if pipe.fast.is_some() {
-                pipe.io_idle = false;
-                self.fast_pending.push(id);
-            } else if let Some(conn) = pipe.conn {
-                pipe.io_idle = false;
+        // The credit goes with every message, written directly or not (see `fast_credit`).
+        let credit = std::mem::take(&mut self.fast_credit);
+        if let Some(out) = pipe.wire_out.as_mut() {
+            let direct = match &pipe.fast {
+                Some(fast) if credit => fast.try_write(&msg),
+                _ => Direct::Busy,
+            };
+            let wake = match direct {
+                Direct::Written => false,
+                Direct::Handed => true,
+                Direct::Busy => {
+                    let wake = out.write(msg);
+                    if wake && let Some(fast) = &pipe.fast {
+                        fast.hand_to_io();
+                    }
+                    if !out.can_write() && !self.out_blocked.contains(&id) {
+                        self.out_blocked.push(id);
+                    }
+                    wake
+                }
+            };
+            if wake && let Some(conn) = pipe.conn {
                 self.wakes.push(IoWake::Flush(conn));
             }
+            return true;
+        }
+        pipe.outbound.push_back((self.sending_seq, msg));
+        if pipe.io_idle
+            && let Some(conn) = pipe.conn
+        {
+            pipe.io_idle = false;
+            self.wakes.push(IoWake::Flush(conn));
         }
         true
+    }
+
+    /// Rechecks the outbound pipes that were full, moving what waited past the mark into
+    /// them. Called when the socket is woken (a connection drained one to its low-water mark).
+    pub fn refresh_blocked(&mut self) {
+        let mut i = 0;
+        while i < self.out_blocked.len() {
+            let id = self.out_blocked[i];
+            let Some(pipe) = self.map.get_mut(&id) else {
+                self.out_blocked.swap_remove(i);
+                continue;
+            };
+            let Some(out) = pipe.wire_out.as_mut() else {
+                self.out_blocked.swap_remove(i);
+                continue;
+            };
+            if out.refresh() {
+                if let Some(fast) = &pipe.fast {
+                    fast.hand_to_io();
+                }
+                if let Some(conn) = pipe.conn {
+                    self.wakes.push(IoWake::Flush(conn));
+                }
+            }
+            if out.can_write() {
+                self.out_blocked.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
     }
 
     /// Takes the next inbound message of pipe `id`; records a resume wake-up when the queue
@@ -378,7 +487,7 @@ impl Pipes {
             self.peer_wakes.extend(end.peer());
         }
         if pipe.rx.as_mut().is_some_and(|rx| rx.on_pop(empty))
-            && pipe.io_idle
+            && (pipe.io_idle || pipe.wire_out.is_some())
             && let Some(conn) = pipe.conn
         {
             pipe.io_idle = false;

@@ -12,6 +12,8 @@ pub(super) struct Connector {
     pub pipe: Option<PipeId>,
     /// The routing id to give the peer (CONNECT_ROUTING_ID).
     pub routing_id: Option<bytes::Bytes>,
+    /// The socket's options at `connect`.
+    pub config: std::sync::Arc<super::config::ConnConfig>,
     /// The connection currently open (connecting, handshaking or active).
     pub conn: Option<mio::Token>,
     /// When to try again, while there is no connection.
@@ -53,6 +55,11 @@ mod tests {
             addr: PeerAddr::Ipc("/nonexistent".into()),
             pipe: None,
             routing_id: None,
+            config: std::sync::Arc::new(crate::engine::config::ConnConfig::new(
+                crate::socket_type::SocketType::Dealer,
+                &crate::options::Options::default(),
+                None,
+            )),
             conn: None,
             retry_at: None,
             backoff: Duration::ZERO,

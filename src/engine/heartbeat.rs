@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// The heartbeat settings of a socket.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct HeartbeatConfig {
+pub(crate) struct HeartbeatConfig {
     pub interval: Option<Duration>,
     pub timeout: Option<Duration>,
     pub ttl: Option<Duration>,

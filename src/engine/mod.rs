@@ -4,6 +4,7 @@
 //! threads; each connection lives on one thread for its whole life.
 
 pub(crate) mod acks;
+pub(crate) mod config;
 mod connection;
 mod connector;
 pub(crate) mod fast_path;
@@ -27,6 +28,8 @@ pub(crate) enum Command {
         socket: Arc<SocketShared>,
         listener: Listener,
         endpoint: String,
+        /// The socket's options at `bind`, for the connections it accepts.
+        config: Arc<config::ConnConfig>,
     },
     Connect {
         socket: Arc<SocketShared>,
@@ -36,6 +39,8 @@ pub(crate) enum Command {
         pipe: Option<PipeId>,
         /// CONNECT_ROUTING_ID: the routing id to give this peer.
         routing_id: Option<bytes::Bytes>,
+        /// The socket's options at `connect`.
+        config: Arc<config::ConnConfig>,
     },
     /// Stop listening; `done` is signalled once the listener is closed (the address is free).
     Unbind {
@@ -51,13 +56,16 @@ pub(crate) enum Command {
     Adopt {
         socket: Arc<SocketShared>,
         stream: Stream,
-        /// The listener's endpoint, as in [`Command::Bind`].
+        /// The listener's endpoint and options, as in [`Command::Bind`].
         endpoint: Arc<str>,
+        config: Arc<config::ConnConfig>,
     },
     Wake(IoWake),
     /// The application closed the socket: flush per linger, then forget it.
     Close {
         socket_id: u64,
+        /// How long to keep delivering (the socket's linger at close; None: no limit).
+        linger: Option<std::time::Duration>,
         /// Signalled once the socket's listeners are closed (lingering goes on after).
         done: Done,
     },

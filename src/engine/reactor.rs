@@ -1,5 +1,6 @@
 //! The event loop: accepts, connects, reads, writes, runs timers and commands.
 
+use super::config::ConnConfig;
 use super::connection::{Attachment, Connection, Origin};
 use super::connector::Connector;
 use super::{Command, IoThreads, WAKER};
@@ -20,6 +21,7 @@ struct ListenerEntry {
     socket_id: u64,
     endpoint: Arc<str>,
     listener: Listener,
+    config: Arc<ConnConfig>,
 }
 
 struct SocketEntry {
@@ -106,6 +108,7 @@ impl Reactor {
                 socket,
                 mut listener,
                 endpoint,
+                config,
             } => {
                 let token = self.token();
                 if let Err(e) = self
@@ -124,6 +127,7 @@ impl Reactor {
                         socket_id,
                         endpoint: endpoint.into(),
                         listener,
+                        config,
                     },
                 );
             }
@@ -133,6 +137,7 @@ impl Reactor {
                 addr,
                 pipe,
                 routing_id,
+                config,
             } => {
                 let socket_id = socket.id;
                 self.socket_entry(socket);
@@ -146,6 +151,7 @@ impl Reactor {
                         addr,
                         pipe,
                         routing_id,
+                        config,
                         conn: None,
                         retry_at: None,
                         backoff: Duration::ZERO,
@@ -198,9 +204,11 @@ impl Reactor {
                 socket,
                 stream,
                 endpoint,
+                config,
             } => {
                 self.socket_entry(Arc::clone(&socket));
-                self.add_conn(socket, Origin::Listener(endpoint), stream, false, unattached());
+                let origin = Origin::Listener(endpoint);
+                self.add_conn(socket, config, origin, stream, false, unattached());
             }
             Command::Wake(IoWake::Flush(conn)) => {
                 let (_, token) = super::split_conn_id(conn);
@@ -210,8 +218,12 @@ impl Reactor {
                 let (_, token) = super::split_conn_id(conn);
                 self.with_conn(token, |c, wakes| c.resume(wakes))
             }
-            Command::Close { socket_id, done } => {
-                self.close_socket(socket_id);
+            Command::Close {
+                socket_id,
+                linger,
+                done,
+            } => {
+                self.close_socket(socket_id, linger);
                 signal(done);
             }
             Command::Shutdown => self.shutting_down = true,
@@ -293,8 +305,10 @@ impl Reactor {
             } else {
                 self.io.next_index()
             };
+            let config = Arc::clone(&entry.config);
             if target == self.index {
-                self.add_conn(socket, Origin::Listener(endpoint), stream, false, unattached());
+                let origin = Origin::Listener(endpoint);
+                self.add_conn(socket, config, origin, stream, false, unattached());
             } else {
                 self.io.send_to(
                     target,
@@ -302,6 +316,7 @@ impl Reactor {
                         socket,
                         stream,
                         endpoint,
+                        config,
                     },
                 );
             }
@@ -311,6 +326,7 @@ impl Reactor {
     fn add_conn(
         &mut self,
         socket: Arc<SocketShared>,
+        config: Arc<ConnConfig>,
         origin: Origin,
         mut stream: crate::transport::Stream,
         connecting: bool,
@@ -326,7 +342,7 @@ impl Reactor {
             return None;
         }
         let id = super::conn_id(self.index, token);
-        let conn = Connection::new(id, socket, origin, stream, connecting, attachment);
+        let conn = Connection::new(id, socket, config, origin, stream, connecting, attachment);
         self.conns.insert(token, conn);
         // Send the greeting at once and read whatever is already there.
         self.conn_event(token, true);
@@ -341,10 +357,8 @@ impl Reactor {
         let Some(socket) = self.sockets.get(&c.socket_id).map(|s| Arc::clone(&s.shared)) else {
             return;
         };
-        let (base, max) = {
-            let st = socket.lock();
-            (st.opts.reconnect_ivl, st.opts.reconnect_ivl_max)
-        };
+        let config = Arc::clone(&c.config);
+        let (base, max) = (config.reconnect_ivl, config.reconnect_ivl_max);
         match c.addr.connect() {
             Ok(stream) => {
                 let attachment = Attachment {
@@ -352,7 +366,8 @@ impl Reactor {
                     reconnection: c.was_connected,
                     routing_id: c.routing_id.clone(),
                 };
-                let token = self.add_conn(socket, Origin::Connector(id), stream, true, attachment);
+                let origin = Origin::Connector(id);
+                let token = self.add_conn(socket, config, origin, stream, true, attachment);
                 if let Some(c) = self.connectors.get_mut(&id) {
                     if c.conn.is_none() && token.is_some_and(|t| self.conns.contains_key(&t)) {
                         c.conn = token;
@@ -397,10 +412,7 @@ impl Reactor {
                     c.was_connected = true;
                     c.reset_backoff();
                 }
-                let (base, max) = {
-                    let st = conn.socket.lock();
-                    (st.opts.reconnect_ivl, st.opts.reconnect_ivl_max)
-                };
+                let (base, max) = (c.config.reconnect_ivl, c.config.reconnect_ivl_max);
                 c.schedule_retry(Instant::now(), base, max);
             }
         }
@@ -440,7 +452,7 @@ impl Reactor {
         }
     }
 
-    fn close_socket(&mut self, socket_id: u64) {
+    fn close_socket(&mut self, socket_id: u64, linger: Option<Duration>) {
         let listeners: Vec<Token> = self
             .listeners
             .iter()
@@ -455,7 +467,6 @@ impl Reactor {
         let Some(entry) = self.sockets.get_mut(&socket_id) else {
             return;
         };
-        let linger = entry.shared.lock().opts.linger;
         entry.linger_until = Some(crate::deadline::from_now(linger));
     }
 

@@ -15,6 +15,7 @@ pub(crate) mod sleepers;
 pub(crate) mod spool_link;
 
 use crate::context::shared::ContextInner;
+use crate::engine::config::ConnConfig;
 use crate::engine::{Command, IoThreads};
 use crate::error::{Error, Result};
 use crate::pattern::PatternOption;
@@ -75,7 +76,7 @@ impl Socket {
         }
         let parsed = Endpoint::parse(endpoint)?;
         let (listener, resolved) = Listener::bind(endpoint, &parsed)?;
-        {
+        let config = {
             let mut st = self.shared.lock();
             st.endpoints.push(EndpointRecord {
                 given: endpoint.to_string(),
@@ -83,13 +84,15 @@ impl Socket {
                 bound: true,
             });
             st.last_endpoint = Some(resolved.clone());
-        }
+            ConnConfig::snapshot(self.shared.socket_type, &st)
+        };
         self.io.send_to(
             self.io.next_index(),
             Command::Bind {
                 socket: Arc::clone(&self.shared),
                 listener,
                 endpoint: resolved,
+                config,
             },
         );
         Ok(())
@@ -105,7 +108,7 @@ impl Socket {
         }
         let parsed = Endpoint::parse(endpoint)?;
         let addr = PeerAddr::resolve(endpoint, &parsed)?;
-        let (pipe, routing_id) = {
+        let (pipe, routing_id, config) = {
             let mut guard = self.locked();
             // A new pipe can unblock a sender waiting for a peer.
             guard.notify_on_drop();
@@ -127,7 +130,11 @@ impl Socket {
             } else {
                 None
             };
-            (pipe, routing_id)
+            (
+                pipe,
+                routing_id,
+                ConnConfig::snapshot(self.shared.socket_type, st),
+            )
         };
         self.io.send_to(
             self.io.next_index(),
@@ -137,6 +144,7 @@ impl Socket {
                 addr,
                 pipe,
                 routing_id,
+                config,
             },
         );
         Ok(())
@@ -306,18 +314,23 @@ impl Socket {
 impl Drop for Socket {
     fn drop(&mut self) {
         self.ctx.inproc.close(&self.io, &self.shared);
-        let bound = {
+        let (bound, linger) = {
             let st = self.shared.lock();
-            st.endpoints.iter().any(|e| e.bound)
+            (st.endpoints.iter().any(|e| e.bound), st.opts.linger)
         };
         // A bound socket waits until its listeners are closed, so that the address can be
         // bound again right away (lingering deliveries go on in the background).
         let socket_id = self.shared.id;
         if bound {
-            crate::engine::broadcast_and_wait(&self.io, |done| Command::Close { socket_id, done });
+            crate::engine::broadcast_and_wait(&self.io, |done| Command::Close {
+                socket_id,
+                linger,
+                done,
+            });
         } else {
             self.io.broadcast(|_| Command::Close {
                 socket_id,
+                linger,
                 done: None,
             });
         }

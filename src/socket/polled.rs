@@ -16,8 +16,12 @@ impl SocketState {
     /// attached or detached, or the last sync left something that no wake-up will announce
     /// (unread data, unconfirmed spooled messages).
     pub fn sync_polled(&mut self) {
+        // A load first: most calls find the flag down, and a read-modify-write per call would
+        // take the flag's cache line from the thread that raises it. Missing a flag raised
+        // just after the load loses nothing: the next sync sees it, and a caller about to
+        // sleep checks it with its own read-modify-write (see `attention`).
         // SeqCst: ordered with the writers' stores and the waiters count (see the field).
-        let woken = self.attention.swap(false, Ordering::SeqCst);
+        let woken = self.attention.load(Ordering::Relaxed) && self.attention.swap(false, Ordering::SeqCst);
         if woken && !self.pipes.out_blocked.is_empty() {
             self.pipes.refresh_blocked(); // a connection drained an outbound pipe
         }

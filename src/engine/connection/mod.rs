@@ -6,6 +6,7 @@ mod inbound;
 mod write;
 
 use super::acks::{PROP_ACK, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
+use super::config::ConnConfig;
 use super::fast_path::FastPath;
 use super::heartbeat::{Due, Heartbeat, HeartbeatConfig};
 use crate::message::Parts;
@@ -17,7 +18,7 @@ use crate::transport::Stream;
 use crate::ypipe;
 use crate::zmtp::command::Command;
 use crate::zmtp::outbuf::OutBuf;
-use crate::zmtp::protocol::{Event, LocalConfig, Protocol, push_command};
+use crate::zmtp::protocol::{Event, Protocol, push_command};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -60,6 +61,8 @@ pub(super) struct Connection {
     /// The id pipes and wake-ups know this connection by (token and thread).
     id: crate::pipe::ConnId,
     pub socket: Arc<SocketShared>,
+    /// The socket's options when it bound or connected (see `ConnConfig`).
+    config: Arc<ConnConfig>,
     pub origin: Origin,
     pub stream: Stream,
     /// A non-blocking connect is still in progress.
@@ -112,44 +115,25 @@ impl Connection {
     pub fn new(
         id: crate::pipe::ConnId,
         socket: Arc<SocketShared>,
+        config: Arc<ConnConfig>,
         origin: Origin,
         stream: Stream,
         connecting: bool,
         attachment: Attachment,
     ) -> Connection {
-        let (local, handshake_ivl, heartbeat_config) = {
-            let st = socket.lock();
-            let mut extra_metadata = Vec::new();
-            if socket.socket_type.acknowledges_spools() {
-                extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
-            }
-            if let Some(spool) = st.spool_link() {
-                let id = format!("{:016x}", spool.stream_id());
-                extra_metadata.push((PROP_STREAM.to_string(), Bytes::from(id)));
-            }
-            let local = LocalConfig {
-                socket_type: socket.socket_type,
-                identity: st.opts.routing_id.clone(),
-                max_msg_size: st.opts.max_msg_size.unwrap_or(crate::options::UNLIMITED_MSG_SIZE),
-                extra_metadata,
-            };
-            let heartbeat = HeartbeatConfig {
-                interval: st.opts.heartbeat_ivl,
-                timeout: st.opts.heartbeat_timeout,
-                ttl: st.opts.heartbeat_ttl,
-            };
-            (local, st.opts.handshake_ivl, heartbeat)
-        };
         let mut out = OutBuf::new();
-        let proto = Protocol::new(local, &mut out);
+        let proto = Protocol::new(config.local.clone(), &mut out);
+        let handshake_deadline = crate::deadline::from_now(config.handshake_ivl);
+        let heartbeat_config = config.heartbeat;
         Connection {
             id,
             socket,
+            config,
             origin,
             stream,
             connecting,
             half_closed_at: None,
-            handshake_deadline: crate::deadline::from_now(handshake_ivl),
+            handshake_deadline,
             proto,
             inbuf: BytesMut::with_capacity(8192),
             out,
@@ -172,7 +156,6 @@ impl Connection {
         }
     }
 
-    /// Handles readiness: completes a pending connect, reads, then writes.
     /// Handles readiness: completes a pending connect, reads, then writes. Unless `drain` is
     /// set, a read that returns less than it asked for ends the reading: the socket is empty,
     /// and (edge-triggered) any later data or end-of-stream raises a new event.

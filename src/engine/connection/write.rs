@@ -12,7 +12,7 @@ impl Connection {
             return;
         }
         // Handed to the socket's spool thread: the acknowledgement and its sync are disk work.
-        if let Some(spool) = self.socket.lock().spool_link() {
+        if let Some(spool) = &self.config.spool {
             spool.confirm(confirmed);
         }
     }

@@ -1,0 +1,64 @@
+//! What the I/O thread needs of a socket's options, taken when the application binds or
+//! connects, so that the I/O thread never reads them under the socket's lock. libzmq applies
+//! options the same way: a listener or a connecter keeps the options it was created with,
+//! and setting one later changes later binds and connects only.
+
+use super::acks::{PROP_ACK, PROP_STREAM};
+use super::heartbeat::HeartbeatConfig;
+use crate::options::Options;
+use crate::socket::shared::SocketState;
+use crate::socket::spool_link::SpoolLink;
+use crate::socket_type::SocketType;
+use crate::zmtp::protocol::LocalConfig;
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The options of one bind or connect, shared by the connections it makes.
+pub(crate) struct ConnConfig {
+    /// What the handshake announces.
+    pub local: LocalConfig,
+    pub handshake_ivl: Option<Duration>,
+    pub heartbeat: HeartbeatConfig,
+    /// Reconnection back-off: the first interval and the most it grows to (0: constant).
+    pub reconnect_ivl: Duration,
+    pub reconnect_ivl_max: Duration,
+    /// The spool the socket sends from, if any (it is set before bind and connect).
+    pub spool: Option<Arc<SpoolLink>>,
+}
+
+impl ConnConfig {
+    /// Takes the options of `st`, a socket of type `socket_type`, as they are now.
+    pub fn snapshot(socket_type: SocketType, st: &SocketState) -> Arc<ConnConfig> {
+        Arc::new(Self::new(socket_type, &st.opts, st.spool_link().cloned()))
+    }
+
+    /// The options `opts` of a socket of type `socket_type` sending from `spool`.
+    pub fn new(socket_type: SocketType, opts: &Options, spool: Option<Arc<SpoolLink>>) -> Self {
+        let mut extra_metadata = Vec::new();
+        if socket_type.acknowledges_spools() {
+            extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
+        }
+        if let Some(spool) = &spool {
+            let id = format!("{:016x}", spool.stream_id());
+            extra_metadata.push((PROP_STREAM.to_string(), Bytes::from(id)));
+        }
+        ConnConfig {
+            local: LocalConfig {
+                socket_type,
+                identity: opts.routing_id.clone(),
+                max_msg_size: opts.max_msg_size.unwrap_or(crate::options::UNLIMITED_MSG_SIZE),
+                extra_metadata,
+            },
+            handshake_ivl: opts.handshake_ivl,
+            heartbeat: HeartbeatConfig {
+                interval: opts.heartbeat_ivl,
+                timeout: opts.heartbeat_timeout,
+                ttl: opts.heartbeat_ttl,
+            },
+            reconnect_ivl: opts.reconnect_ivl,
+            reconnect_ivl_max: opts.reconnect_ivl_max,
+            spool,
+        }
+    }
+}

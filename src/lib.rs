@@ -38,8 +38,6 @@ pub mod spool;
 #[allow(dead_code, unused_imports)]
 mod sync;
 mod transport;
-// used by the core rewrite, issue 10
-#[allow(dead_code)]
 mod ypipe;
 mod zmtp;
 

@@ -118,3 +118,47 @@ fn many_blocked_threads_on_one_socket_over_ipc() {
     storm(&format!("ipc://{}", path.display()));
     let _ = std::fs::remove_file(&path);
 }
+
+/// A SUB with a send high-water mark of 1 subscribes to many topics before it connects:
+/// all but one subscription wait past the mark, in order, and enter the pipe as the
+/// connection drains it (the drain wakes the socket, whose next call moves them). The
+/// subscriber only receives; every topic must reach it before a deadline.
+fn subscriptions_past_the_mark(endpoint: &str) {
+    const TOPICS: u16 = 200;
+    let ctx = Context::new();
+    let publisher = ctx.socket(SocketType::Pub).unwrap();
+    publisher.bind(endpoint).unwrap();
+    let endpoint = publisher.last_endpoint().unwrap();
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    sub.set_sndhwm(1).unwrap();
+    for topic in 0..TOPICS {
+        sub.set_subscribe(&topic.to_be_bytes()).unwrap();
+    }
+    sub.connect(&endpoint).unwrap();
+    sub.set_rcvtimeo(Some(Duration::from_millis(20))).unwrap();
+    let mut heard = HashSet::new();
+    let deadline = Instant::now() + DEADLINE;
+    while heard.len() < TOPICS as usize {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {TOPICS} subscriptions reached the publisher",
+            heard.len()
+        );
+        for topic in (0..TOPICS).filter(|t| !heard.contains(t)) {
+            publisher.send(&topic.to_be_bytes()[..], 0).unwrap();
+        }
+        while let Ok(m) = sub.recv_bytes(0) {
+            heard.insert(u16::from_be_bytes([m[0], m[1]]));
+        }
+    }
+}
+
+#[test]
+fn subscriptions_queued_past_the_mark_all_arrive_over_tcp() {
+    subscriptions_past_the_mark("tcp://127.0.0.1:0");
+}
+
+#[test]
+fn subscriptions_queued_past_the_mark_all_arrive_over_inproc() {
+    subscriptions_past_the_mark("inproc://past-the-mark");
+}

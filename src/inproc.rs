@@ -13,8 +13,7 @@
 //! the receiver moves messages into its own queue only when that queue is empty.
 
 use crate::message::Parts;
-use crate::pipe::Outbox;
-use crate::ypipe::{self, Read, Wake};
+use crate::ypipe::{self, Outbox, Read, Wake};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -53,7 +52,7 @@ const NO_CHANGE: usize = usize::MAX;
 pub(crate) struct InprocEnd {
     side: usize,
     link: Arc<Link>,
-    tx: Option<Outbox>,
+    tx: Option<Outbox<Parts>>,
     rx: ypipe::Reader<Parts>,
     /// The peer's close was read: nothing more will come.
     rx_closed: bool,

@@ -73,6 +73,7 @@
 //! (`tests.rs`, `stress.rs`), and an ignored benchmark (`stress.rs`).
 
 mod chunk;
+mod outbox;
 mod reader;
 mod shared;
 mod writer;
@@ -88,6 +89,7 @@ mod tests;
 
 #[cfg(all(test, loom))]
 pub(crate) use loom_tests::model as loom_model;
+pub(crate) use outbox::Outbox;
 pub(crate) use reader::Reader;
 pub(crate) use writer::Writer;
 

@@ -1,17 +1,15 @@
 //! Pipes: the bounded queues between a socket and each of its peers.
 //!
-//! A pipe lives inside its socket's state, behind the socket's lock. What crosses to the I/O thread goes through lock-free pipes
-//! (`crate::ypipe`): inbound from a connection (`wire`), outbound to it (`wire_out`, see
-//! `outbox.rs`), and both ways for inproc (`inproc`). A spooled socket's outbound messages
-//! instead wait in `outbound`, which the connection swaps out under the lock. Wake-ups cross
-//! threads only on edges: a pipe's reader is woken only when it slept on it, its writer only
-//! when it waited for room.
-
-mod outbox;
+//! A pipe lives inside its socket's state, behind the socket's lock. What crosses to the I/O
+//! thread goes through lock-free pipes (`crate::ypipe`): inbound from a connection (`wire`),
+//! outbound to it (`wire_out`, an `Outbox`), and both ways for inproc (`inproc`). A spooled
+//! socket's outbound messages instead wait in `outbound`, which the connection swaps out under
+//! the lock. Wake-ups cross threads only on edges: a pipe's reader is woken only when it slept
+//! on it, its writer only when it waited for room.
 
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::Parts;
-use crate::ypipe;
+use crate::ypipe::{self, Outbox};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -124,15 +122,13 @@ impl RxAcks {
 }
 
 /// One peer's queues.
-pub(crate) use outbox::Outbox;
-
 pub(crate) struct Pipe {
     pub inbound: VecDeque<Parts>,
     /// Messages to send, each with its spool sequence number (0: not spooled), which the
     /// connection takes under the socket's lock: used by sockets that send from a spool.
     pub outbound: VecDeque<(u64, Parts)>,
     /// Otherwise messages to send go through a lock-free pipe that the connection reads.
-    pub wire_out: Option<Outbox>,
+    pub wire_out: Option<Outbox<Parts>>,
     /// That pipe's reading end while no connection holds it (a pipe made at `connect`
     /// keeps its messages between connections).
     pub out_reader: Option<ypipe::Reader<Parts>>,

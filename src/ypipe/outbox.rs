@@ -1,22 +1,21 @@
-//! The writing end of a lock-free pipe as a socket uses it: messages the pattern pushes past
-//! the high-water mark (subscriptions, a REQ's request) wait in an overflow queue, in order,
-//! and whether another message may be written is kept, so that the pattern can ask without
-//! touching the pipe's shared words.
+//! The writing end of a pipe as a socket uses it: whole messages, one item each; messages
+//! pushed past the high-water mark (subscriptions, a REQ's request) wait in an overflow queue,
+//! in order; and whether another message may be written is kept, so that the pattern can ask
+//! without touching the pipe's shared words.
 
-use crate::message::Parts;
-use crate::ypipe::{self, Wake};
+use super::{Wake, Writer};
 use std::collections::VecDeque;
 
-pub(crate) struct Outbox {
-    tx: ypipe::Writer<Parts>,
+pub(crate) struct Outbox<T> {
+    tx: Writer<T>,
     /// Messages the pipe refused, written as room appears, before anything newer.
-    overflow: VecDeque<Parts>,
+    overflow: VecDeque<T>,
     /// Whether a new message may be written (refreshed after each write and each refresh).
     room: bool,
 }
 
-impl Outbox {
-    pub fn new(tx: ypipe::Writer<Parts>) -> Outbox {
+impl<T> Outbox<T> {
+    pub fn new(tx: Writer<T>) -> Outbox<T> {
         Outbox {
             tx,
             overflow: VecDeque::new(),
@@ -32,7 +31,7 @@ impl Outbox {
     /// Writes one message, past the mark if need be (it then waits in the overflow queue).
     /// True when the reader slept on the empty pipe and must be woken.
     #[inline]
-    pub fn write(&mut self, msg: Parts) -> bool {
+    pub fn write(&mut self, msg: T) -> bool {
         if !self.overflow.is_empty() {
             self.overflow.push_back(msg);
             return false;

@@ -21,7 +21,7 @@ impl SocketState {
         // just after the load loses nothing: the next sync sees it, and a caller about to
         // sleep checks it with its own read-modify-write (see `attention`).
         // SeqCst: ordered with the writers' stores and the waiters count (see the field).
-        let woken = self.attention.load(Ordering::Relaxed) && self.attention.swap(false, Ordering::SeqCst);
+        let woken = self.attention.load(Ordering::SeqCst) && self.attention.swap(false, Ordering::SeqCst);
         if woken && !self.pipes.out_blocked.is_empty() {
             self.pipes.refresh_blocked(); // a connection drained an outbound pipe
         }

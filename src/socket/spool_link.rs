@@ -115,6 +115,12 @@ impl SpoolLink {
         }
     }
 
+    /// Whether lost deliveries wait to be re-queued by the spool thread's next round.
+    fn requeues_waiting(&self) -> bool {
+        let work = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        !work.requeued.is_empty()
+    }
+
     /// Pipes may have room for more (or a peer appeared).
     pub fn route(&self) {
         self.request(|w| w.route = true);
@@ -215,8 +221,12 @@ impl SpoolLink {
                 let mut guard = socket.lock_app(&*io);
                 guard.notify_on_drop();
                 guard.sync_polled(); // inproc peers' confirmations and room
+                // The sync may have found deliveries lost (a peer that left): they go out
+                // before this batch, whose messages are newer, so the round ends here and the
+                // next one re-queues them first.
+                let lost_first = self.requeues_waiting();
                 let st = &mut *guard;
-                for (seq, parts) in batch.iter().cloned() {
+                for (seq, parts) in batch.iter().cloned().take_while(|_| !lost_first) {
                     if !st.pattern.can_send(&st.pipes) {
                         break;
                     }

@@ -162,3 +162,32 @@ fn subscriptions_queued_past_the_mark_all_arrive_over_tcp() {
 fn subscriptions_queued_past_the_mark_all_arrive_over_inproc() {
     subscriptions_past_the_mark("inproc://past-the-mark");
 }
+
+/// The same subscriptions, but the SUB is closed right after making them: what still waits
+/// past the mark is moved into the pipe by the closing I/O thread, which must then write it
+/// (within the linger), as no application thread will call again.
+#[test]
+fn subscriptions_queued_past_the_mark_are_delivered_after_the_subscriber_closes() {
+    const TOPICS: u16 = 200;
+    let ctx = Context::new();
+    let xpub = ctx.socket(SocketType::XPub).unwrap();
+    xpub.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = xpub.last_endpoint().unwrap();
+    xpub.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    sub.set_sndhwm(1).unwrap();
+    sub.connect(&endpoint).unwrap();
+    for topic in 0..TOPICS {
+        sub.set_subscribe(&topic.to_be_bytes()).unwrap();
+    }
+    drop(sub);
+    let mut heard = HashSet::new();
+    while heard.len() < TOPICS as usize {
+        let m = xpub
+            .recv_bytes(0)
+            .unwrap_or_else(|e| panic!("{} of {TOPICS} subscriptions arrived, then: {e}", heard.len()));
+        if m.first() == Some(&1) {
+            heard.insert(u16::from_be_bytes([m[1], m[2]]));
+        }
+    }
+}

@@ -493,11 +493,12 @@ impl Reactor {
             for token in expired_conns {
                 self.close_conn(token, "socket closed: linger expired");
             }
+            let wakes = &mut self.wakes;
             let flushed: Vec<Token> = self
                 .conns
                 .iter_mut()
                 .filter(|(_, c)| c.socket.id == socket_id && c.half_closed_at.is_none())
-                .filter_map(|(t, c)| c.is_flushed().then_some(*t))
+                .filter_map(|(t, c)| c.is_flushed(wakes).then_some(*t))
                 .collect();
             for token in flushed {
                 self.with_conn(token, |c, _| c.half_close(now));

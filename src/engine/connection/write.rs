@@ -157,8 +157,9 @@ impl Connection {
 
     /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
     /// Called while the socket closes; messages the pattern queued past the mark are moved
-    /// into the pipe here, as no sending thread will do it any more.
-    pub fn is_flushed(&mut self) -> bool {
+    /// into the pipe here, as no sending thread will do it any more, and a write is asked
+    /// for in `wakes`.
+    pub fn is_flushed(&mut self, wakes: &mut Vec<IoWake>) -> bool {
         if !self.out.is_empty()
             || !self.batch.is_empty()
             || self.fast.as_ref().is_some_and(|f| f.has_leftover())
@@ -176,7 +177,9 @@ impl Connection {
         if let Some(out) = &mut pipe.wire_out
             && out.has_overflow()
         {
-            let _ = out.refresh(); // the closing reactor writes again shortly
+            if out.refresh() {
+                wakes.push(IoWake::Flush(self.id));
+            }
             return false;
         }
         !pipe.has_outbound() && !st.spool_pending()

@@ -417,17 +417,14 @@ impl Pipes {
                 Direct::Handed => true,
                 Direct::Busy => {
                     let wake = out.write(msg);
-                    if wake && let Some(fast) = &pipe.fast {
-                        fast.hand_to_io();
-                    }
                     if !out.can_write() && !self.out_blocked.contains(&id) {
                         self.out_blocked.push(id);
                     }
                     wake
                 }
             };
-            if wake && let Some(conn) = pipe.conn {
-                self.wakes.push(IoWake::Flush(conn));
+            if wake {
+                wake_connection(pipe, &mut self.wakes);
             }
             return true;
         }
@@ -455,18 +452,14 @@ impl Pipes {
                 self.out_blocked.swap_remove(i);
                 continue;
             };
-            if out.refresh() {
-                if let Some(fast) = &pipe.fast {
-                    fast.hand_to_io();
-                }
-                if let Some(conn) = pipe.conn {
-                    self.wakes.push(IoWake::Flush(conn));
-                }
+            let (wake, full) = (out.refresh(), !out.can_write());
+            if wake {
+                wake_connection(pipe, &mut self.wakes);
             }
-            if out.can_write() {
-                self.out_blocked.swap_remove(i);
-            } else {
+            if full {
                 i += 1;
+            } else {
+                self.out_blocked.swap_remove(i);
             }
         }
     }
@@ -500,6 +493,18 @@ impl Pipes {
             self.dead.push(id);
         }
         Some(msg)
+    }
+}
+
+/// Messages entered pipe's outbound pipe while its connection slept on it (or a direct
+/// write was left unfinished): the connection owns its stream again, so that no direct
+/// write overtakes them, and is woken to write them.
+fn wake_connection(pipe: &Pipe, wakes: &mut Wakes) {
+    if let Some(fast) = &pipe.fast {
+        fast.hand_to_io();
+    }
+    if let Some(conn) = pipe.conn {
+        wakes.push(IoWake::Flush(conn));
     }
 }
 

@@ -5,14 +5,12 @@
 
 use super::*;
 use crate::socket::shared::SocketState;
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::Ordering;
 use crate::ypipe::{self, Wake};
 
 /// The connection's half of a lock-free inbound pipe (see [`crate::pipe::WireRx`]).
 pub(super) struct DirectIn {
     tx: ypipe::Writer<Parts>,
-    /// The socket's flag that its polled pipes need a sync.
-    attention: Arc<AtomicBool>,
 }
 
 impl Connection {
@@ -27,10 +25,7 @@ impl Connection {
         st.pipes.add_wire(id, rx, self.id);
         // The reader starts awake: the socket's next sync reads until it sleeps.
         st.attention.store(true, Ordering::SeqCst);
-        self.direct = Some(DirectIn {
-            tx,
-            attention: Arc::clone(&st.attention),
-        });
+        self.direct = Some(DirectIn { tx });
     }
 
     /// As the connection goes, under the socket's lock: ends the lock-free pipe; what could
@@ -38,7 +33,7 @@ impl Connection {
     pub(super) fn close_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
         let Some(direct) = self.direct.take() else { return };
         let _ = direct.tx.close(); // the socket is notified when the lock is released
-        direct.attention.store(true, Ordering::SeqCst);
+        st.attention.store(true, Ordering::SeqCst);
         let me = self.id;
         if let Some(wire) = st
             .pipes
@@ -77,8 +72,10 @@ impl Connection {
                 break;
             }
         }
-        if direct.tx.flush() == Wake::Reader {
-            self.socket.announce(&direct.attention);
+        if direct.tx.flush() == Wake::Reader
+            && let Some(attention) = &self.attention
+        {
+            self.socket.announce(attention);
         }
         Ok(())
     }

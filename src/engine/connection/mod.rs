@@ -8,7 +8,7 @@ mod write;
 use super::acks::{PROP_ACK, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
 use super::config::ConnConfig;
 use super::fast_path::FastPath;
-use super::heartbeat::{Due, Heartbeat, HeartbeatConfig};
+use super::heartbeat::{Due, Heartbeat};
 use crate::message::Parts;
 use crate::pipe::RxAcks;
 use crate::pipe::{IoWake, PipeId};
@@ -90,8 +90,9 @@ pub(super) struct Connection {
     rx_acks: ReceiverAcks,
     /// The lock-free outbound pipe from the socket, when it has one (see `Pipe::wire_out`).
     out_rx: Option<ypipe::Reader<Parts>>,
-    /// The socket's flag that its pipes need a look: raised with a wake-up when draining the
-    /// outbound pipe made room for a waiting sender.
+    /// The socket's flag that its pipes need a look, raised with a wake-up when the inbound
+    /// pipe gets data the socket slept on, or draining the outbound pipe made room for a
+    /// waiting sender (set at the handshake).
     attention: Option<Arc<AtomicBool>>,
     /// Messages taken from the pipe under the lock (spooled sockets), not yet encoded.
     batch: VecDeque<(u64, Parts)>,
@@ -99,7 +100,6 @@ pub(super) struct Connection {
     batch_low: u64,
     /// The application's direct-write path, shared with the pipe.
     fast: Option<Arc<FastPath>>,
-    heartbeat_config: HeartbeatConfig,
     heartbeat: Heartbeat,
     /// How much buffer a read reserves: grows while reads fill it (a stream), shrinks when
     /// they do not (request/reply), so streams get few, large allocations (far fewer page
@@ -124,7 +124,6 @@ impl Connection {
         let mut out = OutBuf::new();
         let proto = Protocol::new(config.local.clone(), &mut out);
         let handshake_deadline = crate::deadline::from_now(config.handshake_ivl);
-        let heartbeat_config = config.heartbeat;
         Connection {
             id,
             socket,
@@ -150,7 +149,6 @@ impl Connection {
             batch: VecDeque::new(),
             batch_low: 0,
             fast: None,
-            heartbeat_config,
             heartbeat: Heartbeat::default(),
             read_chunk: READ_CHUNK_MIN,
         }
@@ -290,7 +288,7 @@ impl Connection {
 
     fn on_handshake(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
         self.handshake_deadline = None;
-        self.heartbeat = Heartbeat::start(self.heartbeat_config, Instant::now());
+        self.heartbeat = Heartbeat::start(self.config.heartbeat, Instant::now());
         let Some(peer) = self.proto.peer() else {
             return Err("handshake finished without the peer's metadata".into());
         };

@@ -58,10 +58,10 @@ impl Connection {
         result
     }
 
-    /// Moves queued messages from the pipe into the write buffer, encoding them. The pipe's
-    /// whole queue is taken in one swap under the socket lock and encoded outside it, so the
-    /// application is not held up while the batch is encoded. Also tops the pipe up from the
-    /// spool, and sends the acknowledgement the application's reads owe.
+    /// Moves queued messages from the pipe into the write buffer, encoding them: from the
+    /// lock-free outbound pipe, or (a spooled socket) from the queue taken in one swap under
+    /// the socket's lock and encoded outside it, which also tops the pipe up from the spool.
+    /// Either way, sends the acknowledgement the application's reads owe a spooled sender.
     fn refill(&mut self, wakes: &mut Vec<IoWake>) {
         if self.out_rx.is_some() {
             return self.refill_from_wire(wakes);

@@ -2,7 +2,7 @@
 //! slow subscriber whose high-water mark makes the publisher drop *its* messages only.
 //!
 //! ```text
-//!                         publisher  PUB (bind)
+//!                publisher  PUB (bound twice: SNDHWM 0, then SNDHWM 20)
 //!          weather.* sports.* news.*  + CTRL hello / CTRL end
 //!             /                  |                      \
 //!    SUB "weather."     SUB "sports." "news."     SUB "" (everything), slow reader
@@ -11,9 +11,10 @@
 //! ```
 //!
 //! A PUB socket never blocks: when a subscriber's queue is at its high-water mark, the
-//! message is dropped for that subscriber and nobody else. A pipe takes the SNDHWM the
-//! socket has when the peer attaches, so the publisher sets "unlimited" while the fast
-//! subscribers join and a small limit before the slow one joins. Each subscriber reports
+//! message is dropped for that subscriber and nobody else. As in libzmq, a listener keeps
+//! the options the socket had when it was bound, and its peers' pipes take their SNDHWM from
+//! them: so the publisher binds once with "unlimited", for the fast subscribers, and once
+//! more with a small limit, for the slow one. Each subscriber reports
 //! ready when its first "CTRL hello" arrives; the publisher repeats hellos until all have.
 //!
 //! Run: `cargo run --release --example pubsub_fanout [-- --short]`
@@ -81,7 +82,7 @@ fn main() -> zocket::Result<()> {
     let (updates, payload) = if short { (3_000, 4096) } else { (30_000, 4096) };
     let ctx = Context::new();
     let publisher = ctx.socket(SocketType::Pub)?;
-    publisher.set_sndhwm(0)?; // no limit for the subscribers attached now
+    publisher.set_sndhwm(0)?; // no limit for the peers of this bind
     publisher.bind("tcp://127.0.0.1:0")?;
     let ep = publisher.last_endpoint()?;
     let (tx, rx) = mpsc::channel();
@@ -94,8 +95,11 @@ fn main() -> zocket::Result<()> {
             })
             .collect();
         repeat_until(&publisher, "hello", &rx, 2)?;
-        publisher.set_sndhwm(20)?; // only the pipe of the next subscriber gets this limit
-        let slow = s.spawn(|| subscriber(&ctx, &ep, &[""], true, tx.clone()));
+        publisher.set_sndhwm(20)?; // only the peers of the next bind get this limit
+        publisher.bind("tcp://127.0.0.1:0")?;
+        let slow_ep = publisher.last_endpoint()?;
+        let (ctx, slow_tx) = (&ctx, tx.clone());
+        let slow = s.spawn(move || subscriber(ctx, &slow_ep, &[""], true, slow_tx));
         repeat_until(&publisher, "hello", &rx, 1)?;
 
         let start = Instant::now();

@@ -13,6 +13,7 @@ use crate::ypipe::{self, Outbox};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 /// Identifies a pipe within its socket.
 pub(crate) type PipeId = u64;
@@ -27,13 +28,21 @@ pub(crate) enum IoWake {
     Flush(ConnId),
     /// Room appeared in the inbound queue of a connection that stopped reading.
     Resume(ConnId),
+    /// The pattern refused the connection's peer (it went past a bound): close it.
+    Refused(ConnId, &'static str),
+    /// As `Flush`, for whichever connection a connector (by its key) has now: the socket
+    /// may not have heard of that connection yet.
+    FlushConnector(ConnId),
 }
 
 impl IoWake {
     /// The connection to wake.
     pub fn conn(self) -> ConnId {
         match self {
-            IoWake::Flush(conn) | IoWake::Resume(conn) => conn,
+            IoWake::Flush(conn)
+            | IoWake::Resume(conn)
+            | IoWake::Refused(conn, _)
+            | IoWake::FlushConnector(conn) => conn,
         }
     }
 }
@@ -129,15 +138,14 @@ pub(crate) struct Pipe {
     pub outbound: VecDeque<(u64, Parts)>,
     /// Otherwise messages to send go through a lock-free pipe that the connection reads.
     pub wire_out: Option<Outbox<Parts>>,
-    /// That pipe's reading end while no connection holds it (a pipe made at `connect`
-    /// keeps its messages between connections).
-    pub out_reader: Option<ypipe::Reader<Parts>>,
     pub sndhwm: usize,
     pub rcvhwm: usize,
     /// The peer's routing id (ROUTER) or announced identity.
     pub routing_id: Bytes,
     /// The live connection serving this pipe, if any.
     pub conn: Option<ConnId>,
+    /// The connector serving this pipe, for one made at `connect` (its key).
+    pub connector: Option<ConnId>,
     /// The I/O thread drained `outbound` and waits to be told about new messages.
     pub io_idle: bool,
     /// The I/O thread stopped reading because `inbound` was full.
@@ -162,17 +170,20 @@ pub(crate) struct Pipe {
 /// The receiving half of a connection's lock-free inbound pipe: the connection writes decoded
 /// messages into it on the I/O thread; the socket moves them into [`Pipe::inbound`] when it
 /// syncs, through the pattern if it filters. Used unless something must look at messages as
-/// they arrive (the duplicate check for a spooled sender, a publisher's subscription bounds).
+/// they arrive (the duplicate check for a spooled zocket sender).
 pub(crate) struct WireRx {
     pub rx: ypipe::Reader<Parts>,
     /// The connection writing it, to resume when it stopped on a full pipe.
     pub conn: ConnId,
-    /// The connection closed the pipe.
+    /// The connection closed: once the pipe reads empty, `tail` is all that is left.
     pub closed: bool,
     /// What the connection decoded but could not write before it closed: read after the pipe.
     pub tail: VecDeque<Parts>,
     /// A message read that the pattern could not take yet (its queue was full).
     pub held: Option<Parts>,
+    /// Bytes written by the connection and not yet read, when the pattern bounds them (see
+    /// `Pattern::incoming_byte_bound`): the socket subtracts what it reads.
+    pub in_flight: Option<Arc<AtomicUsize>>,
 }
 
 impl Pipe {
@@ -181,11 +192,11 @@ impl Pipe {
             inbound: VecDeque::new(),
             outbound: VecDeque::new(),
             wire_out: None,
-            out_reader: None,
             sndhwm,
             rcvhwm,
             routing_id: Bytes::new(),
             conn: None,
+            connector: None,
             io_idle: true,
             read_paused: false,
             detached: false,
@@ -197,11 +208,12 @@ impl Pipe {
         }
     }
 
-    /// Gives the pipe a lock-free outbound pipe (see [`Pipe::wire_out`]).
-    pub fn open_wire_out(&mut self) {
+    /// Gives the pipe a lock-free outbound pipe (see [`Pipe::wire_out`]); returns its
+    /// reading end, for the connections.
+    pub fn open_wire_out(&mut self) -> ypipe::Reader<Parts> {
         let (tx, rx) = ypipe::channel(self.sndhwm);
         self.wire_out = Some(Outbox::new(tx));
-        self.out_reader = Some(rx);
+        rx
     }
 
     /// Whether a message may be queued now (below the send high-water mark; 0 = no limit).
@@ -215,11 +227,10 @@ impl Pipe {
         !self.detached && (self.sndhwm == 0 || self.outbound.len() < self.sndhwm)
     }
 
-    /// Whether messages wait to be taken by a connection.
-    pub fn has_outbound(&mut self) -> bool {
-        !self.outbound.is_empty()
-            || self.wire_out.as_ref().is_some_and(Outbox::has_overflow)
-            || self.out_reader.as_mut().is_some_and(|rx| rx.peek())
+    /// Whether messages wait to be taken by a connection, here (the outbound pipe's reading
+    /// end, with the connection or its connector, is checked there).
+    pub fn has_outbound(&self) -> bool {
+        !self.outbound.is_empty() || self.wire_out.as_ref().is_some_and(Outbox::has_overflow)
     }
 
     /// A detached pipe with nothing left to read can be forgotten.
@@ -273,6 +284,12 @@ impl Slots {
             return None;
         }
         slot.1.as_mut()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (PipeId, &Pipe)> {
+        self.slots
+            .iter()
+            .filter_map(|(id, pipe)| pipe.as_ref().map(|p| (*id, p)))
     }
 
     fn remove(&mut self, id: &PipeId) -> Option<Pipe> {
@@ -332,7 +349,13 @@ impl Pipes {
     }
 
     /// Adds a connection's lock-free inbound pipe to pipe `id` (after any earlier one).
-    pub fn add_wire(&mut self, id: PipeId, rx: ypipe::Reader<Parts>, conn: ConnId) {
+    pub fn add_wire(
+        &mut self,
+        id: PipeId,
+        rx: ypipe::Reader<Parts>,
+        conn: ConnId,
+        in_flight: Option<Arc<AtomicUsize>>,
+    ) {
         let Some(pipe) = self.map.get_mut(&id) else {
             return;
         };
@@ -342,6 +365,7 @@ impl Pipes {
             closed: false,
             tail: VecDeque::new(),
             held: None,
+            in_flight,
         });
         if !self.polled.contains(&id) {
             self.polled.push(id);
@@ -357,6 +381,14 @@ impl Pipes {
         let (peer, unconfirmed) = end.leave();
         self.peer_wakes.extend(peer);
         self.lost_seqs.extend(unconfirmed);
+    }
+
+    /// The pipe connection `conn` writes into, if it attached.
+    pub fn serving(&self, conn: ConnId) -> Option<PipeId> {
+        self.map
+            .iter()
+            .find(|(_, pipe)| pipe.wire.iter().any(|w| w.conn == conn))
+            .map(|(id, _)| id)
     }
 
     pub fn get(&self, id: PipeId) -> Option<&Pipe> {
@@ -377,8 +409,14 @@ impl Pipes {
     /// The pattern refuses pipe `id`'s peer: its connection closes with `reason` (see
     /// [`Pipe::refused`]).
     pub fn refuse(&mut self, id: PipeId, reason: &'static str) {
-        if let Some(pipe) = self.map.get_mut(&id) {
-            pipe.refused.get_or_insert(reason);
+        let Some(pipe) = self.map.get_mut(&id) else {
+            return;
+        };
+        if pipe.refused.is_none() {
+            pipe.refused = Some(reason);
+            if let Some(conn) = pipe.conn {
+                self.wakes.push(IoWake::Refused(conn, reason));
+            }
         }
     }
 
@@ -505,6 +543,8 @@ fn wake_connection(pipe: &Pipe, wakes: &mut Wakes) {
     }
     if let Some(conn) = pipe.conn {
         wakes.push(IoWake::Flush(conn));
+    } else if let Some(key) = pipe.connector {
+        wakes.push(IoWake::FlushConnector(key));
     }
 }
 

@@ -304,17 +304,22 @@ fn subscription_filtering() {
 #[test]
 fn slow_subscriber_loses_messages_fast_one_gets_all() {
     let ctx = Context::new();
-    let (publ, real) = bound(&ctx, SocketType::Pub, "tcp://127.0.0.1:0");
+    // A listener keeps the options of its bind, as in libzmq: one bind per pipe size.
+    let publ = socket(&ctx, SocketType::Pub);
     publ.set_sndhwm(1_000_000).unwrap();
+    publ.bind("tcp://127.0.0.1:0").unwrap();
+    let real = publ.last_endpoint().unwrap();
     let fast = socket(&ctx, SocketType::Sub);
     fast.set_subscribe(b"").unwrap();
     fast.connect(&real).unwrap();
     await_subscription(&publ, &fast, b"probe");
-    publ.set_sndhwm(10).unwrap(); // the next subscriber's pipe is small
+    publ.set_sndhwm(10).unwrap(); // the peers of the next bind get small pipes
+    publ.bind("tcp://127.0.0.1:0").unwrap();
+    let slow_endpoint = publ.last_endpoint().unwrap();
     let slow = socket(&ctx, SocketType::Sub);
     slow.set_rcvhwm(10).unwrap();
     slow.set_subscribe(b"").unwrap();
-    slow.connect(&real).unwrap();
+    slow.connect(&slow_endpoint).unwrap();
     await_subscription(&publ, &slow, b"probe");
     while fast.recv_bytes(DONTWAIT).is_ok() {}
 
@@ -376,8 +381,9 @@ fn xpub_verbose_and_welcome_message() {
         let sub = socket(&ctx, SocketType::Sub);
         sub.set_subscribe(b"wel").unwrap();
         sub.connect(&real).unwrap();
-        assert_eq!(sub.recv_bytes(0).unwrap(), b"welcome");
+        // As in libzmq, the XPUB attaches the connection (and sends the welcome) on a call.
         assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01wel");
+        assert_eq!(sub.recv_bytes(0).unwrap(), b"welcome");
         subs.push(sub); // kept: dropping it would unsubscribe
     }
 }

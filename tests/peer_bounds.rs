@@ -230,3 +230,45 @@ fn subscriptions_past_the_per_peer_bound_close_that_connection() {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// The same bound when the subscriptions come one at a time and the socket takes each before
+/// the next arrives: no more than one is ever waiting, so it is the publisher's own count, as
+/// the socket applies them (on the application's calls, as libzmq does), that closes the
+/// connection.
+#[test]
+fn subscriptions_taken_one_at_a_time_past_the_per_peer_bound_close_that_connection() {
+    let ctx = Context::new();
+    let (xpub, endpoint) = bound(&ctx, SocketType::XPub);
+    let mut raw = RawPeer::handshaken(&endpoint, "SUB", 1);
+    let prefix = vec![b'x'; 2 << 20];
+    for i in 0..9u8 {
+        let mut topic = prefix.clone();
+        topic[0] = i; // distinct prefixes, 2 MiB each
+        if raw
+            .try_send_raw(&encode_frame(FLAG_COMMAND, &command_body("SUBSCRIBE", &topic)))
+            .is_err()
+        {
+            break;
+        }
+        if i < 8 {
+            // Within the bound (8 of 2 MiB is 16 MiB): the XPUB announces it.
+            let got = xpub.recv_bytes(0).expect("a subscription within the bound");
+            assert_eq!(got.len(), 1 + topic.len(), "subscription {i}");
+        }
+    }
+    // The ninth is applied when the socket next reads its pipes: on the application's call.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        assert!(
+            xpub.recv_bytes(zocket::DONTWAIT).is_err(),
+            "the XPUB announced a subscription past the bound"
+        );
+        if raw.wait_closed(Duration::from_millis(20)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the connection stayed open past the bound"
+        );
+    }
+}

@@ -25,12 +25,19 @@ pub(crate) struct ConnConfig {
     pub reconnect_ivl_max: Duration,
     /// The spool the socket sends from, if any (it is set before bind and connect).
     pub spool: Option<Arc<SpoolLink>>,
+    /// The high-water marks of the pipes made for connections.
+    pub sndhwm: usize,
+    pub rcvhwm: usize,
+    /// The bytes a peer may have in flight to the pattern (`Pattern::incoming_byte_bound`).
+    pub incoming_byte_bound: Option<usize>,
 }
 
 impl ConnConfig {
     /// Takes the options of `st`, a socket of type `socket_type`, as they are now.
     pub fn snapshot(socket_type: SocketType, st: &SocketState) -> Arc<ConnConfig> {
-        Arc::new(Self::new(socket_type, &st.opts, st.spool_link().cloned()))
+        let mut config = Self::new(socket_type, &st.opts, st.spool_link().cloned());
+        config.incoming_byte_bound = st.pattern.incoming_byte_bound();
+        Arc::new(config)
     }
 
     /// The options `opts` of a socket of type `socket_type` sending from `spool`.
@@ -59,6 +66,9 @@ impl ConnConfig {
             reconnect_ivl: opts.reconnect_ivl,
             reconnect_ivl_max: opts.reconnect_ivl_max,
             spool,
+            sndhwm: opts.sndhwm,
+            rcvhwm: opts.rcvhwm,
+            incoming_byte_bound: None,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! A connector: keeps one outgoing connection alive, reconnecting with exponential back-off.
 
+use crate::message::Parts;
 use crate::pipe::PipeId;
 use crate::transport::PeerAddr;
+use crate::ypipe;
 use std::time::{Duration, Instant};
 
 pub(super) struct Connector {
@@ -10,6 +12,9 @@ pub(super) struct Connector {
     pub addr: PeerAddr,
     /// The pipe that outlives reconnections, if the socket type keeps one.
     pub pipe: Option<PipeId>,
+    /// Its outbound reading end while no connection holds it: messages queued while
+    /// disconnected wait here for the next connection.
+    pub out_reader: Option<ypipe::Reader<Parts>>,
     /// The routing id to give the peer (CONNECT_ROUTING_ID).
     pub routing_id: Option<bytes::Bytes>,
     /// The socket's options at `connect`.
@@ -54,6 +59,7 @@ mod tests {
             endpoint: String::new(),
             addr: PeerAddr::Ipc("/nonexistent".into()),
             pipe: None,
+            out_reader: None,
             routing_id: None,
             config: std::sync::Arc::new(crate::engine::config::ConnConfig::new(
                 crate::socket_type::SocketType::Dealer,

@@ -37,7 +37,8 @@ pub(crate) struct FastPath<S = socket2::Socket> {
 }
 
 struct State<S> {
-    socket: S,
+    /// None once retired.
+    socket: Option<S>,
     encoder: Encoder,
     /// The I/O thread may have bytes to write: the application must not write.
     io_owns: bool,
@@ -64,7 +65,7 @@ impl<S: DirectSink> FastPath<S> {
     pub fn with_sink(socket: S, encoder: Encoder) -> FastPath<S> {
         FastPath {
             state: Mutex::new(State {
-                socket,
+                socket: Some(socket),
                 encoder,
                 io_owns: true,
                 leftover: OutBuf::new(),
@@ -99,6 +100,15 @@ impl<S: DirectSink> FastPath<S> {
         }
     }
 
+    /// I/O thread side, as the connection closes: no direct write any more, and the
+    /// duplicate descriptor is closed now, not when the application lets go of this path.
+    pub fn retire(&self) {
+        let mut st = self.lock();
+        st.io_owns = true;
+        st.socket = None;
+        st.leftover = OutBuf::new();
+    }
+
     /// Whether the application left bytes for the I/O thread.
     pub fn has_leftover(&self) -> bool {
         !self.lock().leftover.is_empty()
@@ -111,11 +121,10 @@ impl<S: DirectSink> DirectWrite for FastPath<S> {
     fn try_write(&self, msg: &Parts) -> Direct {
         let mut guard = self.lock();
         let st = &mut *guard;
-        if st.io_owns {
+        let Some(socket) = st.socket.as_mut().filter(|_| !st.io_owns) else {
             return Direct::Busy;
-        }
+        };
         st.encoder.encode_message(msg, &mut st.scratch);
-        let socket = &mut st.socket;
         let written = st.scratch.write_with(|bufs| socket.write_vectored(bufs));
         if written.is_ok() && st.scratch.is_empty() {
             return Direct::Written;

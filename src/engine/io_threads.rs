@@ -72,6 +72,8 @@ pub(crate) struct IoThreads {
     threads: Vec<IoThread>,
     /// Round-robin position for new listeners, connectors and accepted connections.
     next: AtomicUsize,
+    /// Connector ids, handed out by the application threads (see [`IoThreads::new_connector`]).
+    next_connector: AtomicUsize,
     /// Why a thread died, once one has (a panic or a failed poll).
     failure: OnceLock<String>,
     /// The context was shut down: application calls fail with `Terminated`.
@@ -102,6 +104,7 @@ impl IoThreads {
         let set = Arc::new(IoThreads {
             threads,
             next: AtomicUsize::new(0),
+            next_connector: AtomicUsize::new(1),
             failure: OnceLock::new(),
             terminated: AtomicBool::new(false),
             sockets: Mutex::new(Vec::new()),
@@ -137,6 +140,15 @@ impl IoThreads {
     pub fn next_index(&self) -> usize {
         // Relaxed: only spreads work; no other memory depends on it.
         self.next.fetch_add(1, Ordering::Relaxed) % self.threads.len()
+    }
+
+    /// A new connector's key: the thread that will run it and its id there, packed as a
+    /// connection id is, so that a socket can wake "whichever connection this connector has
+    /// now" (`IoWake::FlushConnector`) without knowing it.
+    pub fn new_connector(&self) -> ConnId {
+        // Relaxed: only uniqueness matters.
+        let id = self.next_connector.fetch_add(1, Ordering::Relaxed);
+        conn_id(self.next_index(), mio::Token(id))
     }
 
     /// Queues a command to thread `index`.

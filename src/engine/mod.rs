@@ -32,11 +32,16 @@ pub(crate) enum Command {
         config: Arc<config::ConnConfig>,
     },
     Connect {
+        /// The connector's key (`IoThreads::new_connector`), which names this thread.
+        key: crate::pipe::ConnId,
         socket: Arc<SocketShared>,
         endpoint: String,
         addr: PeerAddr,
         /// The pipe created at `connect`, kept across reconnects (None: one per connection).
         pipe: Option<PipeId>,
+        /// That pipe's outbound reading end, which its connections take in turn (None for a
+        /// socket that sends from a spool).
+        out_reader: Option<Box<crate::ypipe::Reader<crate::message::Parts>>>,
         /// CONNECT_ROUTING_ID: the routing id to give this peer.
         routing_id: Option<bytes::Bytes>,
         /// The socket's options at `connect`.

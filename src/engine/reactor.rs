@@ -40,7 +40,6 @@ pub(super) struct Reactor {
     listeners: HashMap<Token, ListenerEntry>,
     connectors: HashMap<u64, Connector>,
     next_token: usize,
-    next_connector: u64,
     shutting_down: bool,
     wakes: Vec<IoWake>,
 }
@@ -56,7 +55,6 @@ impl Reactor {
             listeners: HashMap::new(),
             connectors: HashMap::new(),
             next_token: 1,
-            next_connector: 1,
             shutting_down: false,
             wakes: Vec::new(),
         }
@@ -132,17 +130,18 @@ impl Reactor {
                 );
             }
             Command::Connect {
+                key,
                 socket,
                 endpoint,
                 addr,
                 pipe,
+                out_reader,
                 routing_id,
                 config,
             } => {
                 let socket_id = socket.id;
                 self.socket_entry(socket);
-                let id = self.next_connector;
-                self.next_connector += 1;
+                let id = super::split_conn_id(key).1.0 as u64;
                 self.connectors.insert(
                     id,
                     Connector {
@@ -150,6 +149,7 @@ impl Reactor {
                         endpoint,
                         addr,
                         pipe,
+                        out_reader: out_reader.map(|reader| *reader),
                         routing_id,
                         config,
                         conn: None,
@@ -217,6 +217,18 @@ impl Reactor {
             Command::Wake(IoWake::Resume(conn)) => {
                 let (_, token) = super::split_conn_id(conn);
                 self.with_conn(token, |c, wakes| c.resume(wakes))
+            }
+            Command::Wake(IoWake::FlushConnector(key)) => {
+                let id = super::split_conn_id(key).1.0 as u64;
+                if let Some(token) = self.connectors.get(&id).and_then(|c| c.conn) {
+                    self.with_conn(token, |c, wakes| c.write(wakes))
+                }
+            }
+            Command::Wake(IoWake::Refused(conn, reason)) => {
+                let (_, token) = super::split_conn_id(conn);
+                if self.conns.contains_key(&token) {
+                    self.close_conn(token, reason);
+                }
             }
             Command::Close {
                 socket_id,
@@ -365,6 +377,7 @@ impl Reactor {
                     persistent_pipe: c.pipe,
                     reconnection: c.was_connected,
                     routing_id: c.routing_id.clone(),
+                    out_reader: c.out_reader.take(),
                 };
                 let origin = Origin::Connector(id);
                 let token = self.add_conn(socket, config, origin, stream, true, attachment);
@@ -387,11 +400,9 @@ impl Reactor {
         let Some(c) = self.connectors.remove(&id) else {
             return;
         };
+        // The socket detached the pipe itself (`disconnect`), or is closed.
         if let Some(token) = c.conn {
             self.close_conn(token, "disconnected");
-        }
-        if let (Some(pipe), Some(entry)) = (c.pipe, self.sockets.get(&c.socket_id)) {
-            entry.shared.lock_io(&mut self.wakes).detach_pipe(pipe);
         }
     }
 
@@ -406,6 +417,9 @@ impl Reactor {
             let Some(c) = self.connectors.get_mut(&id) else {
                 return;
             };
+            if let Some(reader) = conn.take_out_reader() {
+                c.out_reader = Some(reader); // what it did not take waits for the next one
+            }
             if c.conn == Some(token) {
                 c.conn = None;
                 if !conn.connecting && conn.handshake_deadline.is_none() {
@@ -506,10 +520,11 @@ impl Reactor {
             let socket = &self.sockets[&socket_id].shared;
             let done_connectors: Vec<u64> = self
                 .connectors
-                .iter()
+                .iter_mut()
                 .filter(|(_, c)| c.socket_id == socket_id)
-                .filter(|(_, c)| expired || (c.conn.is_none() && !has_pending(socket, c.pipe)))
-                .map(|(id, _)| *id)
+                .filter_map(|(id, c)| {
+                    (expired || (c.conn.is_none() && !has_pending(socket, c))).then_some(*id)
+                })
                 .collect();
             for id in done_connectors {
                 self.remove_connector(id);
@@ -529,6 +544,7 @@ fn unattached() -> Attachment {
         persistent_pipe: None,
         reconnection: false,
         routing_id: None,
+        out_reader: None,
     }
 }
 
@@ -538,8 +554,10 @@ fn signal(done: super::Done) {
     }
 }
 
-/// Whether a connector's persistent pipe still holds messages to deliver.
-fn has_pending(socket: &SocketShared, pipe: Option<crate::pipe::PipeId>) -> bool {
-    let Some(id) = pipe else { return false };
-    socket.lock().pipes.get_mut(id).is_some_and(|p| p.has_outbound())
+/// Whether a closed socket's connector still holds messages to deliver (the socket's state
+/// is the I/O thread's alone once the socket is closed).
+fn has_pending(socket: &SocketShared, c: &mut super::connector::Connector) -> bool {
+    let Some(id) = c.pipe else { return false };
+    c.out_reader.as_mut().is_some_and(|rx| rx.peek())
+        || socket.lock().pipes.get(id).is_some_and(|p| p.has_outbound())
 }

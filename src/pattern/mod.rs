@@ -61,16 +61,16 @@ pub(crate) trait Pattern: Send {
         false
     }
 
-    /// Whether [`Pattern::incoming`] must see messages as they arrive, on the I/O thread:
-    /// publishers, whose per-peer subscription bounds must hold before anything is buffered.
-    /// Otherwise connections hand messages over through lock-free pipes, and the socket calls
-    /// `incoming` when it reads them.
-    fn incoming_at_arrival(&self) -> bool {
-        false
+    /// The most bytes one peer may have on their way to [`Pattern::incoming`] (decoded by
+    /// its connection, not yet read by the socket), when the high-water mark, counted in
+    /// messages, is not bound enough: a publisher's subscriptions, whose size the peer picks.
+    /// Past it the connection closes. `None`: no bound but the mark.
+    fn incoming_byte_bound(&self) -> Option<usize> {
+        None
     }
 
-    /// A message arrived on pipe `id`, on the I/O thread or when the socket read it from a
-    /// lock-free pipe (see [`Pattern::incoming_at_arrival`]). The default queues it on the
+    /// A message arrived on pipe `id`: the socket read it from a connection's lock-free pipe or
+    /// an inproc peer (or, from a spooled zocket sender, the I/O thread delivers it). The default queues it on the
     /// pipe, or hands it back when the pipe's inbound queue is full.
     fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
         queue_inbound(id, msg, pipes)

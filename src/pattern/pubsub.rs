@@ -3,7 +3,7 @@
 //! 1 (subscribe) or 0 (unsubscribe), then the prefix.
 
 use super::fq::FairQueue;
-use super::peer_subs::PeerSubs;
+use super::peer_subs::{MAX_SUBSCRIPTION_BYTES_PER_PEER, PeerSubs};
 use super::trie::Trie;
 use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
@@ -123,8 +123,8 @@ impl Pattern for Publisher {
         true
     }
 
-    fn incoming_at_arrival(&self) -> bool {
-        true
+    fn incoming_byte_bound(&self) -> Option<usize> {
+        Some(MAX_SUBSCRIPTION_BYTES_PER_PEER)
     }
 
     /// XPUB: a peer whose messages for the application reach the receive high-water mark is

@@ -4,6 +4,7 @@
 pub(crate) mod attention;
 pub(crate) mod dedup;
 pub(crate) mod delivery;
+pub(crate) mod from_io;
 pub(crate) mod inproc;
 mod options;
 mod polled;
@@ -82,6 +83,7 @@ impl Socket {
                 given: endpoint.to_string(),
                 resolved: resolved.clone(),
                 bound: true,
+                pipe: None,
             });
             st.last_endpoint = Some(resolved.clone());
             ConnConfig::snapshot(self.shared.socket_type, &st)
@@ -108,41 +110,47 @@ impl Socket {
         }
         let parsed = Endpoint::parse(endpoint)?;
         let addr = PeerAddr::resolve(endpoint, &parsed)?;
-        let (pipe, routing_id, config) = {
+        let key = self.io.new_connector();
+        let (pipe, out_reader, routing_id, config) = {
             let mut guard = self.locked();
             // A new pipe can unblock a sender waiting for a peer.
             guard.notify_on_drop();
             let st = &mut *guard;
+            st.last_endpoint = Some(endpoint.to_string());
+            let routing_id = st.opts.connect_routing_id.take();
+            let keeps_pipe = !st.opts.immediate && self.shared.socket_type != SocketType::Router;
+            let (pipe, out_reader) = if keeps_pipe {
+                let (mut pipe, out_reader) = st.new_wire_pipe();
+                pipe.connector = Some(key);
+                if let Some(id) = &routing_id {
+                    pipe.routing_id = id.clone();
+                }
+                (st.attach_pipe(pipe), out_reader)
+            } else {
+                (None, None)
+            };
             st.endpoints.push(EndpointRecord {
                 given: endpoint.to_string(),
                 resolved: endpoint.to_string(),
                 bound: false,
+                pipe,
             });
-            st.last_endpoint = Some(endpoint.to_string());
-            let routing_id = st.opts.connect_routing_id.take();
-            let keeps_pipe = !st.opts.immediate && self.shared.socket_type != SocketType::Router;
-            let pipe = if keeps_pipe {
-                let mut pipe = st.new_wire_pipe();
-                if let Some(id) = &routing_id {
-                    pipe.routing_id = id.clone();
-                }
-                st.attach_pipe(pipe)
-            } else {
-                None
-            };
             (
                 pipe,
+                out_reader,
                 routing_id,
                 ConnConfig::snapshot(self.shared.socket_type, st),
             )
         };
         self.io.send_to(
-            self.io.next_index(),
+            crate::engine::split_conn_id(key).0,
             Command::Connect {
+                key,
                 socket: Arc::clone(&self.shared),
                 endpoint: endpoint.to_string(),
                 addr,
                 pipe,
+                out_reader: out_reader.map(Box::new),
                 routing_id,
                 config,
             },
@@ -150,14 +158,21 @@ impl Socket {
         Ok(())
     }
 
+    /// Forgets an endpoint bound or connected to. A pipe made at `connect` is detached here:
+    /// its messages are dropped, and what its peer sent stays readable.
     fn forget_endpoint(&self, endpoint: &str, bound: bool) -> Result<String> {
-        let mut st = self.shared.lock();
+        let mut guard = self.locked();
+        let st = &mut *guard;
         let pos = st
             .endpoints
             .iter()
             .position(|e| e.bound == bound && (e.given == endpoint || e.resolved == endpoint))
             .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
-        Ok(st.endpoints.remove(pos).resolved)
+        let record = st.endpoints.remove(pos);
+        if let Some(pipe) = record.pipe {
+            st.detach_pipe(pipe);
+        }
+        Ok(record.resolved)
     }
 
     /// Stops listening on an endpoint given to [`Socket::bind`] (as given, or as resolved) and
@@ -303,6 +318,7 @@ impl Socket {
     fn set_pattern_option(&self, option: PatternOption) -> Result<()> {
         let mut guard = self.locked();
         let st = &mut *guard;
+        st.sync_polled(); // pipes attached meanwhile get the change (a subscription) too
         st.pattern.set_option(option, &mut st.pipes)
     }
 

@@ -22,8 +22,11 @@ impl SocketState {
         // sleep checks it with its own read-modify-write (see `attention`).
         // SeqCst: ordered with the writers' stores and the waiters count (see the field).
         let woken = self.attention.load(Ordering::SeqCst) && self.attention.swap(false, Ordering::SeqCst);
-        if woken && !self.pipes.out_blocked.is_empty() {
-            self.pipes.refresh_blocked(); // a connection drained an outbound pipe
+        if woken {
+            self.apply_from_io(); // connections attached or detached
+            if !self.pipes.out_blocked.is_empty() {
+                self.pipes.refresh_blocked(); // a connection drained an outbound pipe
+            }
         }
         if !(woken || std::mem::take(&mut self.resync)) || self.pipes.polled.is_empty() {
             return;
@@ -71,27 +74,27 @@ impl SocketState {
             };
             let msg = match front.held.take() {
                 Some(msg) => msg,
-                None if front.closed => match front.tail.pop_front() {
-                    Some(msg) => msg,
-                    None => {
-                        pipe.wire.pop_front(); // read to its end: the next connection's, if any
-                        continue;
-                    }
-                },
                 None => match front.rx.read() {
                     Read::Frame { item, wake, .. } => {
                         if wake == Wake::Writer {
                             resume = Some(front.conn);
                         }
+                        if let Some(in_flight) = &front.in_flight {
+                            in_flight.fetch_sub(crate::message::byte_len(&item), Ordering::Relaxed);
+                        }
                         item
                     }
-                    Read::Empty => {
+                    // The connection wrote everything before it said it closed (`closed`).
+                    Read::Empty | Read::Closed if front.closed => match front.tail.pop_front() {
+                        Some(msg) => msg,
+                        None => {
+                            pipe.wire.pop_front(); // read to its end: the next connection's, if any
+                            continue;
+                        }
+                    },
+                    Read::Empty | Read::Closed => {
                         more = false; // asleep: the next flush wakes us
                         break;
-                    }
-                    Read::Closed => {
-                        front.closed = true;
-                        continue;
                     }
                 },
             };

@@ -8,6 +8,7 @@
 
 use super::attention;
 use super::dedup::Dedup;
+use super::from_io::{self, FromIoReader, FromIoSender};
 use super::sleepers::{self, Sleepers};
 use super::spool_link::{SpoolLink, SpoolThread};
 use crate::inproc::PeerWake;
@@ -17,6 +18,7 @@ use crate::pattern::{self, Pattern};
 use crate::pipe::{IoWake, Pipe, PipeId, Pipes, Wakes};
 use crate::socket_type::SocketType;
 use crate::sync::{AtomicBool, Ordering};
+use crate::ypipe;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -33,6 +35,8 @@ pub(crate) struct EndpointRecord {
     pub resolved: String,
     /// Bound (true) or connected (false).
     pub bound: bool,
+    /// The pipe made at `connect` (over TCP or IPC), which lives as long as the endpoint.
+    pub pipe: Option<PipeId>,
 }
 
 /// One socket's shared half.
@@ -45,6 +49,11 @@ pub(crate) struct SocketShared {
     pub sleepers: Sleepers,
     watchers: Mutex<Vec<Weak<dyn Watcher>>>,
     has_watchers: AtomicBool,
+    /// The socket's attention flag (the same as [`SocketState::attention`]), for the I/O
+    /// threads to raise without the lock.
+    pub attention: Arc<AtomicBool>,
+    /// Where the I/O threads queue attach and detach commands (see `from_io`).
+    pub from_io: FromIoSender,
 }
 
 /// What the lock protects.
@@ -76,10 +85,14 @@ pub(crate) struct SocketState {
     /// The last sync left something no wake-up will announce (unread data, spooled messages
     /// not yet confirmed): the next call syncs again, but a waiting caller still sleeps.
     pub resync: bool,
+    /// The commands the I/O threads queued (see `from_io`), applied when a call syncs.
+    pub from_io: FromIoReader,
 }
 
 impl SocketShared {
     pub fn new(id: u64, socket_type: SocketType) -> SocketShared {
+        let attention = Arc::new(AtomicBool::new(false));
+        let (from_io, from_io_rx) = from_io::queue();
         SocketShared {
             id,
             socket_type,
@@ -95,12 +108,15 @@ impl SocketShared {
                 dedup: Dedup::default(),
                 acked_senders: false,
                 closed: false,
-                attention: Arc::new(AtomicBool::new(false)),
+                attention: Arc::clone(&attention),
                 resync: false,
+                from_io: from_io_rx,
             }),
             sleepers: Sleepers::default(),
             watchers: Mutex::new(Vec::new()),
             has_watchers: AtomicBool::new(false),
+            attention,
+            from_io,
         }
     }
 
@@ -208,15 +224,13 @@ impl SocketState {
         Pipe::new(self.opts.sndhwm, self.opts.rcvhwm)
     }
 
-    /// A new pipe for a connection: with a lock-free outbound pipe, unless the socket sends
-    /// from a spool (the connection then takes messages under the lock, with the spool's
-    /// bookkeeping).
-    pub fn new_wire_pipe(&self) -> Pipe {
+    /// A new pipe for a connection: with a lock-free outbound pipe, whose reading end is
+    /// returned for the connection, unless the socket sends from a spool (the connection then
+    /// takes messages under the lock, with the spool's bookkeeping).
+    pub fn new_wire_pipe(&self) -> (Pipe, Option<ypipe::Reader<Parts>>) {
         let mut pipe = self.new_pipe();
-        if self.spool.is_none() {
-            pipe.open_wire_out();
-        }
-        pipe
+        let reader = self.spool.is_none().then(|| pipe.open_wire_out());
+        (pipe, reader)
     }
 
     /// Adds a pipe and offers it to the pattern; `None` if the pattern refused it.
@@ -240,7 +254,6 @@ impl SocketState {
         pipe.conn = None;
         pipe.fast = None;
         pipe.wire_out = None;
-        pipe.out_reader = None;
         let mut lost: Vec<u64> = pipe
             .outbound
             .drain(..)

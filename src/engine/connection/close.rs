@@ -2,6 +2,7 @@
 //! when its socket closed, and detaching from the pipe when it goes.
 
 use super::*;
+use crate::socket::from_io::{Detach, FromIo};
 
 impl Connection {
     /// Closes gracefully once the socket is closed and everything is written: shuts down
@@ -37,6 +38,30 @@ impl Connection {
     /// Detaches from the pipe as the connection closes. Messages already decoded are still
     /// delivered; a persistent pipe keeps its queue for the next connection.
     pub fn release(&mut self, wakes: &mut Vec<IoWake>) {
+        if let Some(fast) = self.fast.take() {
+            fast.retire(); // the application may still hold it: it must not write any more
+        }
+        if std::mem::take(&mut self.attached_direct) {
+            self.release_direct();
+            return;
+        }
+        self.release_locked(wakes);
+    }
+
+    /// Tells the socket, which detaches on its next call (see `socket::from_io`).
+    fn release_direct(&mut self) {
+        if let Some(mut direct) = self.direct.take() {
+            direct.flush();
+        }
+        let leftover = self.pending_in.drain(..).map(|(_, msg)| msg).collect();
+        self.socket.tell(FromIo::Detach(Detach {
+            conn: self.id,
+            persistent: self.attachment.persistent_pipe,
+            leftover,
+        }));
+    }
+
+    fn release_locked(&mut self, wakes: &mut Vec<IoWake>) {
         let Some(id) = self.pipe.take() else { return };
         let socket = Arc::clone(&self.socket);
         let mut guard = socket.lock_io(wakes);
@@ -77,12 +102,9 @@ impl Connection {
                 pipe.inbound.push_back(msg);
             }
         }
-        self.fast = None;
-        let out_rx = self.out_rx.take();
         if self.attachment.persistent_pipe == Some(id) {
             if let Some(pipe) = st.pipes.get_mut(id) {
-                // What this connection did not take waits for the next one.
-                pipe.out_reader = out_rx;
+                // The outbound reader goes back to the connector (`take_out_reader`).
                 pipe.fast = None;
                 pipe.conn = None;
                 pipe.io_idle = true;

@@ -1,33 +1,37 @@
 //! Handing decoded messages to the socket: straight into a lock-free pipe that the socket
-//! reads when it syncs (the usual case), or under the socket's lock through the pattern when
-//! something must look at each message as it arrives (duplicate checks and acknowledgement
-//! positions for a spooled zocket sender, and a publisher's subscription bounds).
+//! reads when it syncs (the usual case), or under the socket's lock through the pattern from a
+//! spooled zocket sender, whose messages must be checked as they arrive (duplicates, and the
+//! positions its acknowledgements count). A publisher's subscriptions take the lock-free
+//! pipe, with the bytes in flight bounded here (`Pattern::incoming_byte_bound`) and the
+//! per-peer bound applied by the socket as it reads them.
 
 use super::*;
+use crate::message::byte_len;
 use crate::socket::shared::SocketState;
 use crate::sync::Ordering;
 use crate::ypipe::{self, Wake};
+use std::sync::atomic::AtomicUsize;
 
 /// The connection's half of a lock-free inbound pipe (see [`crate::pipe::WireRx`]).
 pub(super) struct DirectIn {
     tx: ypipe::Writer<Parts>,
+    /// The bytes taken and not yet read by the socket, and their bound, when the pattern
+    /// bounds them (`Pattern::incoming_byte_bound`).
+    in_flight: Option<(Arc<AtomicUsize>, usize)>,
+}
+
+impl DirectIn {
+    pub(super) fn new(tx: ypipe::Writer<Parts>, in_flight: Option<(Arc<AtomicUsize>, usize)>) -> Self {
+        DirectIn { tx, in_flight }
+    }
+
+    /// Publishes what was written (the connection is going: the socket is told next).
+    pub(super) fn flush(&mut self) {
+        let _ = self.tx.flush();
+    }
 }
 
 impl Connection {
-    /// At the handshake, under the socket's lock: if nothing needs to see messages as they
-    /// arrive, gives pipe `id` a lock-free inbound pipe from this connection.
-    pub(super) fn open_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
-        if self.rx_acks.stream.is_some() || st.pattern.incoming_at_arrival() {
-            return;
-        }
-        let Some(pipe) = st.pipes.get(id) else { return };
-        let (tx, rx) = ypipe::channel(pipe.rcvhwm);
-        st.pipes.add_wire(id, rx, self.id);
-        // The reader starts awake: the socket's next sync reads until it sleeps.
-        st.attention.store(true, Ordering::SeqCst);
-        self.direct = Some(DirectIn { tx });
-    }
-
     /// As the connection goes, under the socket's lock: ends the lock-free pipe; what could
     /// not be written to it goes to the socket after what was.
     pub(super) fn close_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
@@ -45,18 +49,28 @@ impl Connection {
     }
 
     /// Takes one decoded message: written straight to the socket's pipe when that pipe is
-    /// lock-free and has room, else queued for [`Connection::deliver`].
-    pub(super) fn take_message(&mut self, tag: Option<(u64, u64)>, msg: Parts) {
-        if let Some(direct) = &mut self.direct
-            && self.pending_in.is_empty()
-        {
-            if let Err(msg) = direct.tx.write(msg, false) {
-                self.pending_in.push_back((tag, msg));
-                self.paused = true;
+    /// lock-free and has room, else queued for [`Connection::deliver`]. Fails when the peer
+    /// goes past the bytes the pattern lets it have in flight.
+    pub(super) fn take_message(&mut self, tag: Option<(u64, u64)>, msg: Parts) -> Result<(), CloseReason> {
+        let Some(direct) = &mut self.direct else {
+            self.pending_in.push_back((tag, msg));
+            return Ok(());
+        };
+        if let Some((count, bound)) = &direct.in_flight {
+            let len = byte_len(&msg);
+            if count.fetch_add(len, Ordering::Relaxed) + len > *bound {
+                return Err(format!(
+                    "more than {bound} bytes of messages waiting for the socket to read"
+                ));
             }
-            return;
         }
-        self.pending_in.push_back((tag, msg));
+        if !self.pending_in.is_empty() {
+            self.pending_in.push_back((tag, msg));
+        } else if let Err(msg) = direct.tx.write(msg, false) {
+            self.pending_in.push_back((tag, msg));
+            self.paused = true;
+        }
+        Ok(())
     }
 
     /// Hands what was decoded to the socket: publishes the lock-free pipe's new messages

@@ -1,6 +1,7 @@
 //! One connection on the I/O thread: a stream, its protocol state, its buffers, and the pipe
 //! it feeds once the handshake is done. Writing is in `write.rs`, closing in `close.rs`.
 
+mod attach;
 mod close;
 mod inbound;
 mod write;
@@ -55,6 +56,9 @@ pub(super) struct Attachment {
     pub reconnection: bool,
     /// The routing id to give the peer (CONNECT_ROUTING_ID), instead of its own identity.
     pub routing_id: Option<Bytes>,
+    /// The persistent pipe's outbound reading end, lent by the connector (see
+    /// [`Connection::take_out_reader`]).
+    pub out_reader: Option<ypipe::Reader<Parts>>,
 }
 
 pub(super) struct Connection {
@@ -75,7 +79,10 @@ pub(super) struct Connection {
     proto: Protocol,
     inbuf: BytesMut,
     out: OutBuf,
+    /// The pipe, when attached under the socket's lock (see `attach`).
     pipe: Option<PipeId>,
+    /// Attached without the socket's lock: the socket knows this connection by its id.
+    attached_direct: bool,
     attachment: Attachment,
     /// Decoded messages the pipe had no room for yet, each with its ZSEQ tag if any.
     pending_in: VecDeque<(Option<(u64, u64)>, Parts)>,
@@ -137,6 +144,7 @@ impl Connection {
             inbuf: BytesMut::with_capacity(8192),
             out,
             pipe: None,
+            attached_direct: false,
             attachment,
             pending_in: VecDeque::new(),
             direct: None,
@@ -257,7 +265,7 @@ impl Connection {
                 Ok(Some(Event::Message(msg))) => {
                     messages += 1;
                     let tag = self.rx_acks.next_tag.take();
-                    self.take_message(tag, msg);
+                    self.take_message(tag, msg)?;
                     if self.pending_in.len() >= DELIVER_BATCH {
                         self.deliver(wakes)?;
                     }
@@ -284,76 +292,5 @@ impl Connection {
         }
         self.deliver(wakes)?;
         Ok(messages)
-    }
-
-    fn on_handshake(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
-        self.handshake_deadline = None;
-        self.heartbeat = Heartbeat::start(self.config.heartbeat, Instant::now());
-        let Some(peer) = self.proto.peer() else {
-            return Err("handshake finished without the peer's metadata".into());
-        };
-        let peer_identity = peer.identity.clone();
-        let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
-        self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
-        let socket = Arc::clone(&self.socket);
-        let mut guard = socket.lock_io(wakes);
-        let st = &mut *guard;
-        self.tx_acks.by_peer = st.spool.is_some() && peer_confirms;
-        let id = match self.attachment.persistent_pipe {
-            Some(id) => {
-                let Some(pipe) = st.pipes.get_mut(id) else {
-                    return Err("the connection's pipe is gone".into());
-                };
-                pipe.conn = Some(self.id);
-                pipe.io_idle = false;
-                pipe.read_paused = false;
-                if self.attachment.reconnection {
-                    st.pattern.reconnected(id, &mut st.pipes);
-                }
-                id
-            }
-            None => {
-                let mut pipe = st.new_wire_pipe();
-                pipe.routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
-                pipe.conn = Some(self.id);
-                pipe.io_idle = false;
-                st.attach_pipe(pipe).ok_or_else(|| {
-                    "refused by the socket (PAIR already paired, or routing id in use)".to_string()
-                })?
-            }
-        };
-        self.pipe = Some(id);
-        self.attention = Some(Arc::clone(&st.attention));
-        if let Some(pipe) = st.pipes.get_mut(id) {
-            self.out_rx = pipe.out_reader.take();
-        }
-        if let Some(stream) = self.rx_acks.stream {
-            st.dedup.attach(stream).map_err(|e| e.to_string())?;
-        }
-        // Spooled sockets track every byte they write, so they always write from here.
-        if st.spool.is_none() {
-            match FastPath::new(&self.stream, self.proto.encoder()) {
-                Ok(fast) => {
-                    let fast = Arc::new(fast);
-                    if let Some(pipe) = st.pipes.get_mut(id) {
-                        pipe.fast = Some(Arc::clone(&fast) as _);
-                    }
-                    self.fast = Some(fast);
-                }
-                Err(e) => log::debug!("no direct-write path for this connection: {e}"),
-            }
-        }
-        st.acked_senders |= self.rx_acks.stream.is_some();
-        self.open_direct_in(st, id);
-        if self.rx_acks.stream.is_some()
-            && let Some(pipe) = st.pipes.get_mut(id)
-        {
-            // Positions restart with each connection; older queued messages keep theirs.
-            let rx = pipe.rx.get_or_insert_with(RxAcks::default);
-            rx.generation += 1;
-            (rx.ghost_upto, rx.delivered, rx.sent) = (0, 0, 0);
-        }
-        st.dispatch_spool();
-        Ok(())
     }
 }

@@ -160,10 +160,17 @@ impl Connection {
     /// into the pipe here, as no sending thread will do it any more, and a write is asked
     /// for in `wakes`.
     pub fn is_flushed(&mut self, wakes: &mut Vec<IoWake>) -> bool {
+        if self.out_rx.as_mut().is_some_and(|rx| rx.peek()) {
+            // Queued after the reader slept, before the socket knew the connection to wake.
+            wakes.push(IoWake::Flush(self.id));
+            return false;
+        }
+        if self.attachment.out_reader.as_mut().is_some_and(|rx| rx.peek()) {
+            return false; // the handshake is not done; it takes them when it is
+        }
         if !self.out.is_empty()
             || !self.batch.is_empty()
             || self.fast.as_ref().is_some_and(|f| f.has_leftover())
-            || self.out_rx.as_mut().is_some_and(|rx| rx.peek())
         {
             return false;
         }

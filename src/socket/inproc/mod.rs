@@ -287,6 +287,7 @@ fn end_connections(io: &IoThreads, socket: &SocketShared, endpoint: &str, connec
 fn record(socket: &SocketShared, endpoint: &str, bound: bool) {
     let mut st = socket.lock();
     st.endpoints.push(EndpointRecord {
+        pipe: None,
         given: endpoint.to_string(),
         resolved: endpoint.to_string(),
         bound,

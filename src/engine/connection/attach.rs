@@ -1,0 +1,160 @@
+//! Attaching a connection to its socket when the handshake is done. Usually without the
+//! socket's lock: the connection makes its pipes and tells the socket (`socket::from_io`),
+//! which attaches them on its next call. Under the lock when the spool is involved: the socket
+//! sends from a spool (its connections take messages under the lock, with the spool's
+//! bookkeeping), or the peer is a spooled zocket sender (its messages are checked for
+//! duplicates as they arrive).
+
+use super::inbound::DirectIn;
+use super::*;
+use crate::socket::from_io::{Attach, FromIo};
+use crate::socket::shared::SocketState;
+use std::sync::atomic::AtomicUsize;
+
+impl Connection {
+    pub(super) fn on_handshake(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+        self.handshake_deadline = None;
+        self.heartbeat = Heartbeat::start(self.config.heartbeat, Instant::now());
+        let Some(peer) = self.proto.peer() else {
+            return Err("handshake finished without the peer's metadata".into());
+        };
+        let peer_identity = peer.identity.clone();
+        let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
+        self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
+        self.attention = Some(Arc::clone(&self.socket.attention));
+        if self.config.spool.is_none() && self.rx_acks.stream.is_none() {
+            self.attach_direct(peer_identity);
+            return Ok(());
+        }
+        self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
+        self.attach_locked(peer_identity, wakes)
+    }
+
+    /// The persistent pipe's outbound reading end, for the connector to keep until the next
+    /// connection (taken as the connection goes).
+    pub fn take_out_reader(&mut self) -> Option<ypipe::Reader<Parts>> {
+        self.attachment.persistent_pipe?;
+        self.out_rx.take().or_else(|| self.attachment.out_reader.take())
+    }
+
+    /// Makes the pipes and hands the socket its ends.
+    fn attach_direct(&mut self, peer_identity: Bytes) {
+        let (in_tx, in_rx) = ypipe::channel(self.config.rcvhwm);
+        let in_flight = self
+            .config
+            .incoming_byte_bound
+            .map(|bound| (Arc::new(AtomicUsize::new(0)), bound));
+        let outbound = match self.attachment.persistent_pipe {
+            Some(_) => {
+                self.out_rx = self.attachment.out_reader.take();
+                None
+            }
+            None => {
+                let (tx, rx) = ypipe::channel(self.config.sndhwm);
+                self.out_rx = Some(rx);
+                Some(tx)
+            }
+        };
+        self.fast = self.new_fast_path();
+        let attach = Attach {
+            conn: self.id,
+            persistent: self.attachment.persistent_pipe,
+            reconnection: self.attachment.reconnection,
+            routing_id: self.attachment.routing_id.clone().unwrap_or(peer_identity),
+            sndhwm: self.config.sndhwm,
+            rcvhwm: self.config.rcvhwm,
+            inbound: in_rx,
+            in_flight: in_flight.as_ref().map(|(count, _)| Arc::clone(count)),
+            outbound,
+            fast: self.fast.clone().map(|f| f as _),
+        };
+        self.direct = Some(DirectIn::new(in_tx, in_flight));
+        self.attached_direct = true;
+        self.socket.tell(FromIo::Attach(Box::new(attach)));
+    }
+
+    fn new_fast_path(&self) -> Option<Arc<FastPath>> {
+        match FastPath::new(&self.stream, self.proto.encoder()) {
+            Ok(fast) => Some(Arc::new(fast)),
+            Err(e) => {
+                log::debug!("no direct-write path for this connection: {e}");
+                None
+            }
+        }
+    }
+
+    /// Attaches under the socket's lock (see the module's notes).
+    fn attach_locked(&mut self, peer_identity: Bytes, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+        let socket = Arc::clone(&self.socket);
+        let mut guard = socket.lock_io(wakes);
+        let st = &mut *guard;
+        let id = match self.attachment.persistent_pipe {
+            Some(id) => {
+                let Some(pipe) = st.pipes.get_mut(id) else {
+                    return Err("the connection's pipe is gone".into());
+                };
+                pipe.conn = Some(self.id);
+                pipe.io_idle = false;
+                pipe.read_paused = false;
+                if self.attachment.reconnection {
+                    st.pattern.reconnected(id, &mut st.pipes);
+                }
+                self.out_rx = self.attachment.out_reader.take();
+                id
+            }
+            None => {
+                let (mut pipe, out_reader) = st.new_wire_pipe();
+                pipe.routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
+                pipe.conn = Some(self.id);
+                pipe.io_idle = false;
+                let id = st.attach_pipe(pipe).ok_or_else(|| {
+                    "refused by the socket (PAIR already paired, or routing id in use)".to_string()
+                })?;
+                self.out_rx = out_reader;
+                id
+            }
+        };
+        self.pipe = Some(id);
+        if let Some(stream) = self.rx_acks.stream {
+            st.dedup.attach(stream).map_err(|e| e.to_string())?;
+        }
+        // Spooled sockets track every byte they write, so they always write from here.
+        if st.spool.is_none() {
+            self.fast = self.new_fast_path();
+            if let (Some(pipe), Some(fast)) = (st.pipes.get_mut(id), &self.fast) {
+                pipe.fast = Some(Arc::clone(fast) as _);
+            }
+        }
+        st.acked_senders |= self.rx_acks.stream.is_some();
+        self.open_direct_in(st, id);
+        if self.rx_acks.stream.is_some()
+            && let Some(pipe) = st.pipes.get_mut(id)
+        {
+            // Positions restart with each connection; older queued messages keep theirs.
+            let rx = pipe.rx.get_or_insert_with(RxAcks::default);
+            rx.generation += 1;
+            (rx.ghost_upto, rx.delivered, rx.sent) = (0, 0, 0);
+        }
+        st.dispatch_spool();
+        Ok(())
+    }
+
+    /// Under the socket's lock, at an attach: if nothing needs to see messages as they
+    /// arrive, gives pipe `id` a lock-free inbound pipe from this connection.
+    fn open_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
+        if self.rx_acks.stream.is_some() {
+            return;
+        }
+        let Some(pipe) = st.pipes.get(id) else { return };
+        let (tx, rx) = ypipe::channel(pipe.rcvhwm);
+        let in_flight = st
+            .pattern
+            .incoming_byte_bound()
+            .map(|bound| (Arc::new(AtomicUsize::new(0)), bound));
+        let shared = in_flight.as_ref().map(|(count, _)| Arc::clone(count));
+        st.pipes.add_wire(id, rx, self.id, shared);
+        // The reader starts awake: the socket's next sync reads until it sleeps.
+        st.attention.store(true, crate::sync::Ordering::SeqCst);
+        self.direct = Some(DirectIn::new(tx, in_flight));
+    }
+}

@@ -129,11 +129,6 @@ impl From<&Message> for Message {
 /// frames inline covers a routed request (routing id, delimiter, body) without allocating.
 pub(crate) type Parts = SmallVec<[Bytes; 3]>;
 
-/// The bytes of a message's frames.
-pub(crate) fn byte_len(msg: &Parts) -> usize {
-    msg.iter().map(Bytes::len).sum()
-}
-
 /// Frames up to this size are copied into a socket's arena instead of allocated one by one.
 const ARENA_FRAME_MAX: usize = 256;
 /// The arena allocates in chunks of this size.

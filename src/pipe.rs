@@ -181,8 +181,8 @@ pub(crate) struct WireRx {
     pub tail: VecDeque<Parts>,
     /// A message read that the pattern could not take yet (its queue was full).
     pub held: Option<Parts>,
-    /// Bytes written by the connection and not yet read, when the pattern bounds them (see
-    /// `Pattern::incoming_byte_bound`): the socket subtracts what it reads.
+    /// Bytes of subscriptions written by the connection and not yet read, when the pattern
+    /// bounds them (see `Pattern::incoming_byte_bound`): the socket subtracts what it reads.
     pub in_flight: Option<Arc<AtomicUsize>>,
 }
 

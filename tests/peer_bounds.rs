@@ -272,3 +272,18 @@ fn subscriptions_taken_one_at_a_time_past_the_per_peer_bound_close_that_connecti
         );
     }
 }
+
+/// The bound on subscriptions waiting to be applied counts subscriptions only: an XSUB may
+/// send an XPUB ordinary messages, and one of 17 MiB is delivered (it closed the connection
+/// when every byte counted).
+#[test]
+fn an_xpub_takes_a_message_larger_than_the_subscription_bound() {
+    let ctx = Context::new();
+    let (xpub, endpoint) = bound(&ctx, SocketType::XPub);
+    let xsub = socket(&ctx, SocketType::XSub);
+    xsub.connect(&endpoint).unwrap();
+    let big = vec![7u8; 17 << 20];
+    xsub.send(big.clone(), 0).unwrap();
+    let got = xpub.recv_bytes(0).expect("the large message");
+    assert!(got == big, "the large message arrived changed");
+}

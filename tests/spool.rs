@@ -545,3 +545,37 @@ fn confirmations_that_arrive_as_the_socket_closes_are_not_lost() {
     drop(reopened);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A spooled socket's connections attach under the socket's lock; when one closes, its
+/// inbound pipe must be marked closed, or the next connection's messages wait behind it for
+/// ever: a spooled DEALER got no reply after its ROUTER restarted.
+#[test]
+fn a_spooled_dealer_receives_after_its_router_restarts() {
+    let ctx = Context::new();
+    let timeout = Some(Duration::from_secs(5));
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.set_rcvtimeo(timeout).unwrap();
+    router.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = router.last_endpoint().unwrap();
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    dealer.set_routing_id(b"dealer").unwrap();
+    dealer.set_rcvtimeo(timeout).unwrap();
+    dealer.set_spool(MemorySpool::new(None)).unwrap();
+    dealer.connect(&endpoint).unwrap();
+    dealer.send("one", 0).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), [&b"dealer"[..], b"one"]);
+    router.send_multipart([&b"dealer"[..], b"reply one"], 0).unwrap();
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"reply one");
+
+    drop(router);
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.set_rcvtimeo(timeout).unwrap();
+    router.bind(&endpoint).unwrap();
+    dealer.send("two", 0).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), [&b"dealer"[..], b"two"]);
+    router.send_multipart([&b"dealer"[..], b"reply two"], 0).unwrap();
+    assert_eq!(
+        dealer.recv_bytes(0).expect("the reply after the restart"),
+        b"reply two"
+    );
+}

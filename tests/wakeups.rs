@@ -191,3 +191,41 @@ fn subscriptions_queued_past_the_mark_are_delivered_after_the_subscriber_closes(
         }
     }
 }
+
+/// The same, from a SUB that binds: its connection attached without the socket's lock, so the
+/// closing I/O thread must find the pipe through what the connection told the socket (before,
+/// 2 of 200 arrived).
+#[test]
+fn a_bound_subscribers_subscriptions_past_the_mark_are_delivered_after_it_closes() {
+    const TOPICS: u16 = 200;
+    let ctx = Context::new();
+    let sub = ctx.socket(SocketType::Sub).unwrap();
+    sub.set_sndhwm(1).unwrap();
+    sub.bind("tcp://127.0.0.1:0").unwrap();
+    for topic in 0..TOPICS {
+        sub.set_subscribe(&topic.to_be_bytes()).unwrap();
+    }
+    let xpub = ctx.socket(SocketType::XPub).unwrap();
+    xpub.connect(&sub.last_endpoint().unwrap()).unwrap();
+    xpub.set_rcvtimeo(Some(Duration::from_secs(10))).unwrap();
+    // The SUB attaches the connection on a call, and sends the first subscription; the rest
+    // wait past the mark of 1.
+    let mut heard = HashSet::new();
+    let deadline = Instant::now() + DEADLINE;
+    while heard.is_empty() {
+        sub.events();
+        if let Ok(m) = xpub.recv_bytes(zocket::DONTWAIT) {
+            heard.insert(u16::from_be_bytes([m[1], m[2]]));
+        }
+        assert!(Instant::now() < deadline, "no subscription reached the XPUB");
+    }
+    drop(sub);
+    while heard.len() < TOPICS as usize {
+        let m = xpub
+            .recv_bytes(0)
+            .unwrap_or_else(|e| panic!("{} of {TOPICS} subscriptions arrived, then: {e}", heard.len()));
+        if m.first() == Some(&1) {
+            heard.insert(u16::from_be_bytes([m[1], m[2]]));
+        }
+    }
+}

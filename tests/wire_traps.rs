@@ -678,3 +678,32 @@ fn a_peer_that_answers_keeps_the_connection() {
     dealer.send("alive", 0).unwrap();
     assert_eq!(raw.read_message(), vec![b"alive".to_vec()]);
 }
+
+/// What a pattern queues when a connection attaches (an XSUB's subscriptions) goes out before
+/// anything the application sends afterwards, even a send that may write straight to the
+/// stream (one after a receive): the attach takes the stream back for the I/O thread. The
+/// XSUB's first call attaches the connection once it is idle, with a message waiting and its
+/// stream released to direct writes.
+#[test]
+fn what_the_pattern_sends_at_attach_is_not_overtaken_by_a_direct_write() {
+    for round in 0..10 {
+        let ctx = Context::new();
+        let xsub = socket(&ctx, SocketType::XSub);
+        xsub.bind("tcp://127.0.0.1:0").unwrap();
+        xsub.send(&b"\x01A"[..], 0).unwrap(); // no peer yet: remembered, sent at attach
+        let mut xpub = RawPeer::connect(&xsub.last_endpoint().unwrap());
+        xpub.handshake(1, &[("Socket-Type", b"XPUB")]);
+        // A PONG after the message: the XSUB's connection has read the message and is idle,
+        // with its stream released to direct writes.
+        xpub.send_message(&[b"A welcome"]);
+        xpub.send_ping(0, b"idle?");
+        xpub.read_command("PONG");
+        // Attaches the connection (queueing the SUBSCRIBE) and takes the message, which lets
+        // the next send write directly.
+        assert_eq!(xsub.recv_bytes(0).unwrap(), b"A welcome");
+        xsub.send(&b"\x00A"[..], 0).unwrap();
+        let first = xpub.read_frame();
+        assert_eq!(first.wire, expected_subscription(1, true, b"A"), "round {round}");
+        assert_eq!(xpub.read_frame().wire, expected_subscription(1, false, b"A"));
+    }
+}

@@ -208,7 +208,7 @@ impl Reactor {
             } => {
                 self.socket_entry(Arc::clone(&socket));
                 let origin = Origin::Listener(endpoint);
-                self.add_conn(socket, config, origin, stream, false, unattached());
+                let _ = self.add_conn(socket, config, origin, stream, false, unattached());
             }
             Command::Wake(IoWake::Flush(conn)) => {
                 let (_, token) = super::split_conn_id(conn);
@@ -320,7 +320,7 @@ impl Reactor {
             let config = Arc::clone(&entry.config);
             if target == self.index {
                 let origin = Origin::Listener(endpoint);
-                self.add_conn(socket, config, origin, stream, false, unattached());
+                let _ = self.add_conn(socket, config, origin, stream, false, unattached());
             } else {
                 self.io.send_to(
                     target,
@@ -343,7 +343,7 @@ impl Reactor {
         mut stream: crate::transport::Stream,
         connecting: bool,
         attachment: Attachment,
-    ) -> Option<Token> {
+    ) -> Result<Token, Attachment> {
         let token = self.token();
         if let Err(e) =
             self.poll
@@ -351,14 +351,14 @@ impl Reactor {
                 .register(stream.source(), token, Interest::READABLE | Interest::WRITABLE)
         {
             log::warn!("cannot watch a connection: {e}");
-            return None;
+            return Err(attachment); // what it lent comes back
         }
         let id = super::conn_id(self.index, token);
         let conn = Connection::new(id, socket, config, origin, stream, connecting, attachment);
         self.conns.insert(token, conn);
         // Send the greeting at once and read whatever is already there.
         self.conn_event(token, true);
-        Some(token)
+        Ok(token)
     }
 
     fn start_connect(&mut self, id: u64) {
@@ -377,10 +377,18 @@ impl Reactor {
                     persistent_pipe: c.pipe,
                     reconnection: c.was_connected,
                     routing_id: c.routing_id.clone(),
-                    out_reader: c.out_reader.take(),
+                    out_reader: c.out_reader.take().map(Box::new),
                 };
                 let origin = Origin::Connector(id);
-                let token = self.add_conn(socket, config, origin, stream, true, attachment);
+                let token = match self.add_conn(socket, config, origin, stream, true, attachment) {
+                    Ok(token) => Some(token),
+                    Err(attachment) => {
+                        if let Some(c) = self.connectors.get_mut(&id) {
+                            c.out_reader = attachment.out_reader.map(|reader| *reader);
+                        }
+                        None
+                    }
+                };
                 if let Some(c) = self.connectors.get_mut(&id) {
                     if c.conn.is_none() && token.is_some_and(|t| self.conns.contains_key(&t)) {
                         c.conn = token;

@@ -61,10 +61,10 @@ pub(crate) trait Pattern: Send {
         false
     }
 
-    /// The most bytes one peer may have on their way to [`Pattern::incoming`] (decoded by
-    /// its connection, not yet read by the socket), when the high-water mark, counted in
-    /// messages, is not bound enough: a publisher's subscriptions, whose size the peer picks.
-    /// Past it the connection closes. `None`: no bound but the mark.
+    /// The most bytes of subscriptions one peer may have on their way to
+    /// [`Pattern::incoming`] (decoded by its connection, not yet applied by the socket): a
+    /// publisher bounds what it keeps per peer, and this bounds what waits to be applied.
+    /// Past it the connection closes. `None`: subscriptions are not counted.
     fn incoming_byte_bound(&self) -> Option<usize> {
         None
     }

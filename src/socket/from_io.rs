@@ -88,8 +88,9 @@ impl SocketShared {
 }
 
 impl SocketState {
-    /// Applies what the I/O threads queued.
-    pub(super) fn apply_from_io(&mut self) {
+    /// Applies what the I/O threads queued (on the application's calls; on an I/O thread only
+    /// once the socket is closed).
+    pub(crate) fn apply_from_io(&mut self) {
         loop {
             match self.from_io.read() {
                 Read::Frame { item, .. } => match item {
@@ -114,14 +115,23 @@ impl SocketState {
             outbound,
             fast,
         } = attach;
+        // The stream goes back to the I/O thread, which the Flush below makes write what
+        // waits in the pipe (queued before this, and what the pattern queues now) before it
+        // lets a direct write go again.
+        if let Some(fast) = &fast {
+            fast.hand_to_io();
+        }
         let id = match persistent {
             Some(id) => {
-                let Some(pipe) = self.pipes.get_mut(id) else {
+                let Some(pipe) = self.pipes.get_mut(id).filter(|p| !p.detached) else {
                     // Disconnected meanwhile: the connection goes too.
                     self.pipes.wakes.push(IoWake::Refused(conn, "disconnected"));
                     return;
                 };
                 pipe.conn = Some(conn);
+                pipe.fast = fast;
+                pipe.io_idle = false;
+                pipe.read_paused = false;
                 if reconnection {
                     self.pattern.reconnected(id, &mut self.pipes);
                 }
@@ -132,6 +142,8 @@ impl SocketState {
                 pipe.wire_out = outbound.map(Outbox::new);
                 pipe.routing_id = routing_id;
                 pipe.conn = Some(conn);
+                pipe.fast = fast;
+                pipe.io_idle = false;
                 match self.attach_pipe(pipe) {
                     Some(id) => id,
                     None => {
@@ -142,11 +154,6 @@ impl SocketState {
                 }
             }
         };
-        if let Some(pipe) = self.pipes.get_mut(id) {
-            pipe.io_idle = false;
-            pipe.read_paused = false;
-            pipe.fast = fast;
-        }
         self.pipes.add_wire(id, inbound, conn, in_flight);
         // A message queued before this, with no connection known to wake, may wait unseen.
         self.pipes.wakes.push(IoWake::Flush(conn));

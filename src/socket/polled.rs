@@ -80,7 +80,8 @@ impl SocketState {
                             resume = Some(front.conn);
                         }
                         if let Some(in_flight) = &front.in_flight {
-                            in_flight.fetch_sub(crate::message::byte_len(&item), Ordering::Relaxed);
+                            let len = crate::zmtp::subscription::subscribed_bytes(&item);
+                            in_flight.fetch_sub(len, Ordering::Relaxed);
                         }
                         item
                     }

@@ -25,6 +25,15 @@ pub(crate) fn decode(msg: &[Bytes]) -> Option<(bool, Bytes)> {
     }
 }
 
+/// The bytes `msg` subscribes to, if it is a subscription (what a publisher's per-peer bound
+/// counts); 0 for anything else.
+pub(crate) fn subscribed_bytes(msg: &[Bytes]) -> usize {
+    match msg {
+        [frame] if frame.first() == Some(&1) => frame.len() - 1,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

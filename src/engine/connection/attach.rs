@@ -34,7 +34,9 @@ impl Connection {
     /// connection (taken as the connection goes).
     pub fn take_out_reader(&mut self) -> Option<ypipe::Reader<Parts>> {
         self.attachment.persistent_pipe?;
-        self.out_rx.take().or_else(|| self.attachment.out_reader.take())
+        self.out_rx
+            .take()
+            .or_else(|| self.attachment.out_reader.take().map(|reader| *reader))
     }
 
     /// Makes the pipes and hands the socket its ends.
@@ -46,7 +48,7 @@ impl Connection {
             .map(|bound| (Arc::new(AtomicUsize::new(0)), bound));
         let outbound = match self.attachment.persistent_pipe {
             Some(_) => {
-                self.out_rx = self.attachment.out_reader.take();
+                self.out_rx = self.attachment.out_reader.take().map(|reader| *reader);
                 None
             }
             None => {
@@ -99,7 +101,7 @@ impl Connection {
                 if self.attachment.reconnection {
                     st.pattern.reconnected(id, &mut st.pipes);
                 }
-                self.out_rx = self.attachment.out_reader.take();
+                self.out_rx = self.attachment.out_reader.take().map(|reader| *reader);
                 id
             }
             None => {

@@ -6,10 +6,10 @@
 //! per-peer bound applied by the socket as it reads them.
 
 use super::*;
-use crate::message::byte_len;
 use crate::socket::shared::SocketState;
 use crate::sync::Ordering;
 use crate::ypipe::{self, Wake};
+use crate::zmtp::subscription::subscribed_bytes;
 use std::sync::atomic::AtomicUsize;
 
 /// The connection's half of a lock-free inbound pipe (see [`crate::pipe::WireRx`]).
@@ -44,6 +44,7 @@ impl Connection {
             .get_mut(id)
             .and_then(|p| p.wire.iter_mut().rev().find(|w| w.conn == me))
         {
+            wire.closed = true;
             wire.tail.extend(self.pending_in.drain(..).map(|(_, msg)| msg));
         }
     }
@@ -57,10 +58,10 @@ impl Connection {
             return Ok(());
         };
         if let Some((count, bound)) = &direct.in_flight {
-            let len = byte_len(&msg);
-            if count.fetch_add(len, Ordering::Relaxed) + len > *bound {
+            let len = subscribed_bytes(&msg);
+            if len > 0 && count.fetch_add(len, Ordering::Relaxed) + len > *bound {
                 return Err(format!(
-                    "more than {bound} bytes of messages waiting for the socket to read"
+                    "more than {bound} bytes of subscriptions waiting for the socket to apply"
                 ));
             }
         }

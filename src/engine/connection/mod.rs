@@ -58,7 +58,7 @@ pub(super) struct Attachment {
     pub routing_id: Option<Bytes>,
     /// The persistent pipe's outbound reading end, lent by the connector (see
     /// [`Connection::take_out_reader`]).
-    pub out_reader: Option<ypipe::Reader<Parts>>,
+    pub out_reader: Option<Box<ypipe::Reader<Parts>>>,
 }
 
 pub(super) struct Connection {

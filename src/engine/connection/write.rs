@@ -174,10 +174,19 @@ impl Connection {
         {
             return false;
         }
-        let Some(id) = self.pipe.or(self.attachment.persistent_pipe) else {
-            return true;
+        let known = self.pipe.or(self.attachment.persistent_pipe);
+        if known.is_none() && !self.attached_direct {
+            return true; // never attached: nothing was queued for it
+        }
+        // The socket is closed: its state is the I/O thread's now, and what the connections
+        // told it is applied here, so that this connection's pipe can be found.
+        let socket = Arc::clone(&self.socket);
+        let mut guard = socket.lock_io(wakes);
+        let st = &mut *guard;
+        st.apply_from_io();
+        let Some(id) = known.or_else(|| st.pipes.serving(self.id)) else {
+            return !st.spool_pending();
         };
-        let mut st = self.socket.lock();
         let Some(pipe) = st.pipes.get_mut(id) else {
             return !st.spool_pending();
         };
@@ -185,7 +194,7 @@ impl Connection {
             && out.has_overflow()
         {
             if out.refresh() {
-                wakes.push(IoWake::Flush(self.id));
+                st.pipes.wakes.push(IoWake::Flush(self.id));
             }
             return false;
         }

@@ -286,12 +286,6 @@ impl Slots {
         slot.1.as_mut()
     }
 
-    fn iter(&self) -> impl Iterator<Item = (PipeId, &Pipe)> {
-        self.slots
-            .iter()
-            .filter_map(|(id, pipe)| pipe.as_ref().map(|p| (*id, p)))
-    }
-
     fn remove(&mut self, id: &PipeId) -> Option<Pipe> {
         let index = (id & 0xFFFF_FFFF) as usize;
         let slot = self.slots.get_mut(index)?;
@@ -324,6 +318,8 @@ pub(crate) struct Pipes {
     /// inproc connections, and connections that hand messages over directly (see
     /// [`Pipe::wire`]).
     pub polled: Vec<PipeId>,
+    /// The pipe of each connection attached without the socket's lock (see `from_io`).
+    pub by_conn: std::collections::HashMap<ConnId, PipeId>,
     /// inproc peers to wake once the socket lock is released.
     pub peer_wakes: smallvec::SmallVec<[Arc<dyn PeerWake>; 2]>,
     /// Spool sequence numbers of messages an inproc peer left with unconsumed: to re-send.
@@ -383,12 +379,9 @@ impl Pipes {
         self.lost_seqs.extend(unconfirmed);
     }
 
-    /// The pipe connection `conn` writes into, if it attached.
+    /// The pipe connection `conn` writes into, if it attached without the socket's lock.
     pub fn serving(&self, conn: ConnId) -> Option<PipeId> {
-        self.map
-            .iter()
-            .find(|(_, pipe)| pipe.wire.iter().any(|w| w.conn == conn))
-            .map(|(id, _)| id)
+        self.by_conn.get(&conn).copied()
     }
 
     pub fn get(&self, id: PipeId) -> Option<&Pipe> {
@@ -412,11 +405,11 @@ impl Pipes {
         let Some(pipe) = self.map.get_mut(&id) else {
             return;
         };
-        if pipe.refused.is_none() {
-            pipe.refused = Some(reason);
-            if let Some(conn) = pipe.conn {
-                self.wakes.push(IoWake::Refused(conn, reason));
-            }
+        pipe.refused.get_or_insert(reason);
+        // Each time: a pipe made at `connect` may have been refused under an earlier
+        // connection, and the peer goes past the bound again under this one.
+        if let Some(conn) = pipe.conn {
+            self.wakes.push(IoWake::Refused(conn, reason));
         }
     }
 

@@ -8,7 +8,7 @@ use common::*;
 use std::io::{ErrorKind, Write};
 use std::time::{Duration, Instant};
 use zocket::MAX_FRAMES_PER_MESSAGE;
-use zocket::{Context, SocketType};
+use zocket::{Context, DONTWAIT, SocketType};
 
 #[test]
 fn endless_empty_frames_with_more_close_only_that_connection() {
@@ -286,4 +286,50 @@ fn an_xpub_takes_a_message_larger_than_the_subscription_bound() {
     xsub.send(big.clone(), 0).unwrap();
     let got = xpub.recv_bytes(0).expect("the large message");
     assert!(got == big, "the large message arrived changed");
+}
+
+/// A publisher's pipe made at `connect` keeps what its peer subscribed to across reconnects,
+/// and the bound with it: a peer past the bound is closed, and so is the next connection
+/// when it goes past the bound again (the refusal used to close only the first).
+#[test]
+fn a_reconnected_subscriber_past_the_bound_is_closed_again() {
+    let ctx = Context::new();
+    let listener = RawListener::bind();
+    let xpub = socket(&ctx, SocketType::XPub);
+    xpub.set_reconnect_ivl(Duration::from_millis(10)).unwrap();
+    xpub.connect(&listener.endpoint).unwrap();
+    let prefix = |i: u8| {
+        let mut topic = vec![b'x'; 2 << 20];
+        topic[0] = i;
+        topic
+    };
+    let subscribe = |raw: &mut RawPeer, i: u8| {
+        let _ = raw.try_send_raw(&encode_frame(
+            FLAG_COMMAND,
+            &command_body("SUBSCRIBE", &prefix(i)),
+        ));
+    };
+    let mut raw = listener.accept();
+    raw.handshake(1, &[("Socket-Type", b"SUB")]);
+    for i in 0..8u8 {
+        subscribe(&mut raw, i);
+        let got = xpub.recv_bytes(0).expect("a subscription within the bound");
+        assert_eq!(got.len(), 1 + (2 << 20), "subscription {i}");
+    }
+    for (n, i) in [(1, 8u8), (2, 9)] {
+        subscribe(&mut raw, i); // past the bound (16 MiB)
+        let deadline = Instant::now() + DEADLINE;
+        while !raw.wait_closed(Duration::from_millis(20)) {
+            assert!(
+                xpub.recv_bytes(DONTWAIT).is_err(),
+                "connection {n}: announced past the bound"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "connection {n} stayed open past the bound"
+            );
+        }
+        raw = listener.accept();
+        raw.handshake(1, &[("Socket-Type", b"SUB")]);
+    }
 }

@@ -181,11 +181,15 @@ fn subscriptions_queued_past_the_mark_are_delivered_after_the_subscriber_closes(
         sub.set_subscribe(&topic.to_be_bytes()).unwrap();
     }
     drop(sub);
-    let mut heard = HashSet::new();
-    while heard.len() < TOPICS as usize {
+    hear_subscriptions(&xpub, HashSet::new(), TOPICS);
+}
+
+/// Receives subscriptions on `xpub` until `topics` distinct ones were heard.
+fn hear_subscriptions(xpub: &zocket::Socket, mut heard: HashSet<u16>, topics: u16) {
+    while heard.len() < topics as usize {
         let m = xpub
             .recv_bytes(0)
-            .unwrap_or_else(|e| panic!("{} of {TOPICS} subscriptions arrived, then: {e}", heard.len()));
+            .unwrap_or_else(|e| panic!("{} of {topics} subscriptions arrived, then: {e}", heard.len()));
         if m.first() == Some(&1) {
             heard.insert(u16::from_be_bytes([m[1], m[2]]));
         }
@@ -220,12 +224,5 @@ fn a_bound_subscribers_subscriptions_past_the_mark_are_delivered_after_it_closes
         assert!(Instant::now() < deadline, "no subscription reached the XPUB");
     }
     drop(sub);
-    while heard.len() < TOPICS as usize {
-        let m = xpub
-            .recv_bytes(0)
-            .unwrap_or_else(|e| panic!("{} of {TOPICS} subscriptions arrived, then: {e}", heard.len()));
-        if m.first() == Some(&1) {
-            heard.insert(u16::from_be_bytes([m[1], m[2]]));
-        }
-    }
+    hear_subscriptions(&xpub, heard, TOPICS);
 }

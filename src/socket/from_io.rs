@@ -155,6 +155,7 @@ impl SocketState {
             }
         };
         self.pipes.add_wire(id, inbound, conn, in_flight);
+        self.pipes.by_conn.insert(conn, id);
         // A message queued before this, with no connection known to wake, may wait unseen.
         self.pipes.wakes.push(IoWake::Flush(conn));
     }
@@ -165,7 +166,7 @@ impl SocketState {
             persistent,
             leftover,
         } = detach;
-        let Some(id) = persistent.or_else(|| self.pipes.serving(conn)) else {
+        let Some(id) = self.pipes.by_conn.remove(&conn).or(persistent) else {
             return; // refused at the attach, or never attached
         };
         let Some(pipe) = self.pipes.get_mut(id) else {

@@ -2,9 +2,8 @@
 //!
 //! A pipe lives inside its socket's state, behind the socket's lock. What crosses to the I/O
 //! thread goes through lock-free pipes (`crate::ypipe`): inbound from a connection (`wire`),
-//! outbound to it (`wire_out`, an `Outbox`), and both ways for inproc (`inproc`). A spooled
-//! socket's outbound messages instead wait in `outbound`, which the connection swaps out under
-//! the lock. Wake-ups cross threads only on edges: a pipe's reader is woken only when it slept
+//! outbound to it (`wire_out`, an `Outbox`, also for a spooled socket, whose messages carry
+//! their sequence numbers), and both ways for inproc (`inproc`). Wake-ups cross threads only on edges: a pipe's reader is woken only when it slept
 //! on it, its writer only when it waited for room.
 
 use crate::inproc::{InprocEnd, PeerWake};
@@ -14,6 +13,9 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+
+/// A message on its way to a connection, with its spool sequence number (0: not spooled).
+pub(crate) type Outgoing = (u64, Parts);
 
 /// Identifies a pipe within its socket.
 pub(crate) type PipeId = u64;
@@ -133,11 +135,9 @@ impl RxAcks {
 /// One peer's queues.
 pub(crate) struct Pipe {
     pub inbound: VecDeque<Parts>,
-    /// Messages to send, each with its spool sequence number (0: not spooled), which the
-    /// connection takes under the socket's lock: used by sockets that send from a spool.
-    pub outbound: VecDeque<(u64, Parts)>,
-    /// Otherwise messages to send go through a lock-free pipe that the connection reads.
-    pub wire_out: Option<Outbox<Parts>>,
+    /// Messages to send, through a lock-free pipe that the connection reads, each with its
+    /// spool sequence number.
+    pub wire_out: Option<Outbox<Outgoing>>,
     pub sndhwm: usize,
     pub rcvhwm: usize,
     /// The peer's routing id (ROUTER) or announced identity.
@@ -146,8 +146,6 @@ pub(crate) struct Pipe {
     pub conn: Option<ConnId>,
     /// The connector serving this pipe, for one made at `connect` (its key).
     pub connector: Option<ConnId>,
-    /// The I/O thread drained `outbound` and waits to be told about new messages.
-    pub io_idle: bool,
     /// The I/O thread stopped reading because `inbound` was full.
     pub read_paused: bool,
     /// The peer is gone for good: no more sends; removed once `inbound` is drained.
@@ -190,14 +188,12 @@ impl Pipe {
     pub fn new(sndhwm: usize, rcvhwm: usize) -> Pipe {
         Pipe {
             inbound: VecDeque::new(),
-            outbound: VecDeque::new(),
             wire_out: None,
             sndhwm,
             rcvhwm,
             routing_id: Bytes::new(),
             conn: None,
             connector: None,
-            io_idle: true,
             read_paused: false,
             detached: false,
             rx: None,
@@ -210,7 +206,7 @@ impl Pipe {
 
     /// Gives the pipe a lock-free outbound pipe (see [`Pipe::wire_out`]); returns its
     /// reading end, for the connections.
-    pub fn open_wire_out(&mut self) -> ypipe::Reader<Parts> {
+    pub fn open_wire_out(&mut self) -> ypipe::Reader<Outgoing> {
         let (tx, rx) = ypipe::channel(self.sndhwm);
         self.wire_out = Some(Outbox::new(tx));
         rx
@@ -221,16 +217,13 @@ impl Pipe {
         if let Some(end) = &self.inproc {
             return !self.detached && end.can_write();
         }
-        if let Some(out) = &self.wire_out {
-            return !self.detached && out.can_write();
-        }
-        !self.detached && (self.sndhwm == 0 || self.outbound.len() < self.sndhwm)
+        !self.detached && self.wire_out.as_ref().is_some_and(Outbox::can_write)
     }
 
     /// Whether messages wait to be taken by a connection, here (the outbound pipe's reading
     /// end, with the connection or its connector, is checked there).
     pub fn has_outbound(&self) -> bool {
-        !self.outbound.is_empty() || self.wire_out.as_ref().is_some_and(Outbox::has_overflow)
+        self.wire_out.as_ref().is_some_and(Outbox::has_overflow)
     }
 
     /// A detached pipe with nothing left to read can be forgotten.
@@ -438,33 +431,26 @@ impl Pipes {
         }
         // The credit goes with every message, written directly or not (see `fast_credit`).
         let credit = std::mem::take(&mut self.fast_credit);
-        if let Some(out) = pipe.wire_out.as_mut() {
-            let direct = match &pipe.fast {
-                Some(fast) if credit => fast.try_write(&msg),
-                _ => Direct::Busy,
-            };
-            let wake = match direct {
-                Direct::Written => false,
-                Direct::Handed => true,
-                Direct::Busy => {
-                    let wake = out.write(msg);
-                    if !out.can_write() && !self.out_blocked.contains(&id) {
-                        self.out_blocked.push(id);
-                    }
-                    wake
+        let Some(out) = pipe.wire_out.as_mut() else {
+            return false;
+        };
+        let direct = match &pipe.fast {
+            Some(fast) if credit => fast.try_write(&msg),
+            _ => Direct::Busy,
+        };
+        let wake = match direct {
+            Direct::Written => false,
+            Direct::Handed => true,
+            Direct::Busy => {
+                let wake = out.write((self.sending_seq, msg));
+                if !out.can_write() && !self.out_blocked.contains(&id) {
+                    self.out_blocked.push(id);
                 }
-            };
-            if wake {
-                wake_connection(pipe, &mut self.wakes);
+                wake
             }
-            return true;
-        }
-        pipe.outbound.push_back((self.sending_seq, msg));
-        if pipe.io_idle
-            && let Some(conn) = pipe.conn
-        {
-            pipe.io_idle = false;
-            self.wakes.push(IoWake::Flush(conn));
+        };
+        if wake {
+            wake_connection(pipe, &mut self.wakes);
         }
         true
     }
@@ -507,11 +493,9 @@ impl Pipes {
             self.peer_wakes.extend(end.peer());
         }
         if pipe.rx.as_mut().is_some_and(|rx| rx.on_pop(empty))
-            && (pipe.io_idle || pipe.wire_out.is_some())
             && let Some(conn) = pipe.conn
         {
-            pipe.io_idle = false;
-            self.wakes.push(IoWake::Flush(conn));
+            self.wakes.push(IoWake::Flush(conn)); // acknowledgements are due
         }
         if pipe.read_paused && pipe.inbound.len() <= pipe.rcvhwm / 2 {
             pipe.read_paused = false;
@@ -539,6 +523,18 @@ fn wake_connection(pipe: &Pipe, wakes: &mut Wakes) {
     } else if let Some(key) = pipe.connector {
         wakes.push(IoWake::FlushConnector(key));
     }
+}
+
+/// The spool sequence numbers of what `reader` still holds, read to its end (its writer is
+/// gone): deliveries that never reached the connection, to send again.
+pub(crate) fn unsent_seqs(reader: &mut ypipe::Reader<Outgoing>) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    while let ypipe::Read::Frame { item: (seq, _), .. } = reader.read() {
+        if seq != 0 {
+            seqs.push(seq);
+        }
+    }
+    seqs
 }
 
 #[cfg(test)]

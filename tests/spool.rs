@@ -579,3 +579,24 @@ fn a_spooled_dealer_receives_after_its_router_restarts() {
         b"reply two"
     );
 }
+
+/// A spooled socket that binds delivers what it accepted before any peer came to the first
+/// peer that connects, with no further call from the application: the spool thread attaches
+/// the new connection and routes to it.
+#[test]
+fn a_bound_spooled_push_delivers_to_a_late_peer_without_another_call() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_spool(MemorySpool::new(None)).unwrap();
+    push.bind("tcp://127.0.0.1:0").unwrap();
+    for i in 0..50u32 {
+        push.send(i.to_be_bytes(), 0).unwrap();
+    }
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(Some(Duration::from_secs(5))).unwrap();
+    pull.connect(&push.last_endpoint().unwrap()).unwrap();
+    for i in 0..50u32 {
+        let got = pull.recv_bytes(0).expect("spooled messages reach the late peer");
+        assert_eq!(got, i.to_be_bytes());
+    }
+}

@@ -118,19 +118,22 @@ fn requeued_spool_messages_arrive_unprompted(by_disconnect: bool) {
         a.connect(&push.last_endpoint().unwrap()).unwrap();
         b.connect(&push.last_endpoint().unwrap()).unwrap();
     }
-    // Wait for both peers, so the messages are spread over both.
-    push.send("probe", 0).unwrap();
-    push.send("probe", 0).unwrap();
+    // Wait for both peers, so the messages are spread over both: probes until each has
+    // one (a peer that attached late misses the first), then every probe is read.
     let deadline = Instant::now() + TIMEOUT;
-    let mut probes = 0;
+    let (mut sent, mut probes) = (0, [0, 0]);
     for s in [&a, &b] {
         s.set_rcvtimeo(Some(Duration::from_millis(50))).unwrap();
     }
-    while probes < 2 {
+    while probes.contains(&0) || probes[0] + probes[1] < sent {
         assert!(Instant::now() < deadline, "both PULLs receive a probe");
-        for s in [&a, &b] {
+        if probes.contains(&0) {
+            push.send("probe", 0).unwrap();
+            sent += 1;
+        }
+        for (s, n) in [&a, &b].into_iter().zip(&mut probes) {
             if s.recv_bytes(0).is_ok() {
-                probes += 1;
+                *n += 1;
             }
         }
     }

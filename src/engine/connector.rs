@@ -1,7 +1,6 @@
 //! A connector: keeps one outgoing connection alive, reconnecting with exponential back-off.
 
-use crate::message::Parts;
-use crate::pipe::PipeId;
+use crate::pipe::{Outgoing, PipeId};
 use crate::transport::PeerAddr;
 use crate::ypipe;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ pub(super) struct Connector {
     pub pipe: Option<PipeId>,
     /// Its outbound reading end while no connection holds it: messages queued while
     /// disconnected wait here for the next connection.
-    pub out_reader: Option<ypipe::Reader<Parts>>,
+    pub out_reader: Option<ypipe::Reader<Outgoing>>,
     /// The routing id to give the peer (CONNECT_ROUTING_ID).
     pub routing_id: Option<bytes::Bytes>,
     /// The socket's options at `connect`.

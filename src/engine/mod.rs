@@ -41,7 +41,7 @@ pub(crate) enum Command {
         pipe: Option<PipeId>,
         /// That pipe's outbound reading end, which its connections take in turn (None for a
         /// socket that sends from a spool).
-        out_reader: Option<Box<crate::ypipe::Reader<crate::message::Parts>>>,
+        out_reader: Option<Box<crate::ypipe::Reader<crate::pipe::Outgoing>>>,
         /// CONNECT_ROUTING_ID: the routing id to give this peer.
         routing_id: Option<bytes::Bytes>,
         /// The socket's options at `connect`.

@@ -405,12 +405,17 @@ impl Reactor {
     }
 
     fn remove_connector(&mut self, id: u64) {
-        let Some(c) = self.connectors.remove(&id) else {
+        // The socket detached the pipe itself (`disconnect`), or is closed. Its connection
+        // gives the outbound reader back to the connector as it goes.
+        if let Some(token) = self.connectors.get(&id).and_then(|c| c.conn) {
+            self.close_conn(token, "disconnected");
+        }
+        let Some(mut c) = self.connectors.remove(&id) else {
             return;
         };
-        // The socket detached the pipe itself (`disconnect`), or is closed.
-        if let Some(token) = c.conn {
-            self.close_conn(token, "disconnected");
+        // The socket no longer writes into it: spooled messages it still holds go again.
+        if let (Some(rx), Some(spool)) = (&mut c.out_reader, &c.config.spool) {
+            spool.requeue(crate::pipe::unsent_seqs(rx));
         }
     }
 

@@ -44,7 +44,7 @@ pub(crate) struct Attach {
     /// Their bytes in flight, when the pattern bounds them.
     pub in_flight: Option<Arc<AtomicUsize>>,
     /// For a new pipe: the writing end of the connection's outbound pipe.
-    pub outbound: Option<ypipe::Writer<Parts>>,
+    pub outbound: Option<ypipe::Writer<crate::pipe::Outgoing>>,
     /// The connection's direct-write path, if it has one.
     pub fast: Option<Arc<dyn DirectWrite>>,
 }
@@ -55,6 +55,8 @@ pub(crate) struct Detach {
     pub conn: ConnId,
     pub persistent: Option<PipeId>,
     pub leftover: VecDeque<Parts>,
+    /// For a pipe of its own, its outbound reading end, with what it did not take.
+    pub unsent: Option<Box<ypipe::Reader<crate::pipe::Outgoing>>>,
 }
 
 /// The I/O threads' end of a socket's command queue.
@@ -130,7 +132,6 @@ impl SocketState {
                 };
                 pipe.conn = Some(conn);
                 pipe.fast = fast;
-                pipe.io_idle = false;
                 pipe.read_paused = false;
                 if reconnection {
                     self.pattern.reconnected(id, &mut self.pipes);
@@ -143,7 +144,6 @@ impl SocketState {
                 pipe.routing_id = routing_id;
                 pipe.conn = Some(conn);
                 pipe.fast = fast;
-                pipe.io_idle = false;
                 match self.attach_pipe(pipe) {
                     Some(id) => id,
                     None => {
@@ -156,6 +156,7 @@ impl SocketState {
         };
         self.pipes.add_wire(id, inbound, conn, in_flight);
         self.pipes.by_conn.insert(conn, id);
+        self.dispatch_spool(); // a new peer may take spooled messages
         // A message queued before this, with no connection known to wake, may wait unseen.
         self.pipes.wakes.push(IoWake::Flush(conn));
     }
@@ -165,6 +166,7 @@ impl SocketState {
             conn,
             persistent,
             leftover,
+            mut unsent,
         } = detach;
         let Some(id) = self.pipes.by_conn.remove(&conn).or(persistent) else {
             return; // refused at the attach, or never attached
@@ -182,10 +184,9 @@ impl SocketState {
         pipe.conn = None;
         pipe.fast = None;
         if persistent.is_some() {
-            pipe.io_idle = true;
             pipe.read_paused = false;
         } else {
-            self.detach_pipe(id);
+            self.detach_pipe(id, unsent.as_deref_mut());
         }
     }
 }

@@ -125,7 +125,7 @@ impl Socket {
                 if let Some(id) = &routing_id {
                     pipe.routing_id = id.clone();
                 }
-                (st.attach_pipe(pipe), out_reader)
+                (st.attach_pipe(pipe), Some(out_reader))
             } else {
                 (None, None)
             };
@@ -170,7 +170,7 @@ impl Socket {
             .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
         let record = st.endpoints.remove(pos);
         if let Some(pipe) = record.pipe {
-            st.detach_pipe(pipe);
+            st.detach_pipe(pipe, None); // its connector requeues what it holds
         }
         Ok(record.resolved)
     }

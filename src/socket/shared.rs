@@ -15,10 +15,11 @@ use crate::inproc::PeerWake;
 use crate::message::Parts;
 use crate::options::Options;
 use crate::pattern::{self, Pattern};
-use crate::pipe::{IoWake, Pipe, PipeId, Pipes, Wakes};
+use crate::pipe::{IoWake, Outgoing, Pipe, PipeId, Pipes, Wakes, unsent_seqs};
 use crate::socket_type::SocketType;
 use crate::sync::{AtomicBool, Ordering};
 use crate::ypipe;
+use crate::ypipe::Outbox;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -224,12 +225,11 @@ impl SocketState {
         Pipe::new(self.opts.sndhwm, self.opts.rcvhwm)
     }
 
-    /// A new pipe for a connection: with a lock-free outbound pipe, whose reading end is
-    /// returned for the connection, unless the socket sends from a spool (the connection then
-    /// takes messages under the lock, with the spool's bookkeeping).
-    pub fn new_wire_pipe(&self) -> (Pipe, Option<ypipe::Reader<Parts>>) {
+    /// A new pipe for a connection, with a lock-free outbound pipe whose reading end is
+    /// returned for the connection.
+    pub fn new_wire_pipe(&self) -> (Pipe, ypipe::Reader<Outgoing>) {
         let mut pipe = self.new_pipe();
-        let reader = self.spool.is_none().then(|| pipe.open_wire_out());
+        let reader = pipe.open_wire_out();
         (pipe, reader)
     }
 
@@ -245,21 +245,24 @@ impl SocketState {
     }
 
     /// The peer behind pipe `id` is gone for good: drop what was queued for it; keep what it
-    /// sent until the application has read it.
-    pub fn detach_pipe(&mut self, id: PipeId) {
+    /// sent until the application has read it. Spooled messages queued for it are sent again
+    /// (to another peer, or later): those in the outbound pipe's reading end `unsent`, when
+    /// the connection gave it back (otherwise its connector requeues them), and those still
+    /// waiting past the mark.
+    pub fn detach_pipe(&mut self, id: PipeId, unsent: Option<&mut ypipe::Reader<Outgoing>>) {
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
         };
         pipe.detached = true;
         pipe.conn = None;
         pipe.fast = None;
-        pipe.wire_out = None;
-        let mut lost: Vec<u64> = pipe
-            .outbound
-            .drain(..)
-            .map(|(seq, _)| seq)
-            .filter(|&seq| seq != 0)
-            .collect();
+        let overflow = pipe
+            .wire_out
+            .take()
+            .map(Outbox::into_overflow)
+            .unwrap_or_default();
+        let mut lost = unsent.map(unsent_seqs).unwrap_or_default();
+        lost.extend(overflow.into_iter().map(|(seq, _)| seq).filter(|&seq| seq != 0));
         self.pipes.leave_inproc(id);
         lost.append(&mut self.pipes.lost_seqs);
         if let Some(spool) = self.spool_link() {
@@ -334,11 +337,6 @@ impl Locked<'_> {
     /// Notify blocked callers and watchers when the guard drops.
     pub fn notify_on_drop(&mut self) {
         self.notify = true;
-    }
-
-    /// Whether to notify blocked callers and watchers when the guard drops.
-    pub fn set_notify(&mut self, notify: bool) {
-        self.notify = notify;
     }
 
     /// Hands wake-ups to the I/O thread.

@@ -61,6 +61,13 @@ impl<T> Outbox<T> {
         wake
     }
 
+    /// Ends the pipe (the reader sees what it holds, then the end) and returns what never
+    /// entered it.
+    pub fn into_overflow(self) -> VecDeque<T> {
+        let _ = self.tx.close();
+        self.overflow
+    }
+
     /// Whether refused messages still wait to enter the pipe.
     pub fn has_overflow(&self) -> bool {
         !self.overflow.is_empty()

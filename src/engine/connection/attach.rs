@@ -1,9 +1,7 @@
 //! Attaching a connection to its socket when the handshake is done. Usually without the
 //! socket's lock: the connection makes its pipes and tells the socket (`socket::from_io`),
-//! which attaches them on its next call. Under the lock when the spool is involved: the socket
-//! sends from a spool (its connections take messages under the lock, with the spool's
-//! bookkeeping), or the peer is a spooled zocket sender (its messages are checked for
-//! duplicates as they arrive).
+//! which attaches them on its next call. Under the lock when the peer is a spooled zocket
+//! sender: its messages are checked for duplicates as they arrive.
 
 use super::inbound::DirectIn;
 use super::*;
@@ -22,17 +20,17 @@ impl Connection {
         let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
         self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
         self.attention = Some(Arc::clone(&self.socket.attention));
-        if self.config.spool.is_none() && self.rx_acks.stream.is_none() {
+        self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
+        if self.rx_acks.stream.is_none() {
             self.attach_direct(peer_identity);
             return Ok(());
         }
-        self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
         self.attach_locked(peer_identity, wakes)
     }
 
     /// The persistent pipe's outbound reading end, for the connector to keep until the next
     /// connection (taken as the connection goes).
-    pub fn take_out_reader(&mut self) -> Option<ypipe::Reader<Parts>> {
+    pub fn take_out_reader(&mut self) -> Option<ypipe::Reader<Outgoing>> {
         self.attachment.persistent_pipe?;
         self.out_rx
             .take()
@@ -57,7 +55,10 @@ impl Connection {
                 Some(tx)
             }
         };
-        self.fast = self.new_fast_path();
+        // Spooled sockets track every byte they write, so they always write from here.
+        if self.config.spool.is_none() {
+            self.fast = self.new_fast_path();
+        }
         let attach = Attach {
             conn: self.id,
             persistent: self.attachment.persistent_pipe,
@@ -73,6 +74,11 @@ impl Connection {
         self.direct = Some(DirectIn::new(in_tx, in_flight));
         self.attached_direct = true;
         self.socket.tell(FromIo::Attach(Box::new(attach)));
+        if let Some(spool) = &self.config.spool {
+            // Its spool thread syncs (attaching the pipe) and routes what waits to the new
+            // peer, whether or not the application calls.
+            spool.route();
+        }
     }
 
     fn new_fast_path(&self) -> Option<Arc<FastPath>> {
@@ -96,7 +102,6 @@ impl Connection {
                     return Err("the connection's pipe is gone".into());
                 };
                 pipe.conn = Some(self.id);
-                pipe.io_idle = false;
                 pipe.read_paused = false;
                 if self.attachment.reconnection {
                     st.pattern.reconnected(id, &mut st.pipes);
@@ -108,11 +113,10 @@ impl Connection {
                 let (mut pipe, out_reader) = st.new_wire_pipe();
                 pipe.routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
                 pipe.conn = Some(self.id);
-                pipe.io_idle = false;
                 let id = st.attach_pipe(pipe).ok_or_else(|| {
                     "refused by the socket (PAIR already paired, or routing id in use)".to_string()
                 })?;
-                self.out_rx = out_reader;
+                self.out_rx = Some(out_reader);
                 id
             }
         };

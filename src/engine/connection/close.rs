@@ -53,11 +53,21 @@ impl Connection {
         if let Some(mut direct) = self.direct.take() {
             direct.flush();
         }
+        // Written but not confirmed by the peer: in doubt, so sent again.
+        if let Some(spool) = &self.config.spool {
+            spool.requeue(self.tx_acks.take_unconfirmed());
+        }
         let leftover = self.pending_in.drain(..).map(|(_, msg)| msg).collect();
+        let persistent = self.attachment.persistent_pipe;
+        // A pipe of its own ends with the connection: what it did not take goes back to the
+        // socket, which sends spooled messages again (a persistent pipe's stays for the
+        // next connection, with the connector).
+        let unsent = persistent.is_none().then(|| self.out_rx.take()).flatten();
         self.socket.tell(FromIo::Detach(Detach {
             conn: self.id,
-            persistent: self.attachment.persistent_pipe,
+            persistent,
             leftover,
+            unsent: unsent.map(Box::new),
         }));
     }
 
@@ -67,12 +77,6 @@ impl Connection {
         let mut guard = socket.lock_io(wakes);
         let st = &mut *guard;
         self.close_direct_in(st, id);
-        if let Some(pipe) = st.pipes.get_mut(id) {
-            // Taken for writing but never written: back to the front of the queue.
-            while let Some(entry) = self.batch.pop_back() {
-                pipe.outbound.push_front(entry);
-            }
-        }
         if let Some(spool) = st.spool_link() {
             spool.requeue(self.tx_acks.take_unconfirmed());
         }
@@ -107,11 +111,10 @@ impl Connection {
                 // The outbound reader goes back to the connector (`take_out_reader`).
                 pipe.fast = None;
                 pipe.conn = None;
-                pipe.io_idle = true;
                 pipe.read_paused = false;
             }
         } else {
-            st.detach_pipe(id);
+            st.detach_pipe(id, self.out_rx.as_mut());
         }
         st.dispatch_spool();
     }

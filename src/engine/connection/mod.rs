@@ -12,7 +12,7 @@ use super::fast_path::FastPath;
 use super::heartbeat::{Due, Heartbeat};
 use crate::message::Parts;
 use crate::pipe::RxAcks;
-use crate::pipe::{IoWake, PipeId};
+use crate::pipe::{IoWake, Outgoing, PipeId};
 use crate::socket::shared::SocketShared;
 use crate::sync::AtomicBool;
 use crate::transport::Stream;
@@ -58,7 +58,7 @@ pub(super) struct Attachment {
     pub routing_id: Option<Bytes>,
     /// The persistent pipe's outbound reading end, lent by the connector (see
     /// [`Connection::take_out_reader`]).
-    pub out_reader: Option<Box<ypipe::Reader<Parts>>>,
+    pub out_reader: Option<Box<ypipe::Reader<Outgoing>>>,
 }
 
 pub(super) struct Connection {
@@ -96,15 +96,11 @@ pub(super) struct Connection {
     tx_acks: SenderAcks,
     rx_acks: ReceiverAcks,
     /// The lock-free outbound pipe from the socket, when it has one (see `Pipe::wire_out`).
-    out_rx: Option<ypipe::Reader<Parts>>,
+    out_rx: Option<ypipe::Reader<Outgoing>>,
     /// The socket's flag that its pipes need a look, raised with a wake-up when the inbound
     /// pipe gets data the socket slept on, or draining the outbound pipe made room for a
     /// waiting sender (set at the handshake).
     attention: Option<Arc<AtomicBool>>,
-    /// Messages taken from the pipe under the lock (spooled sockets), not yet encoded.
-    batch: VecDeque<(u64, Parts)>,
-    /// The spool's low-water mark when the batch was taken.
-    batch_low: u64,
     /// The application's direct-write path, shared with the pipe.
     fast: Option<Arc<FastPath>>,
     heartbeat: Heartbeat,
@@ -154,8 +150,6 @@ impl Connection {
             rx_acks: ReceiverAcks::default(),
             out_rx: None,
             attention: None,
-            batch: VecDeque::new(),
-            batch_low: 0,
             fast: None,
             heartbeat: Heartbeat::default(),
             read_chunk: READ_CHUNK_MIN,

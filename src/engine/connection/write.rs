@@ -58,46 +58,20 @@ impl Connection {
         result
     }
 
-    /// Moves queued messages from the pipe into the write buffer, encoding them: from the
-    /// lock-free outbound pipe, or (a spooled socket) from the queue taken in one swap under
-    /// the socket's lock and encoded outside it, which also tops the pipe up from the spool.
-    /// Either way, sends the acknowledgement the application's reads owe a spooled sender.
-    fn refill(&mut self, wakes: &mut Vec<IoWake>) {
-        if self.out_rx.is_some() {
-            return self.refill_from_wire(wakes);
-        }
-        if self.batch.is_empty() {
-            self.take_batch(wakes);
-        }
-        while self.out.len() < REFILL_UP_TO {
-            let Some((seq, msg)) = self.batch.pop_front() else {
-                break;
-            };
-            if seq != 0 && self.tx_acks.by_peer {
-                push_command(
-                    &Command::Seq {
-                        seq,
-                        low: self.batch_low,
-                    },
-                    &mut self.out,
-                );
-            }
-            self.proto.encode_message(&msg, &mut self.out);
-            if seq != 0 {
-                self.tx_acks.sent(seq, self.written + self.out.len() as u64);
-            }
-        }
-    }
-
     /// Encodes messages from the lock-free outbound pipe until the buffer is full or the
-    /// pipe is empty (its reader is then asleep: the socket's next flush wakes us). Draining
-    /// it to the low-water mark wakes a sender waiting for room.
-    fn refill_from_wire(&mut self, wakes: &mut Vec<IoWake>) {
+    /// pipe is empty (its reader is then asleep: the socket's next flush wakes us), each
+    /// spooled one tagged with its sequence number for a peer that acknowledges. Draining it
+    /// to the low-water mark wakes a sender waiting for room, and a spooled socket's spool
+    /// thread routes more. First sends the acknowledgement the application's reads owe a
+    /// spooled sender.
+    fn refill(&mut self, wakes: &mut Vec<IoWake>) {
         if self.rx_acks.stream.is_some() {
             self.send_due_ack(wakes);
         }
         let Some(rx) = &mut self.out_rx else { return };
-        let mut room_made = false;
+        let spool = self.config.spool.as_ref();
+        let low = spool.map_or(0, |s| s.low_water());
+        let (mut room_made, mut took) = (false, false);
         // The writer's progress is fetched once per refill (once per write to the stream):
         // fetching it per message would move its cache line between the cores per message.
         let mut fetched = false;
@@ -106,15 +80,30 @@ impl Connection {
                 break;
             }
             match rx.read() {
-                Read::Frame { item, wake, .. } => {
+                Read::Frame {
+                    item: (seq, msg),
+                    wake,
+                    ..
+                } => {
                     room_made |= wake == Wake::Writer;
-                    self.proto.encode_message(&item, &mut self.out);
+                    took = true;
+                    if seq != 0 && self.tx_acks.by_peer {
+                        push_command(&Command::Seq { seq, low }, &mut self.out);
+                    }
+                    self.proto.encode_message(&msg, &mut self.out);
+                    if seq != 0 {
+                        self.tx_acks.sent(seq, self.written + self.out.len() as u64);
+                    }
                 }
                 Read::Empty | Read::Closed => break,
             }
         }
+        // Room is announced first: the spool thread's routing syncs and must see it.
         if room_made && let Some(attention) = &self.attention {
             self.socket.announce(attention);
+        }
+        if took && let Some(spool) = spool {
+            spool.route(); // the pipe has room for more of the spool
         }
     }
 
@@ -131,30 +120,6 @@ impl Connection {
         }
     }
 
-    /// Takes the pipe's whole queue under the socket's lock (a spooled socket's pipe).
-    fn take_batch(&mut self, wakes: &mut Vec<IoWake>) {
-        let Some(id) = self.pipe else { return };
-        let mut guard = self.socket.lock_io(wakes);
-        let st = &mut *guard;
-        st.dispatch_spool();
-        self.batch_low = st.spool_link().map_or(0, |s| s.low_water());
-        let Some(pipe) = st.pipes.get_mut(id) else {
-            return;
-        };
-        if let Some(rx) = &mut pipe.rx
-            && rx.delivered > rx.sent
-        {
-            push_command(&Command::Ack(rx.delivered), &mut self.out);
-            rx.sent = rx.delivered;
-        }
-        let was_full = !pipe.detached && !pipe.can_write();
-        std::mem::swap(&mut pipe.outbound, &mut self.batch);
-        // Idle (wake me on the next message) only if there was nothing to take.
-        pipe.io_idle = self.batch.is_empty();
-        // Taking a batch frees room; only a sender blocked on a full pipe cares.
-        guard.set_notify(was_full);
-    }
-
     /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
     /// Called while the socket closes; messages the pattern queued past the mark are moved
     /// into the pipe here, as no sending thread will do it any more, and a write is asked
@@ -168,10 +133,7 @@ impl Connection {
         if self.attachment.out_reader.as_mut().is_some_and(|rx| rx.peek()) {
             return false; // the handshake is not done; it takes them when it is
         }
-        if !self.out.is_empty()
-            || !self.batch.is_empty()
-            || self.fast.as_ref().is_some_and(|f| f.has_leftover())
-        {
+        if !self.out.is_empty() || self.fast.as_ref().is_some_and(|f| f.has_leftover()) {
             return false;
         }
         let known = self.pipe.or(self.attachment.persistent_pipe);

@@ -58,7 +58,7 @@ impl SocketState {
             spool.confirm(&confirmed);
         }
         if peer_gone && !detached {
-            self.detach_pipe(id);
+            self.detach_pipe(id, None);
         }
         let unread = if self.pattern.inspects_incoming() {
             self.move_through_pattern(id)
@@ -75,7 +75,7 @@ impl SocketState {
                 self.pipes.remove(id);
                 self.pipes.dead.push(id);
             }
-            Some(pipe) if !pipe.detached => self.detach_pipe(id),
+            Some(pipe) if !pipe.detached => self.detach_pipe(id, None),
             Some(_) => {}
             None => {}
         }
@@ -196,7 +196,7 @@ impl SocketState {
                 .and_then(|p| p.inproc.as_ref())
                 .is_some_and(|e| e.is_connecting() == connecting && &*e.endpoint == endpoint);
             if matches {
-                self.detach_pipe(id);
+                self.detach_pipe(id, None);
             }
         }
     }

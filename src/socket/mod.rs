@@ -1,6 +1,7 @@
 //! The public socket handle: bind/connect, waiting, readiness and closing. Sending,
 //! receiving and the typed options have their own files.
 
+mod attach;
 pub(crate) mod attention;
 pub(crate) mod dedup;
 pub(crate) mod delivery;

@@ -8,7 +8,7 @@
 
 use super::attention;
 use super::dedup::Dedup;
-use super::from_io::{self, FromIoReader, FromIoSender};
+use super::from_io::{self, FromIo, FromIoReader, FromIoSender};
 use super::sleepers::{self, Sleepers};
 use super::spool_link::{SpoolLink, SpoolThread};
 use crate::inproc::PeerWake;
@@ -209,6 +209,13 @@ impl SocketShared {
     /// A lock-free writer's wake-up after it published (see [`super::attention`]): raises
     /// `attention`, and wakes blocked callers and watchers if there are any. It never takes
     /// the socket's lock.
+    /// Queues `command` from an I/O thread and wakes the socket (a thread blocked on it, or a
+    /// watcher); the socket applies it on its next sync (see `attach`).
+    pub fn tell(&self, command: FromIo) {
+        self.from_io.push(command);
+        self.announce(&self.attention);
+    }
+
     pub fn announce(&self, attention: &AtomicBool) {
         attention::announce(
             attention,

@@ -39,8 +39,7 @@ pub(crate) enum Command {
         addr: PeerAddr,
         /// The pipe created at `connect`, kept across reconnects (None: one per connection).
         pipe: Option<PipeId>,
-        /// That pipe's outbound reading end, which its connections take in turn (None for a
-        /// socket that sends from a spool).
+        /// That pipe's outbound reading end, which its connections take in turn.
         out_reader: Option<Box<crate::ypipe::Reader<crate::pipe::Outgoing>>>,
         /// CONNECT_ROUTING_ID: the routing id to give this peer.
         routing_id: Option<bytes::Bytes>,

@@ -571,6 +571,9 @@ fn signal(done: super::Done) {
 /// is the I/O thread's alone once the socket is closed).
 fn has_pending(socket: &SocketShared, c: &mut super::connector::Connector) -> bool {
     let Some(id) = c.pipe else { return false };
-    c.out_reader.as_mut().is_some_and(|rx| rx.peek())
-        || socket.lock().pipes.get(id).is_some_and(|p| p.has_outbound())
+    if c.out_reader.as_mut().is_some_and(|rx| rx.peek()) {
+        return true;
+    }
+    let st = socket.lock();
+    st.pipes.get(id).is_some_and(|p| p.has_outbound()) || st.spool_pending()
 }

@@ -110,8 +110,83 @@ impl SocketState {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use crate::{Context, SocketType};
-    use std::time::Duration;
+    use crate::message::Parts;
+    use crate::pipe::{ConnId, Outgoing};
+    use crate::socket::from_io::{Attach, Detach, FromIo};
+    use crate::spool::MemorySpool;
+    use crate::ypipe::{self, Read};
+    use crate::{Context, Socket, SocketType};
+    use std::time::{Duration, Instant};
+
+    /// A connection as `engine::connection::attach` makes one, without a stream: its id is
+    /// one no I/O thread knows, so wake-ups for it go nowhere.
+    struct FakeConnection {
+        id: ConnId,
+        out: ypipe::Reader<Outgoing>,
+        _inbound: ypipe::Writer<Parts>,
+    }
+
+    fn attach_fake(socket: &Socket, n: usize) -> FakeConnection {
+        let (out_tx, out) = ypipe::channel::<Outgoing>(1000);
+        let (in_tx, inbound) = ypipe::channel::<Parts>(1000);
+        let id = ((1 << 40) + n) << 8;
+        socket.shared().tell(FromIo::Attach(Box::new(Attach {
+            conn: id,
+            persistent: None,
+            reconnection: false,
+            routing_id: bytes::Bytes::new(),
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            inbound,
+            in_flight: None,
+            outbound: Some(out_tx),
+            fast: None,
+        })));
+        FakeConnection {
+            id,
+            out,
+            _inbound: in_tx,
+        }
+    }
+
+    /// A spooled PUSH's connection closes with its share still in its pipe. The messages
+    /// reach the other peer with no further call from the application and nothing else
+    /// asking the spool thread to route: the close itself must make the spool thread apply
+    /// the detach (before, they waited for the application's next call).
+    #[test]
+    fn a_closed_connections_spooled_share_goes_to_another_peer_unprompted() {
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_spool(MemorySpool::new(None)).unwrap();
+        let mut a = attach_fake(&push, 1);
+        let mut b = attach_fake(&push, 2);
+        assert!(push.can_send(), "both attached");
+        for i in 0..10u32 {
+            push.send(i.to_be_bytes(), 0).unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut got = std::collections::BTreeSet::new();
+        let mut take = |b: &mut FakeConnection| {
+            while let Read::Frame { item: (seq, _), .. } = b.out.read() {
+                got.insert(seq);
+            }
+            got.len()
+        };
+        while take(&mut b) < 5 || !a.out.peek() {
+            assert!(Instant::now() < deadline, "the spool thread routed to both");
+        }
+        let detach = Detach {
+            conn: a.id,
+            persistent: None,
+            leftover: Default::default(),
+            unsent: Some(Box::new(a.out)),
+        };
+        let link = push.shared().lock().spool_link().cloned();
+        push.shared().connection_gone(detach, Vec::new(), link.as_deref());
+        while take(&mut b) < 10 {
+            assert!(Instant::now() < deadline, "A's share stayed in its detach");
+        }
+    }
 
     /// A connection attaches to, and detaches from, a socket whose lock an application thread
     /// holds (a slow call), and the I/O thread serves everything else meanwhile: here a PAIR

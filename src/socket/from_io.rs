@@ -1,9 +1,9 @@
 //! What the I/O threads tell a socket without taking its lock: a connection finished its
 //! handshake (attach its pipes), or it closed (detach them). The I/O threads queue these
 //! commands; the socket applies them on the application side when a call syncs, before it
-//! reads the pipes (see `polled`). Connections whose messages must be checked as they arrive
-//! (from a spooled zocket sender) and the connections of a socket that sends from a spool
-//! still attach under the lock.
+//! reads the pipes (see `polled`); a spooled socket's spool thread syncs too. Connections
+//! whose messages must be checked as they arrive (from a spooled zocket sender) still attach
+//! under the lock.
 //!
 //! The queue is a ypipe whose writing end the I/O threads share behind a mutex that only they
 //! take; the socket alone reads it, under its own lock, which the I/O threads do not take for

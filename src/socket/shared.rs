@@ -8,7 +8,7 @@
 
 use super::attention;
 use super::dedup::Dedup;
-use super::from_io::{self, FromIo, FromIoReader, FromIoSender};
+use super::from_io::{self, Detach, FromIo, FromIoReader, FromIoSender};
 use super::sleepers::{self, Sleepers};
 use super::spool_link::{SpoolLink, SpoolThread};
 use crate::inproc::PeerWake;
@@ -214,6 +214,19 @@ impl SocketShared {
     pub fn tell(&self, command: FromIo) {
         self.from_io.push(command);
         self.announce(&self.attention);
+    }
+
+    /// A connection that attached without the lock is gone. The socket is told first, then
+    /// a spooled socket's spool thread gets back what the connection wrote but its peer did
+    /// not confirm, and is asked to route: its sync applies the detach, which re-sends what
+    /// the pipe still held, whether or not the application calls. (Requeued before the
+    /// detach, messages could be routed back into the dying pipe, and wait there.)
+    pub fn connection_gone(&self, detach: Detach, unconfirmed: Vec<u64>, spool: Option<&SpoolLink>) {
+        self.tell(FromIo::Detach(detach));
+        if let Some(spool) = spool {
+            spool.requeue(unconfirmed);
+            spool.route();
+        }
     }
 
     pub fn announce(&self, attention: &AtomicBool) {

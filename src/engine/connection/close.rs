@@ -2,7 +2,7 @@
 //! when its socket closed, and detaching from the pipe when it goes.
 
 use super::*;
-use crate::socket::from_io::{Detach, FromIo};
+use crate::socket::from_io::Detach;
 
 impl Connection {
     /// Closes gracefully once the socket is closed and everything is written: shuts down
@@ -48,14 +48,10 @@ impl Connection {
         self.release_locked(wakes);
     }
 
-    /// Tells the socket, which detaches on its next call (see `socket::from_io`).
+    /// Tells the socket, which detaches on its next sync (see `socket::attach`).
     fn release_direct(&mut self) {
         if let Some(mut direct) = self.direct.take() {
             direct.flush();
-        }
-        // Written but not confirmed by the peer: in doubt, so sent again.
-        if let Some(spool) = &self.config.spool {
-            spool.requeue(self.tx_acks.take_unconfirmed());
         }
         let leftover = self.pending_in.drain(..).map(|(_, msg)| msg).collect();
         let persistent = self.attachment.persistent_pipe;
@@ -63,12 +59,16 @@ impl Connection {
         // socket, which sends spooled messages again (a persistent pipe's stays for the
         // next connection, with the connector).
         let unsent = persistent.is_none().then(|| self.out_rx.take()).flatten();
-        self.socket.tell(FromIo::Detach(Detach {
+        let detach = Detach {
             conn: self.id,
             persistent,
             leftover,
             unsent: unsent.map(Box::new),
-        }));
+        };
+        // Written but not confirmed by the peer: in doubt, so sent again.
+        let unconfirmed = self.tx_acks.take_unconfirmed();
+        self.socket
+            .connection_gone(detach, unconfirmed, self.config.spool.as_deref());
     }
 
     fn release_locked(&mut self, wakes: &mut Vec<IoWake>) {

@@ -227,3 +227,77 @@ fn read_announcements(xpub: &Socket, announced: &mut HashMap<Vec<u8>, bool>) {
         assert_ne!(before, subscribe, "{name} announced twice the same way");
     }
 }
+
+/// A spooled PUSH keeps sending while PULLs connect and leave at random, some after reading
+/// part of what they were given (the rest of their share, in their pipes and in flight, goes
+/// back to the spool): every message reaches some PULL's application. A message may arrive
+/// twice only if a PULL left after reading it but before acknowledging it.
+#[test]
+fn a_spooled_push_loses_nothing_while_its_pulls_come_and_go() {
+    const COUNT: u32 = 3_000;
+    let ctx = Context::new();
+    let push = socket(&ctx, SocketType::Push);
+    push.set_spool(zocket::spool::MemorySpool::new(None)).unwrap();
+    push.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = push.last_endpoint().unwrap();
+    let mut rng = Rng(seed() ^ 0x5b001);
+    let mut pulls: Vec<Socket> = Vec::new();
+    let mut got = std::collections::BTreeSet::new();
+    let read_some = |pull: &Socket, most: u64, got: &mut std::collections::BTreeSet<u32>| {
+        for _ in 0..most {
+            match pull.recv_bytes(DONTWAIT) {
+                Ok(m) => {
+                    got.insert(u32::from_be_bytes(m.try_into().unwrap()));
+                }
+                Err(_) => break,
+            }
+        }
+    };
+    let mut sent = 0;
+    while sent < COUNT {
+        match rng.below(8) {
+            0 if pulls.len() < 4 => {
+                let pull = socket(&ctx, SocketType::Pull);
+                pull.set_rcvhwm(20).unwrap();
+                pull.connect(&endpoint).unwrap();
+                pulls.push(pull);
+            }
+            1 if pulls.len() > 1 => {
+                let pull = pulls.swap_remove(rng.below(pulls.len() as u64) as usize);
+                let most = rng.below(30);
+                read_some(&pull, most, &mut got);
+                drop(pull); // what it did not read was not acknowledged: sent again
+            }
+            _ => {
+                for _ in 0..rng.below(40) {
+                    if sent < COUNT {
+                        push.send(sent.to_be_bytes(), 0).unwrap();
+                        sent += 1;
+                    }
+                }
+                for pull in &pulls {
+                    let most = rng.below(50);
+                    read_some(pull, most, &mut got);
+                }
+            }
+        }
+    }
+    if pulls.is_empty() {
+        let pull = socket(&ctx, SocketType::Pull);
+        pull.connect(&endpoint).unwrap();
+        pulls.push(pull);
+    }
+    let deadline = Instant::now() + DEADLINE * 2;
+    while got.len() < COUNT as usize {
+        for pull in &pulls {
+            read_some(pull, u64::MAX, &mut got);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {COUNT} spooled messages arrived; first missing: {:?}",
+            got.len(),
+            (0..COUNT).find(|n| !got.contains(n))
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

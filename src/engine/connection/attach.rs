@@ -6,7 +6,6 @@
 use super::inbound::DirectIn;
 use super::*;
 use crate::socket::from_io::{Attach, FromIo};
-use crate::socket::shared::SocketState;
 use std::sync::atomic::AtomicUsize;
 
 impl Connection {
@@ -132,7 +131,6 @@ impl Connection {
             }
         }
         st.acked_senders |= self.rx_acks.stream.is_some();
-        self.open_direct_in(st, id);
         if self.rx_acks.stream.is_some()
             && let Some(pipe) = st.pipes.get_mut(id)
         {
@@ -143,24 +141,5 @@ impl Connection {
         }
         st.dispatch_spool();
         Ok(())
-    }
-
-    /// Under the socket's lock, at an attach: if nothing needs to see messages as they
-    /// arrive, gives pipe `id` a lock-free inbound pipe from this connection.
-    fn open_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
-        if self.rx_acks.stream.is_some() {
-            return;
-        }
-        let Some(pipe) = st.pipes.get(id) else { return };
-        let (tx, rx) = ypipe::channel(pipe.rcvhwm);
-        let in_flight = st
-            .pattern
-            .incoming_byte_bound()
-            .map(|bound| (Arc::new(AtomicUsize::new(0)), bound));
-        let shared = in_flight.as_ref().map(|(count, _)| Arc::clone(count));
-        st.pipes.add_wire(id, rx, self.id, shared);
-        // The reader starts awake: the socket's next sync reads until it sleeps.
-        st.attention.store(true, crate::sync::Ordering::SeqCst);
-        self.direct = Some(DirectIn::new(tx, in_flight));
     }
 }

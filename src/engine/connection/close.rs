@@ -76,7 +76,6 @@ impl Connection {
         let socket = Arc::clone(&self.socket);
         let mut guard = socket.lock_io(wakes);
         let st = &mut *guard;
-        self.close_direct_in(st, id);
         if let Some(spool) = st.spool_link() {
             spool.requeue(self.tx_acks.take_unconfirmed());
         }
@@ -93,18 +92,8 @@ impl Connection {
             }
             st.dedup.detach(stream);
         }
-        // Decoded but not taken: offered to the pattern once more, now that the pipe has no
-        // connection to hold back (XPUB takes what it held back; SUB filters); what it still
-        // refuses waits in the pipe for the application.
         if let Some(pipe) = st.pipes.get_mut(id) {
             pipe.conn = None;
-        }
-        for (_, msg) in self.pending_in.drain(..) {
-            if let Err(msg) = st.pattern.incoming(id, msg, &mut st.pipes)
-                && let Some(pipe) = st.pipes.get_mut(id)
-            {
-                pipe.inbound.push_back(msg);
-            }
         }
         if self.attachment.persistent_pipe == Some(id) {
             if let Some(pipe) = st.pipes.get_mut(id) {

@@ -6,7 +6,6 @@
 //! per-peer bound applied by the socket as it reads them.
 
 use super::*;
-use crate::socket::shared::SocketState;
 use crate::sync::Ordering;
 use crate::ypipe::{self, Wake};
 use crate::zmtp::subscription::subscribed_bytes;
@@ -32,23 +31,6 @@ impl DirectIn {
 }
 
 impl Connection {
-    /// As the connection goes, under the socket's lock: ends the lock-free pipe; what could
-    /// not be written to it goes to the socket after what was.
-    pub(super) fn close_direct_in(&mut self, st: &mut SocketState, id: PipeId) {
-        let Some(direct) = self.direct.take() else { return };
-        let _ = direct.tx.close(); // the socket is notified when the lock is released
-        st.attention.store(true, Ordering::SeqCst);
-        let me = self.id;
-        if let Some(wire) = st
-            .pipes
-            .get_mut(id)
-            .and_then(|p| p.wire.iter_mut().rev().find(|w| w.conn == me))
-        {
-            wire.closed = true;
-            wire.tail.extend(self.pending_in.drain(..).map(|(_, msg)| msg));
-        }
-    }
-
     /// Takes one decoded message: written straight to the socket's pipe when that pipe is
     /// lock-free and has room, else queued for [`Connection::deliver`]. Fails when the peer
     /// goes past the bytes the pattern lets it have in flight.

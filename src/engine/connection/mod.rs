@@ -35,8 +35,8 @@ const READ_CHUNK_MIN: usize = 64 * 1024;
 const READ_CHUNK_MAX: usize = 1024 * 1024;
 /// At most this many buffers in one vectored write.
 const MAX_IOVECS: usize = 64;
-/// Messages decoded for the socket's lock before they are handed over (publishers and
-/// spooled senders), so that a full pipe stops the decoding early.
+/// Messages decoded for the socket's lock before they are handed over (from a spooled
+/// zocket sender), so that a full pipe stops the decoding early.
 const DELIVER_BATCH: usize = 256;
 
 /// Where a connection came from.

@@ -33,7 +33,7 @@ pub(crate) enum IoWake {
     /// The pattern refused the connection's peer (it went past a bound): close it.
     Refused(ConnId, &'static str),
     /// As `Flush`, for whichever connection a connector (by its key) has now: the socket
-    /// may not have heard of that connection yet.
+    /// may not have heard of that connection yet, or may still know one that is gone.
     FlushConnector(ConnId),
 }
 
@@ -513,15 +513,17 @@ impl Pipes {
 
 /// Messages entered pipe's outbound pipe while its connection slept on it (or a direct
 /// write was left unfinished): the connection owns its stream again, so that no direct
-/// write overtakes them, and is woken to write them.
+/// write overtakes them, and is woken to write them. A pipe made at `connect` wakes its
+/// connector's current connection, which the socket may not have heard of yet (the one it
+/// knows may be gone).
 fn wake_connection(pipe: &Pipe, wakes: &mut Wakes) {
     if let Some(fast) = &pipe.fast {
         fast.hand_to_io();
     }
-    if let Some(conn) = pipe.conn {
-        wakes.push(IoWake::Flush(conn));
-    } else if let Some(key) = pipe.connector {
+    if let Some(key) = pipe.connector {
         wakes.push(IoWake::FlushConnector(key));
+    } else if let Some(conn) = pipe.conn {
+        wakes.push(IoWake::Flush(conn));
     }
 }
 

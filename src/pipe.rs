@@ -17,6 +17,10 @@ use std::sync::atomic::AtomicUsize;
 /// A message on its way to a connection, with its spool sequence number (0: not spooled).
 pub(crate) type Outgoing = (u64, Parts);
 
+/// Why a connection closes when its socket's pattern does not take its pipe.
+pub(crate) const REFUSED_AT_ATTACH: &str =
+    "refused by the socket (PAIR already paired, or routing id in use)";
+
 /// Identifies a pipe within its socket.
 pub(crate) type PipeId = u64;
 

@@ -3,7 +3,7 @@
 
 use super::from_io::{Attach, Detach, FromIo};
 use super::shared::SocketState;
-use crate::pipe::{IoWake, Pipe};
+use crate::pipe::{IoWake, Pipe, REFUSED_AT_ATTACH};
 use crate::ypipe::{Outbox, Read};
 
 impl SocketState {
@@ -49,7 +49,6 @@ impl SocketState {
                 };
                 pipe.conn = Some(conn);
                 pipe.fast = fast;
-                pipe.read_paused = false;
                 if reconnection {
                     self.pattern.reconnected(id, &mut self.pipes);
                 }
@@ -64,8 +63,7 @@ impl SocketState {
                 match self.attach_pipe(pipe) {
                     Some(id) => id,
                     None => {
-                        let reason = "refused by the socket (PAIR already paired, or routing id in use)";
-                        self.pipes.wakes.push(IoWake::Refused(conn, reason));
+                        self.pipes.wakes.push(IoWake::Refused(conn, REFUSED_AT_ATTACH));
                         return;
                     }
                 }
@@ -100,9 +98,7 @@ impl SocketState {
         }
         pipe.conn = None;
         pipe.fast = None;
-        if persistent.is_some() {
-            pipe.read_paused = false;
-        } else {
+        if persistent.is_none() {
             self.detach_pipe(id, unsent.as_deref_mut());
         }
     }

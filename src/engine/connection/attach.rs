@@ -20,11 +20,13 @@ impl Connection {
         self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
         self.attention = Some(Arc::clone(&self.socket.attention));
         self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
-        if self.rx_acks.stream.is_none() {
-            self.attach_direct(peer_identity);
-            return Ok(());
+        match self.rx_acks.stream {
+            None => {
+                self.attach_direct(peer_identity);
+                Ok(())
+            }
+            Some(stream) => self.attach_locked(stream, peer_identity, wakes),
         }
-        self.attach_locked(peer_identity, wakes)
     }
 
     /// The persistent pipe's outbound reading end, for the connector to keep until the next
@@ -90,8 +92,14 @@ impl Connection {
         }
     }
 
-    /// Attaches under the socket's lock (see the module's notes).
-    fn attach_locked(&mut self, peer_identity: Bytes, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    /// Attaches under the socket's lock the connection of a spooled sender's `stream` (see
+    /// the module's notes).
+    fn attach_locked(
+        &mut self,
+        stream: u64,
+        peer_identity: Bytes,
+        wakes: &mut Vec<IoWake>,
+    ) -> Result<(), CloseReason> {
         let socket = Arc::clone(&self.socket);
         let mut guard = socket.lock_io(wakes);
         let st = &mut *guard;
@@ -112,17 +120,15 @@ impl Connection {
                 let (mut pipe, out_reader) = st.new_wire_pipe();
                 pipe.routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
                 pipe.conn = Some(self.id);
-                let id = st.attach_pipe(pipe).ok_or_else(|| {
-                    "refused by the socket (PAIR already paired, or routing id in use)".to_string()
-                })?;
+                let id = st
+                    .attach_pipe(pipe)
+                    .ok_or_else(|| crate::pipe::REFUSED_AT_ATTACH.to_string())?;
                 self.out_rx = Some(out_reader);
                 id
             }
         };
         self.pipe = Some(id);
-        if let Some(stream) = self.rx_acks.stream {
-            st.dedup.attach(stream).map_err(|e| e.to_string())?;
-        }
+        st.dedup.attach(stream).map_err(|e| e.to_string())?;
         // Spooled sockets track every byte they write, so they always write from here.
         if st.spool.is_none() {
             self.fast = self.new_fast_path();
@@ -130,10 +136,8 @@ impl Connection {
                 pipe.fast = Some(Arc::clone(fast) as _);
             }
         }
-        st.acked_senders |= self.rx_acks.stream.is_some();
-        if self.rx_acks.stream.is_some()
-            && let Some(pipe) = st.pipes.get_mut(id)
-        {
+        st.acked_senders = true;
+        if let Some(pipe) = st.pipes.get_mut(id) {
             // Positions restart with each connection; older queued messages keep theirs.
             let rx = pipe.rx.get_or_insert_with(RxAcks::default);
             rx.generation += 1;

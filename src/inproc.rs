@@ -1,6 +1,6 @@
 //! inproc: two sockets of one context joined by a pair of [`ypipe`](crate::ypipe)s, one per
 //! direction. No I/O thread, no encoding, no copy: the `Bytes` a sender hands over is the one
-//! the receiver gets.
+//! the receiver gets (frames of up to 23 bytes travel inline instead).
 //!
 //! Each socket keeps its end inside its pipe (behind its own lock); the ends share only the
 //! two pipes and a [`Link`]. A side that must be told something (data after it slept on an

@@ -7,9 +7,8 @@
 //! on it, its writer only when it waited for room.
 
 use crate::inproc::{InprocEnd, PeerWake};
-use crate::message::Parts;
+use crate::message::{Frame, Parts};
 use crate::ypipe::{self, Outbox};
-use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
@@ -145,7 +144,7 @@ pub(crate) struct Pipe {
     pub sndhwm: usize,
     pub rcvhwm: usize,
     /// The peer's routing id (ROUTER) or announced identity.
-    pub routing_id: Bytes,
+    pub routing_id: Frame,
     /// The live connection serving this pipe, if any.
     pub conn: Option<ConnId>,
     /// The connector serving this pipe, for one made at `connect` (its key).
@@ -195,7 +194,7 @@ impl Pipe {
             wire_out: None,
             sndhwm,
             rcvhwm,
-            routing_id: Bytes::new(),
+            routing_id: Frame::new(),
             conn: None,
             connector: None,
             read_paused: false,

@@ -7,10 +7,9 @@ use super::peer_subs::{MAX_SUBSCRIPTION_BYTES_PER_PEER, PeerSubs};
 use super::trie::Trie;
 use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
-use crate::message::Parts;
+use crate::message::{Frame, Parts};
 use crate::pipe::{IoWake, PipeId, Pipes};
 use crate::zmtp::subscription;
-use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
 
 /// PUB and XPUB.
@@ -19,7 +18,7 @@ pub(crate) struct Publisher {
     verbose: bool,
     verboser: bool,
     manual: bool,
-    welcome: Option<Bytes>,
+    welcome: Option<Frame>,
     /// Each subscriber's prefixes (a set per pipe, as libzmq keeps them).
     subs: BTreeMap<PipeId, PeerSubs>,
     /// XPUB: subscription (and other) messages for the application, each with the pipe it
@@ -207,7 +206,7 @@ impl Pattern for Publisher {
             PatternOption::XpubVerbose(on) if self.xpub => self.verbose = on,
             PatternOption::XpubVerboser(on) if self.xpub => self.verboser = on,
             PatternOption::XpubManual(on) if self.xpub => self.manual = on,
-            PatternOption::XpubWelcomeMsg(msg) if self.xpub => self.welcome = msg,
+            PatternOption::XpubWelcomeMsg(msg) if self.xpub => self.welcome = msg.map(Frame::from),
             PatternOption::Subscribe(prefix) if self.manual => {
                 if let Some(trie) = self.last_pipe.and_then(|id| self.subs.get_mut(&id)) {
                     trie.subscribe(&prefix)
@@ -456,8 +455,11 @@ mod tests {
         deliver(&mut xpub, &mut pipes, first, subscription::encode(true, b"a"));
         deliver(&mut xpub, &mut pipes, second, subscription::encode(true, b"b"));
         xpub.recv(&mut pipes).unwrap().unwrap();
-        xpub.set_option(PatternOption::Subscribe(Bytes::from_static(b"a")), &mut pipes)
-            .unwrap();
+        xpub.set_option(
+            PatternOption::Subscribe(bytes::Bytes::from_static(b"a")),
+            &mut pipes,
+        )
+        .unwrap();
         assert!(xpub.subs[&first].contains(b"a") && !xpub.subs[&second].contains(b"a"));
     }
 }

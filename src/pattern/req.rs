@@ -3,9 +3,8 @@
 use super::lb::LoadBalancer;
 use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
-use crate::message::Parts;
+use crate::message::{Frame, Parts};
 use crate::pipe::{PipeId, Pipes};
-use bytes::Bytes;
 
 #[derive(Default)]
 pub(crate) struct Req {
@@ -73,9 +72,9 @@ impl Pattern for Req {
         self.request_id = self.request_id.wrapping_add(1);
         let mut out = Parts::with_capacity(msg.len() + 2);
         if self.correlate {
-            out.push(Bytes::copy_from_slice(&self.request_id.to_be_bytes()));
+            out.push(Frame::copy_from_slice(&self.request_id.to_be_bytes()));
         }
-        out.push(Bytes::new());
+        out.push(Frame::new());
         out.extend(msg);
         pipes.push_out(id, out);
         self.awaiting = Some(id);

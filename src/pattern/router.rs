@@ -4,14 +4,13 @@
 use super::fq::FairQueue;
 use super::{Pattern, PatternOption, SendError};
 use crate::error::Error;
-use crate::message::Parts;
+use crate::message::{Frame, Parts};
 use crate::pipe::{PipeId, Pipes};
-use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::HashMap;
 
 pub(crate) struct Router {
     fq: FairQueue,
-    by_id: HashMap<Bytes, PipeId>,
+    by_id: HashMap<Frame, PipeId>,
     next_generated: u32,
     mandatory: bool,
     handover: bool,
@@ -32,13 +31,12 @@ impl Default for Router {
 
 impl Router {
     /// libzmq's generated routing id: a zero byte, then a 32-bit big-endian counter.
-    fn generate_id(&mut self) -> Bytes {
+    fn generate_id(&mut self) -> Frame {
         loop {
             self.next_generated = self.next_generated.wrapping_add(1);
-            let mut id = BytesMut::with_capacity(5);
-            id.put_u8(0);
-            id.put_u32(self.next_generated);
-            let id = id.freeze();
+            let mut id = [0; 5];
+            id[1..].copy_from_slice(&self.next_generated.to_be_bytes());
+            let id = Frame::copy_from_slice(&id);
             if !self.by_id.contains_key(&id) {
                 return id;
             }
@@ -60,7 +58,7 @@ impl Pattern for Router {
             }
             // The newcomer takes the id over; the old pipe stays reachable by nobody.
             if let Some(p) = pipes.get_mut(old) {
-                p.routing_id = Bytes::new();
+                p.routing_id = Frame::new();
             }
         }
         if let Some(pipe) = pipes.get_mut(id) {
@@ -81,7 +79,7 @@ impl Pattern for Router {
             // Only a routing id, no body: nothing to route (libzmq drops it too).
             return Ok(());
         }
-        let target = self.by_id.get(&msg[0]).copied();
+        let target = self.by_id.get(&msg[0][..]).copied();
         match target {
             Some(id) if pipes.can_write(id) => {
                 msg.remove(0);

@@ -130,7 +130,7 @@ mod tests {
             conn: id,
             persistent: None,
             reconnection: false,
-            routing_id: bytes::Bytes::new(),
+            routing_id: crate::message::Frame::new(),
             sndhwm: 1000,
             rcvhwm: 1000,
             inbound,

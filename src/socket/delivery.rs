@@ -3,9 +3,10 @@
 //! confirmed (out of order across peers, so the spool's mark advances over the contiguous
 //! prefix).
 
-use crate::message::Parts;
+use crate::message::{Frame, Parts};
 use crate::spool::{Spool, SpoolError};
 use bytes::Bytes;
+use smallvec::SmallVec;
 use std::collections::BTreeSet;
 
 pub(crate) struct Delivery {
@@ -41,8 +42,10 @@ impl Delivery {
         self.low + 1 >= self.spool.next_seq()
     }
 
-    pub fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
-        self.spool.append(frames)
+    /// Appends a message; small frames are handed to the spool as fresh `Bytes`.
+    pub fn append(&mut self, frames: &[Frame]) -> Result<u64, SpoolError> {
+        let frames: SmallVec<[Bytes; 3]> = frames.iter().map(Frame::to_bytes).collect();
+        self.spool.append(&frames)
     }
 
     /// The next messages to route, up to `max`, re-queued ones first, read from the spool;
@@ -57,7 +60,7 @@ impl Delivery {
                 break;
             };
             match self.spool.read(seq) {
-                Ok(Some(frames)) => batch.push((seq, frames.into_iter().collect())),
+                Ok(Some(frames)) => batch.push((seq, frames.into_iter().map(Frame::from).collect())),
                 // A gap is consumed only once everything before it was routed.
                 _ if !batch.is_empty() => break,
                 Ok(None) => {

@@ -10,10 +10,9 @@
 //! this. A command raises the socket's attention flag (`SocketShared::tell`), which makes the
 //! next call sync; `attach.rs` applies the commands.
 
-use crate::message::Parts;
+use crate::message::{Frame, Parts};
 use crate::pipe::{ConnId, DirectWrite, PipeId};
 use crate::ypipe;
-use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -36,7 +35,7 @@ pub(crate) struct Attach {
     /// A persistent pipe's connection came back after a reconnect.
     pub reconnection: bool,
     /// The peer's routing id (ROUTER), for a new pipe.
-    pub routing_id: Bytes,
+    pub routing_id: Frame,
     pub sndhwm: usize,
     pub rcvhwm: usize,
     /// The messages the connection decodes.

@@ -20,6 +20,7 @@ use crate::context::shared::ContextInner;
 use crate::engine::config::ConnConfig;
 use crate::engine::{Command, IoThreads};
 use crate::error::{Error, Result};
+use crate::message::Frame;
 use crate::pattern::PatternOption;
 use crate::socket_type::SocketType;
 use crate::transport::{Endpoint, Listener, PeerAddr};
@@ -124,7 +125,7 @@ impl Socket {
                 let (mut pipe, out_reader) = st.new_wire_pipe();
                 pipe.connector = Some(key);
                 if let Some(id) = &routing_id {
-                    pipe.routing_id = id.clone();
+                    pipe.routing_id = Frame::from(id);
                 }
                 (st.attach_pipe(pipe), Some(out_reader))
             } else {

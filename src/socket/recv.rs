@@ -4,7 +4,7 @@
 use super::Socket;
 use super::shared::Locked;
 use crate::error::Result;
-use crate::message::{Message, Parts};
+use crate::message::{Frame, Message, Parts};
 use bytes::Bytes;
 
 /// Messages taken from the pipes at once by one receive, for types that allow it.
@@ -13,7 +13,7 @@ const PREFETCH: usize = 64;
 /// Application-side receive state (see [`Socket::next_message`]).
 #[derive(Default)]
 pub(super) struct Inbox {
-    partial: std::collections::VecDeque<Bytes>,
+    partial: std::collections::VecDeque<Frame>,
     prefetched: std::collections::VecDeque<Parts>,
 }
 
@@ -79,7 +79,7 @@ impl Socket {
             let mut inbox = self.lock_inbox();
             if let Some(frame) = inbox.partial.pop_front() {
                 let more = !inbox.partial.is_empty();
-                return Ok(Message::with_more(frame, more));
+                return Ok(Message::from_frame(frame, more));
             }
             inbox.prefetched.pop_front()
         };
@@ -88,12 +88,12 @@ impl Socket {
             None => self.next_message(flags)?,
         };
         if parts.len() == 1 {
-            return Ok(Message::with_more(parts.pop().unwrap_or_default(), false));
+            return Ok(Message::from_frame(parts.pop().unwrap_or_default(), false));
         }
         let mut parts = parts.into_iter();
         let first = parts.next().unwrap_or_default();
         self.lock_inbox().partial.extend(parts);
-        Ok(Message::with_more(first, true))
+        Ok(Message::from_frame(first, true))
     }
 
     /// Receives one frame as a `Vec<u8>`.
@@ -112,15 +112,20 @@ impl Socket {
         Ok(self.recv_frames(flags)?.iter().map(|b| b.to_vec()).collect())
     }
 
-    /// Receives a whole multipart message as `Bytes` frames, without copying.
+    /// Receives a whole multipart message as `Bytes` frames: large frames without copying,
+    /// small ones (up to 23 bytes, which travel inline) copied into a `Bytes` each.
     pub fn recv_frames(&self, flags: i32) -> Result<Vec<Bytes>> {
         {
             let mut inbox = self.lock_inbox();
             if !inbox.partial.is_empty() {
-                return Ok(inbox.partial.drain(..).collect());
+                return Ok(inbox.partial.drain(..).map(Frame::into_bytes).collect());
             }
         }
-        Ok(self.next_message(flags)?.into_vec())
+        Ok(self
+            .next_message(flags)?
+            .into_iter()
+            .map(Frame::into_bytes)
+            .collect())
     }
 
     /// Whether the last frame received by [`Socket::recv_msg`] has more frames after it.

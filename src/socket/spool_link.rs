@@ -12,8 +12,8 @@ use super::delivery::Delivery;
 use super::shared::{SocketShared, WakeIo};
 use super::sleepers::{Sleepers, park};
 use crate::live_count::Live;
+use crate::message::Frame;
 use crate::spool::{Spool, SpoolError};
-use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Instant;
@@ -130,7 +130,7 @@ impl SpoolLink {
     /// forever; a past deadline: not at all) and `alive` says the context lives.
     pub fn append(
         &self,
-        frames: &[Bytes],
+        frames: &[Frame],
         deadline: Option<Option<Instant>>,
         alive: impl Fn() -> crate::Result<()>,
     ) -> crate::Result<()> {

@@ -1,7 +1,8 @@
 //! ZMTP 3.x frames: the flags byte, the short and long size forms, and the body.
 
 use super::ProtocolError;
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use crate::message;
+use bytes::{Buf, BufMut, BytesMut};
 
 /// Flag bit: another frame of this message follows.
 pub const FLAG_MORE: u8 = 0x01;
@@ -21,8 +22,8 @@ pub struct Frame {
     pub more: bool,
     /// The frame is a command.
     pub command: bool,
-    /// The payload.
-    pub body: Bytes,
+    /// The payload: inline when small, unless the frame is a command.
+    pub body: message::Frame,
 }
 
 /// The header of a frame once its flags and size are known.
@@ -110,10 +111,20 @@ pub fn decode_frame(input: &mut BytesMut, max_size: u64) -> Result<Option<Frame>
         return Ok(None);
     }
     input.advance(header.header_len);
-    let body = input.split_to(header.size as usize).freeze();
+    let command = header.flags & FLAG_COMMAND != 0;
+    let size = header.size as usize;
+    // A small message frame is copied out, so that no refcount on the read buffer crosses to
+    // the application's thread; the rest are slices of it.
+    let body = match message::Frame::inline(&input[..size]) {
+        Some(small) if !command => {
+            input.advance(size);
+            small
+        }
+        _ => message::Frame::shared(input.split_to(size).freeze()),
+    };
     Ok(Some(Frame {
         more: header.flags & FLAG_MORE != 0,
-        command: header.flags & FLAG_COMMAND != 0,
+        command,
         body,
     }))
 }

@@ -1,6 +1,7 @@
 //! Bytes waiting to be written: small frames are copied into one staging buffer, large bodies
 //! are kept as their own chunks (no copy), so one vectored write sends many frames.
 
+use crate::message::Frame;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -50,6 +51,14 @@ impl OutBuf {
     pub fn push_slice(&mut self, bytes: &[u8]) {
         self.staging.extend_from_slice(bytes);
         self.len += bytes.len();
+    }
+
+    /// Appends a message frame's payload, by reference when large.
+    pub(crate) fn push_frame(&mut self, frame: &Frame) {
+        match frame.as_shared() {
+            Some(bytes) if bytes.len() >= COPY_LIMIT => self.push_bytes(bytes),
+            _ => self.push_slice(frame),
+        }
     }
 
     /// Appends `bytes`, by reference when large.

@@ -7,7 +7,7 @@ use super::frame::{self, FLAG_COMMAND, FLAG_MORE};
 use super::greeting::{GREETING_LEN, Greeting, MECHANISM_NULL};
 use super::outbuf::OutBuf;
 use super::subscription;
-use crate::message::Parts;
+use crate::message::{Frame, Parts};
 use crate::socket_type::SocketType;
 use bytes::{Bytes, BytesMut};
 
@@ -152,7 +152,7 @@ impl Protocol {
                     if !f.command {
                         return Err(ProtocolError::Handshake("a message arrived before READY"));
                     }
-                    match Command::decode(f.body)? {
+                    match Command::decode(f.body.into_bytes())? {
                         Command::Ready(metadata) => {
                             self.accept_ready(metadata, out)?;
                             self.state = State::Active;
@@ -208,7 +208,7 @@ impl Protocol {
                 return Ok(None);
             };
             if f.command {
-                if let Some(event) = self.on_command(f.body, out)? {
+                if let Some(event) = self.on_command(f.body.into_bytes(), out)? {
                     return Ok(Some(event));
                 }
                 continue;
@@ -258,7 +258,7 @@ impl Protocol {
     }
 
     /// Encodes one whole message (see [`Encoder::encode_message`]).
-    pub fn encode_message(&self, parts: &[Bytes], out: &mut OutBuf) {
+    pub fn encode_message(&self, parts: &[Frame], out: &mut OutBuf) {
         self.encoder().encode_message(parts, out);
     }
 
@@ -304,11 +304,12 @@ impl Encoder {
     /// Encodes one whole message. On SUB and XSUB sockets, a one-frame message whose first
     /// byte is 1 or 0 is a subscription: it goes to a ZMTP 3.1 peer as SUBSCRIBE or CANCEL, and
     /// to a 3.0 peer as it is.
-    pub fn encode_message(&self, parts: &[Bytes], out: &mut OutBuf) {
+    pub fn encode_message(&self, parts: &[Frame], out: &mut OutBuf) {
         if self.peer_minor >= 1
             && matches!(self.socket_type, SocketType::Sub | SocketType::XSub)
             && let Some((subscribe, prefix)) = subscription::decode(parts)
         {
+            let prefix = prefix.into_bytes();
             let command = if subscribe {
                 Command::Subscribe(prefix)
             } else {
@@ -324,7 +325,7 @@ impl Encoder {
             frame::encode_header(flags, part.len(), staging);
             let header_len = staging.len() - before;
             out.staged(header_len);
-            out.push_bytes(part);
+            out.push_frame(part);
         }
     }
 }
@@ -383,7 +384,7 @@ mod tests {
         assert_eq!(pa.poll(&mut to_a, &mut out_a).unwrap(), Some(Event::Ready));
         assert_eq!(pb.peer().unwrap().socket_type, SocketType::Push);
         pa.encode_message(
-            &[Bytes::from_static(b"a"), Bytes::from(vec![5u8; 5000])],
+            &[Frame::from(&b"a"[..]), Frame::from(vec![5u8; 5000])],
             &mut out_a,
         );
         let mut to_b = drain(&mut out_a);
@@ -441,7 +442,7 @@ mod tests {
         let mut to_s = drain(&mut out_p);
         publ.poll(&mut to_p, &mut out_p).unwrap();
         sub.poll(&mut to_s, &mut out_s).unwrap();
-        sub.encode_message(&[Bytes::from_static(b"\x01news")], &mut out_s);
+        sub.encode_message(&[Frame::from(&b"\x01news"[..])], &mut out_s);
         let mut wire = drain(&mut out_s);
         assert_eq!(&wire[..], b"\x04\x0e\x09SUBSCRIBEnews");
         let Some(Event::Message(parts)) = publ.poll(&mut wire, &mut out_p).unwrap() else {
@@ -456,7 +457,7 @@ mod tests {
         let mut to_b = drain(&mut out_a);
         pb.poll(&mut to_b, &mut out_b).unwrap();
         pa.encode_message(
-            &[Bytes::from(vec![0u8; 600_000]), Bytes::from(vec![0u8; 600_000])],
+            &[Frame::from(vec![0u8; 600_000]), Frame::from(vec![0u8; 600_000])],
             &mut out_a,
         );
         let mut wire = drain(&mut out_a);

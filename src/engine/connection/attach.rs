@@ -5,6 +5,7 @@
 
 use super::inbound::DirectIn;
 use super::*;
+use crate::message::Frame;
 use crate::socket::from_io::{Attach, FromIo};
 use std::sync::atomic::AtomicUsize;
 
@@ -64,7 +65,7 @@ impl Connection {
             conn: self.id,
             persistent: self.attachment.persistent_pipe,
             reconnection: self.attachment.reconnection,
-            routing_id: self.attachment.routing_id.clone().unwrap_or(peer_identity),
+            routing_id: Frame::from(self.attachment.routing_id.clone().unwrap_or(peer_identity)),
             sndhwm: self.config.sndhwm,
             rcvhwm: self.config.rcvhwm,
             inbound: in_rx,
@@ -118,7 +119,7 @@ impl Connection {
             }
             None => {
                 let (mut pipe, out_reader) = st.new_wire_pipe();
-                pipe.routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
+                pipe.routing_id = Frame::from(self.attachment.routing_id.clone().unwrap_or(peer_identity));
                 pipe.conn = Some(self.id);
                 let id = st
                     .attach_pipe(pipe)

@@ -10,7 +10,6 @@ use crate::socket_type::SocketType;
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, thread};
 use crate::ypipe;
 use crate::ypipe::loom_model as model;
-use bytes::Bytes;
 
 /// A byte stream shared by both writers that takes at most `room` more bytes, then would
 /// block (as a full socket buffer does).
@@ -48,7 +47,7 @@ impl DirectSink for ModelStream {
 }
 
 fn message(body: &'static [u8]) -> Parts {
-    Parts::from_iter([Bytes::from_static(body)])
+    Parts::from_iter([crate::message::Frame::from(body)])
 }
 
 /// Splits the stream into short frames (flags, size, body); panics on anything else.

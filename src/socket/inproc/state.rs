@@ -3,6 +3,7 @@
 //! peer that left, retry writes, move received messages into the pattern's queues).
 
 use crate::inproc::{InprocEnd, PeerWake};
+use crate::message::Frame;
 use crate::pipe::PipeId;
 use crate::socket::shared::SocketState;
 use bytes::Bytes;
@@ -28,7 +29,7 @@ impl SocketState {
         }
         self.attention.store(true, Ordering::SeqCst);
         let mut pipe = self.new_pipe();
-        pipe.routing_id = routing_id;
+        pipe.routing_id = Frame::from(routing_id);
         pipe.inproc = Some(Box::new(end));
         let attached = self.attach_pipe(pipe).is_some();
         self.sync_polled();

@@ -1,0 +1,223 @@
+//! Message frames as seen by the application.
+
+mod arena;
+mod frame;
+
+pub use arena::FrameArena;
+pub(crate) use frame::{Frame, INLINE_MAX};
+
+use bytes::Bytes;
+use smallvec::SmallVec;
+use std::ops::Deref;
+
+/// One frame of a message. Small frames are held in place; larger ones are backed by [`Bytes`],
+/// so that large payloads travel from the wire to the caller without a copy.
+///
+/// A multipart message is a sequence of frames; [`Message::more`] tells whether another frame of
+/// the same message follows.
+///
+/// # Examples
+///
+/// ```
+/// let msg = zocket::Message::from("hello");
+/// assert_eq!(&msg[..], b"hello");
+/// assert_eq!(msg.as_str(), Some("hello"));
+/// assert!(!msg.more());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    data: Frame,
+    more: bool,
+}
+
+impl Message {
+    /// An empty frame.
+    pub fn new() -> Message {
+        Message::default()
+    }
+
+    /// A frame holding `data`.
+    pub fn from_bytes(data: Bytes) -> Message {
+        Message::from_frame(Frame::from(data), false)
+    }
+
+    /// Whether another frame of the same message follows this one.
+    pub fn more(&self) -> bool {
+        self.more
+    }
+
+    /// The payload as `Bytes`: a cheap clone for a large frame, a copy for a small one (up to
+    /// 23 bytes, held in place rather than shared).
+    pub fn bytes(&self) -> Bytes {
+        self.data.to_bytes()
+    }
+
+    /// The payload, consuming the frame (see [`Message::bytes`]).
+    pub fn into_bytes(self) -> Bytes {
+        self.data.into_bytes()
+    }
+
+    /// The payload as UTF-8 text, if it is.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.data).ok()
+    }
+
+    pub(crate) fn from_frame(data: Frame, more: bool) -> Message {
+        Message { data, more }
+    }
+}
+
+impl Deref for Message {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl AsRef<[u8]> for Message {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("len", &self.data.len())
+            .field("more", &self.more)
+            .finish()
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Message {
+        Message::from_bytes(data)
+    }
+}
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Message {
+        Message::from_frame(Frame::from(data), false)
+    }
+}
+impl From<&[u8]> for Message {
+    fn from(data: &[u8]) -> Message {
+        Message::from_frame(Frame::copy_from_slice(data), false)
+    }
+}
+impl<const N: usize> From<&[u8; N]> for Message {
+    fn from(data: &[u8; N]) -> Message {
+        Message::from_frame(Frame::copy_from_slice(data), false)
+    }
+}
+impl<const N: usize> From<[u8; N]> for Message {
+    fn from(data: [u8; N]) -> Message {
+        Message::from_frame(Frame::copy_from_slice(&data), false)
+    }
+}
+impl From<&Vec<u8>> for Message {
+    fn from(data: &Vec<u8>) -> Message {
+        Message::from_frame(Frame::copy_from_slice(data), false)
+    }
+}
+impl From<&str> for Message {
+    fn from(data: &str) -> Message {
+        Message::from_frame(Frame::copy_from_slice(data.as_bytes()), false)
+    }
+}
+impl From<String> for Message {
+    fn from(data: String) -> Message {
+        Message::from_frame(Frame::from(Bytes::from(data)), false)
+    }
+}
+impl From<&String> for Message {
+    fn from(data: &String) -> Message {
+        Message::from(data.as_str())
+    }
+}
+impl From<&Message> for Message {
+    fn from(m: &Message) -> Message {
+        Message::from_frame(m.data.clone(), false)
+    }
+}
+
+/// A whole message (all its frames) as it travels through pipes: delivered atomically. Three
+/// frames inline covers a routed request (routing id, delimiter, body) without allocating.
+pub(crate) type Parts = SmallVec<[Frame; 3]>;
+
+/// Anything that can be sent as one frame: borrowed data (`&[u8]`, `&str`, arrays, …) is
+/// copied into a per-socket buffer, so small sends do not allocate; owned data (`Vec<u8>`,
+/// `String`, `Bytes`, [`Message`]) is moved without a copy.
+///
+/// The trait is sealed: the conversion is zocket's business.
+///
+/// # Examples
+///
+/// ```
+/// # let ctx = zocket::Context::new();
+/// # let push = ctx.socket(zocket::SocketType::Push)?;
+/// push.send("text", zocket::DONTWAIT).ok();
+/// push.send(vec![1u8, 2, 3], zocket::DONTWAIT).ok();
+/// push.send(bytes::Bytes::from_static(b"shared"), zocket::DONTWAIT).ok();
+/// # Ok::<(), zocket::Error>(())
+/// ```
+pub trait IntoFrame: sealed::Sealed {}
+
+impl<T: sealed::Sealed> IntoFrame for T {}
+
+pub(crate) mod sealed {
+    use super::{Frame, FrameArena};
+
+    /// The conversion behind [`super::IntoFrame`], out of users' reach.
+    pub trait Sealed {
+        /// Converts into the frame's payload.
+        fn into_frame(self, arena: &mut FrameArena) -> Frame;
+    }
+}
+use sealed::Sealed;
+
+macro_rules! copied_frame {
+    ($($t:ty),*) => {$(
+        impl Sealed for $t {
+            fn into_frame(self, arena: &mut FrameArena) -> Frame {
+                arena.copy(self.as_ref())
+            }
+        }
+    )*};
+}
+copied_frame!(&[u8], &str, &Vec<u8>, &String, &Bytes);
+
+impl<const N: usize> Sealed for &[u8; N] {
+    fn into_frame(self, arena: &mut FrameArena) -> Frame {
+        arena.copy(self)
+    }
+}
+impl<const N: usize> Sealed for [u8; N] {
+    fn into_frame(self, arena: &mut FrameArena) -> Frame {
+        arena.copy(&self)
+    }
+}
+impl Sealed for Vec<u8> {
+    fn into_frame(self, _arena: &mut FrameArena) -> Frame {
+        Frame::from(self)
+    }
+}
+impl Sealed for String {
+    fn into_frame(self, _arena: &mut FrameArena) -> Frame {
+        Frame::from(self.into_bytes())
+    }
+}
+impl Sealed for Bytes {
+    fn into_frame(self, _arena: &mut FrameArena) -> Frame {
+        Frame::from(self)
+    }
+}
+impl Sealed for Message {
+    fn into_frame(self, _arena: &mut FrameArena) -> Frame {
+        self.data
+    }
+}
+impl Sealed for &Message {
+    fn into_frame(self, _arena: &mut FrameArena) -> Frame {
+        self.data.clone()
+    }
+}

@@ -51,19 +51,5 @@ pub(crate) fn wait_unless_raised<G>(
     sleepers.sleep_unless(guard, |_| attention.fetch_or(false, Ordering::SeqCst), sleep)
 }
 
-/// How many times [`spin_until_raised`] looks before giving up: a few microseconds.
-const SPINS: u32 = 64;
-
-/// Caller side, before [`wait_unless_raised`]: looks at `attention` (plain loads, which leave
-/// the writer's cache line alone until it changes) for a few microseconds.
-pub(crate) fn spin_until_raised(attention: &AtomicBool) {
-    for _ in 0..SPINS {
-        if attention.load(Ordering::Relaxed) {
-            return;
-        }
-        std::hint::spin_loop();
-    }
-}
-
 #[cfg(all(test, loom))]
 mod loom_tests;

@@ -199,15 +199,6 @@ impl SocketShared {
         timeout: Option<std::time::Duration>,
     ) -> MutexGuard<'a, SocketState> {
         let attention = Arc::clone(&guard.attention);
-        // A peer streaming to us usually publishes again within a microsecond: look for that
-        // first, without the lock, before paying for registering, parking and being unparked.
-        let guard = if timeout.is_none_or(|t| !t.is_zero()) {
-            drop(guard);
-            attention::spin_until_raised(&attention);
-            self.lock()
-        } else {
-            guard
-        };
         attention::wait_unless_raised(&attention, &self.sleepers, guard, |guard| {
             drop(guard);
             sleepers::park(timeout);

@@ -52,6 +52,33 @@ struct PollSignal {
     thread: Thread,
 }
 
+impl PollSignal {
+    /// This thread's signal, reused from its last `poll` when nothing else holds it any more
+    /// (a watcher list keeps a `Weak` only while the poll lasts), so that a loop of polls does
+    /// not allocate.
+    fn for_this_thread() -> Arc<PollSignal> {
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<Arc<PollSignal>>> = const { std::cell::RefCell::new(None) };
+        }
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            match &*last {
+                Some(signal) if Arc::strong_count(signal) == 1 && Arc::weak_count(signal) == 0 => {
+                    Arc::clone(signal)
+                }
+                _ => {
+                    let signal = Arc::new(PollSignal {
+                        generation: AtomicU64::new(0),
+                        thread: std::thread::current(),
+                    });
+                    *last = Some(Arc::clone(&signal));
+                    signal
+                }
+            }
+        })
+    }
+}
+
 impl Watcher for PollSignal {
     fn notify(&self) {
         // SeqCst: the change that caused the notify comes before, and the poller's look at the
@@ -64,10 +91,7 @@ impl Watcher for PollSignal {
 /// Waits until at least one item is ready or `timeout` passes (`None`: forever). Returns the
 /// number of ready items; each item's [`PollItem::revents`] says what is ready.
 pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
-    let signal = Arc::new(PollSignal {
-        generation: AtomicU64::new(0),
-        thread: std::thread::current(),
-    });
+    let signal = PollSignal::for_this_thread();
     let watcher: Arc<dyn Watcher> = signal.clone();
     for item in items.iter() {
         item.socket.shared().add_watcher(&watcher);

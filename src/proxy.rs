@@ -39,11 +39,13 @@ fn run(
 ) -> Result<()> {
     let mut paused = false;
     loop {
-        let mut items = vec![PollItem::new(frontend, POLLIN), PollItem::new(backend, POLLIN)];
-        if let Some(control) = control {
-            items.push(PollItem::new(control, POLLIN));
-        }
-        poll(&mut items, None)?;
+        let mut items = [
+            PollItem::new(frontend, POLLIN),
+            PollItem::new(backend, POLLIN),
+            PollItem::new(control.unwrap_or(frontend), POLLIN),
+        ];
+        let watched = if control.is_some() { 3 } else { 2 };
+        poll(&mut items[..watched], None)?;
         if let Some(control) = control
             && items[2].is_readable()
         {
@@ -88,18 +90,18 @@ fn run(
 /// Moves up to [`BATCH`] waiting messages from `from` to `to`.
 fn forward(from: &Socket, to: &Socket, capture: Option<&Socket>) -> Result<()> {
     for _ in 0..BATCH {
-        let frames = match from.recv_frames(DONTWAIT) {
+        let frames = match from.recv_parts(DONTWAIT) {
             Ok(frames) => frames,
             Err(Error::WouldBlock) => return Ok(()),
             Err(e) => return Err(e),
         };
         if let Some(capture) = capture {
-            match capture.send_multipart(frames.iter().cloned(), DONTWAIT) {
+            match capture.send_parts(frames.clone(), DONTWAIT) {
                 Ok(()) | Err(Error::WouldBlock) => {}
                 Err(e) => return Err(e),
             }
         }
-        to.send_multipart(frames, 0)?;
+        to.send_parts(frames, 0)?;
     }
     Ok(())
 }

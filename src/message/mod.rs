@@ -146,7 +146,8 @@ pub(crate) type Parts = SmallVec<[Frame; 3]>;
 
 /// Anything that can be sent as one frame: borrowed data (`&[u8]`, `&str`, arrays, …) is
 /// copied into a per-socket buffer, so small sends do not allocate; owned data (`Vec<u8>`,
-/// `String`, `Bytes`, [`Message`]) is moved without a copy.
+/// `String`, `Bytes`, [`Message`]) is moved without a copy. Either way, a payload of up to 23
+/// bytes is copied into the frame itself (and an owned buffer freed).
 ///
 /// The trait is sealed: the conversion is zocket's business.
 ///

@@ -6,7 +6,6 @@
 use crate::message::{Frame, Parts};
 use crate::spool::{Spool, SpoolError};
 use bytes::Bytes;
-use smallvec::SmallVec;
 use std::collections::BTreeSet;
 
 pub(crate) struct Delivery {
@@ -42,10 +41,8 @@ impl Delivery {
         self.low + 1 >= self.spool.next_seq()
     }
 
-    /// Appends a message; small frames are handed to the spool as fresh `Bytes`.
-    pub fn append(&mut self, frames: &[Frame]) -> Result<u64, SpoolError> {
-        let frames: SmallVec<[Bytes; 3]> = frames.iter().map(Frame::to_bytes).collect();
-        self.spool.append(&frames)
+    pub fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
+        self.spool.append(frames)
     }
 
     /// The next messages to route, up to `max`, re-queued ones first, read from the spool;

@@ -115,17 +115,23 @@ impl Socket {
     /// Receives a whole multipart message as `Bytes` frames: large frames without copying,
     /// small ones (up to 23 bytes, which travel inline) copied into a `Bytes` each.
     pub fn recv_frames(&self, flags: i32) -> Result<Vec<Bytes>> {
-        {
-            let mut inbox = self.lock_inbox();
-            if !inbox.partial.is_empty() {
-                return Ok(inbox.partial.drain(..).map(Frame::into_bytes).collect());
-            }
-        }
         Ok(self
-            .next_message(flags)?
+            .recv_parts(flags)?
             .into_iter()
             .map(Frame::into_bytes)
             .collect())
+    }
+
+    /// A whole message as it travels, small frames inline (what the proxy moves): the rest of
+    /// the one `recv_msg` began, or the next.
+    pub(crate) fn recv_parts(&self, flags: i32) -> Result<Parts> {
+        {
+            let mut inbox = self.lock_inbox();
+            if !inbox.partial.is_empty() {
+                return Ok(inbox.partial.drain(..).collect());
+            }
+        }
+        self.next_message(flags)
     }
 
     /// Whether the last frame received by [`Socket::recv_msg`] has more frames after it.

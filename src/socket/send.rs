@@ -31,6 +31,15 @@ impl Socket {
         let mut guard = self.locked();
         let st = &mut *guard;
         let parts: Parts = parts.into_iter().map(|m| m.into_frame(&mut st.arena)).collect();
+        self.send_parts_locked(guard, parts, flags)
+    }
+
+    /// Sends a whole message as it travels (what the proxy moves).
+    pub(crate) fn send_parts(&self, parts: Parts, flags: i32) -> Result<()> {
+        self.send_parts_locked(self.locked(), parts, flags)
+    }
+
+    fn send_parts_locked(&self, guard: Locked<'_>, parts: Parts, flags: i32) -> Result<()> {
         if parts.is_empty() {
             return Err(Error::InvalidOption("a message needs at least one frame".into()));
         }

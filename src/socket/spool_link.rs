@@ -14,6 +14,8 @@ use super::sleepers::{Sleepers, park};
 use crate::live_count::Live;
 use crate::message::Frame;
 use crate::spool::{Spool, SpoolError};
+use bytes::Bytes;
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Instant;
@@ -134,9 +136,11 @@ impl SpoolLink {
         deadline: Option<Option<Instant>>,
         alive: impl Fn() -> crate::Result<()>,
     ) -> crate::Result<()> {
+        // The spool takes `Bytes`: small frames get one each, once, not at each retry.
+        let frames: SmallVec<[Bytes; 3]> = frames.iter().map(Frame::to_bytes).collect();
         let mut delivery = self.lock();
         loop {
-            match delivery.append(frames) {
+            match delivery.append(&frames) {
                 Ok(_) => break,
                 Err(full @ SpoolError::Full { .. }) => {
                     alive()?;

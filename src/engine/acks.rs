@@ -8,7 +8,10 @@
 //! Receiver side: the sequence number announced (ZSEQ) for the next message, and the count of
 //! sequenced messages received, which is what ZACK counts.
 
+use crate::message::Frame;
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Metadata property: this peer confirms delivery of sequenced messages.
 pub(crate) const PROP_ACK: &str = "X-Zocket-Ack";
@@ -70,8 +73,44 @@ pub(super) struct ReceiverAcks {
     pub stream: Option<u64>,
     /// (sequence number, sender's low-water mark) announced for the next message.
     pub next_tag: Option<(u64, u64)>,
-    /// Sequenced messages received on this connection.
-    pub position: u64,
+    /// How many sequenced messages of this connection the application has taken (or that
+    /// were duplicates): the socket raises it, the connection acknowledges it (ZACK).
+    pub handled: Option<Arc<AtomicU64>>,
+    /// The count last acknowledged.
+    pub sent: u64,
+}
+
+impl ReceiverAcks {
+    /// The acknowledgement due, if the application took more since the last one.
+    pub fn due(&mut self) -> Option<u64> {
+        // Acquire: pairs with the socket's Release; nothing else is read through it, but the
+        // count must not be seen before the messages it counts were taken.
+        let handled = self.handled.as_ref()?.load(Ordering::Acquire);
+        (handled > self.sent).then(|| {
+            self.sent = handled;
+            handled
+        })
+    }
+}
+
+/// The first frame of each message from a spooled sender's connection on its way to the
+/// socket: its ZSEQ tag (sequence number and the sender's low-water mark), or empty for a
+/// message that came without one. Inline: 16 bytes.
+pub(crate) fn tag_frame(tag: Option<(u64, u64)>) -> Frame {
+    let Some((seq, low)) = tag else {
+        return Frame::new();
+    };
+    let mut bytes = [0; 16];
+    bytes[..8].copy_from_slice(&seq.to_be_bytes());
+    bytes[8..].copy_from_slice(&low.to_be_bytes());
+    Frame::copy_from_slice(&bytes)
+}
+
+/// Reads a [`tag_frame`].
+pub(crate) fn read_tag(frame: &[u8]) -> Option<(u64, u64)> {
+    let seq = u64::from_be_bytes(frame.get(..8)?.try_into().ok()?);
+    let low = u64::from_be_bytes(frame.get(8..16)?.try_into().ok()?);
+    Some((seq, low))
 }
 
 /// Parses the hex stream id of `X-Zocket-Stream`.
@@ -111,5 +150,12 @@ mod tests {
         assert_eq!(done, [3, 1]);
         assert_eq!(a.take_unconfirmed(), [4, 2]);
         assert_eq!(parse_stream_id(b"00ff"), Some(255));
+    }
+
+    #[test]
+    fn tags_round_trip_and_untagged_is_empty() {
+        assert_eq!(read_tag(&tag_frame(Some((7, u64::MAX)))), Some((7, u64::MAX)));
+        assert!(tag_frame(None).is_empty());
+        assert_eq!(read_tag(&tag_frame(None)), None);
     }
 }

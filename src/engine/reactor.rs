@@ -212,16 +212,16 @@ impl Reactor {
             }
             Command::Wake(IoWake::Flush(conn)) => {
                 let (_, token) = super::split_conn_id(conn);
-                self.with_conn(token, |c, wakes| c.write(wakes))
+                self.with_conn(token, |c| c.write())
             }
             Command::Wake(IoWake::Resume(conn)) => {
                 let (_, token) = super::split_conn_id(conn);
-                self.with_conn(token, |c, wakes| c.resume(wakes))
+                self.with_conn(token, |c| c.resume())
             }
             Command::Wake(IoWake::FlushConnector(key)) => {
                 let id = super::split_conn_id(key).1.0 as u64;
                 if let Some(token) = self.connectors.get(&id).and_then(|c| c.conn) {
-                    self.with_conn(token, |c, wakes| c.write(wakes))
+                    self.with_conn(token, |c| c.write())
                 }
             }
             Command::Wake(IoWake::Refused(conn, reason)) => {
@@ -252,15 +252,11 @@ impl Reactor {
     }
 
     /// Runs `f` on a connection and closes it if `f` fails.
-    fn with_conn(
-        &mut self,
-        token: Token,
-        f: impl FnOnce(&mut Connection, &mut Vec<IoWake>) -> Result<(), String>,
-    ) {
+    fn with_conn(&mut self, token: Token, f: impl FnOnce(&mut Connection) -> Result<(), String>) {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        if let Err(reason) = f(conn, &mut self.wakes) {
+        if let Err(reason) = f(conn) {
             self.close_conn(token, &reason);
         }
     }
@@ -269,7 +265,7 @@ impl Reactor {
     /// closed, or an error is pending), otherwise a short read ends the reading.
     fn conn_event(&mut self, token: Token, drain: bool) {
         let was_connecting = self.conns.get(&token).is_some_and(|c| c.connecting);
-        self.with_conn(token, |c, wakes| c.on_event(wakes, drain));
+        self.with_conn(token, |c| c.on_event(drain));
         if was_connecting
             && let Some(c) = self.conns.get(&token)
             && !c.connecting
@@ -425,7 +421,7 @@ impl Reactor {
         };
         log::debug!("closing connection {token:?}: {reason}");
         let _ = self.poll.registry().deregister(conn.stream.source());
-        conn.release(&mut self.wakes);
+        conn.release();
         if let Origin::Connector(id) = conn.origin {
             let Some(c) = self.connectors.get_mut(&id) else {
                 return;
@@ -466,7 +462,7 @@ impl Reactor {
             .map(|(t, _)| *t)
             .collect();
         for token in due_conns {
-            self.with_conn(token, |c, wakes| c.on_timer(now, wakes));
+            self.with_conn(token, |c| c.on_timer(now));
         }
         let due: Vec<u64> = self
             .connectors
@@ -528,7 +524,7 @@ impl Reactor {
                 .filter_map(|(t, c)| c.is_flushed(wakes).then_some(*t))
                 .collect();
             for token in flushed {
-                self.with_conn(token, |c, _| c.half_close(now));
+                self.with_conn(token, |c| c.half_close(now));
             }
             let socket = &self.sockets[&socket_id].shared;
             let done_connectors: Vec<u64> = self

@@ -8,7 +8,7 @@ use super::trie::Trie;
 use super::{Pattern, PatternOption, SendError, queue_inbound};
 use crate::error::Error;
 use crate::message::{Frame, Parts};
-use crate::pipe::{IoWake, PipeId, Pipes};
+use crate::pipe::{PipeId, Pipes};
 use crate::zmtp::subscription;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -66,25 +66,15 @@ impl Publisher {
         self.to_app.push_back((Some(from), msg));
     }
 
-    /// The application took a message of pipe `id`: once its share of the queue is down to
-    /// half the high-water mark, a connection that stopped reading on it reads again.
-    fn taken_from(&mut self, id: PipeId, pipes: &mut Pipes) {
+    /// The application took a message of pipe `id`: its share of the queue shrinks (what its
+    /// connection holds back is taken at the socket's next sync).
+    fn taken_from(&mut self, id: PipeId) {
         let Some(n) = self.queued_from.get_mut(&id) else {
             return;
         };
         *n -= 1;
-        let n = *n;
-        if n == 0 {
+        if *n == 0 {
             self.queued_from.remove(&id);
-        }
-        if let Some(pipe) = pipes.get_mut(id)
-            && pipe.read_paused
-            && n <= pipe.rcvhwm / 2
-        {
-            pipe.read_paused = false;
-            if let Some(conn) = pipe.conn {
-                pipes.wakes.push(IoWake::Resume(conn));
-            }
         }
     }
 }
@@ -177,7 +167,7 @@ impl Pattern for Publisher {
         Ok(())
     }
 
-    fn recv(&mut self, pipes: &mut Pipes) -> Result<Option<Parts>, Error> {
+    fn recv(&mut self, _pipes: &mut Pipes) -> Result<Option<Parts>, Error> {
         if !self.xpub {
             return Err(Error::NotSupported("PUB sockets cannot receive"));
         }
@@ -185,7 +175,7 @@ impl Pattern for Publisher {
             return Ok(None);
         };
         if let Some(id) = from {
-            self.taken_from(id, pipes);
+            self.taken_from(id);
         }
         if self.manual {
             self.last_pipe = from;
@@ -350,15 +340,9 @@ mod tests {
         (xpub, pipes, id)
     }
 
-    /// What the connection does when a message is handed back: keeps it and stops reading.
+    /// Whether the pattern took the message (the socket holds it back otherwise).
     fn deliver(xpub: &mut Publisher, pipes: &mut Pipes, id: PipeId, msg: Parts) -> bool {
-        match xpub.incoming(id, msg, pipes) {
-            Ok(()) => true,
-            Err(_) => {
-                pipes.get_mut(id).unwrap().read_paused = true;
-                false
-            }
-        }
+        xpub.incoming(id, msg, pipes).is_ok()
     }
 
     #[test]
@@ -382,10 +366,7 @@ mod tests {
         assert_eq!(xpub.to_app.len(), 4);
 
         assert_eq!(xpub.recv(&mut pipes).unwrap().unwrap()[0][..], [1, 0]);
-        assert!(pipes.wakes.is_empty(), "3 queued: above half the mark");
         xpub.recv(&mut pipes).unwrap().unwrap();
-        assert_eq!(&pipes.wakes[..], [IoWake::Resume(7)]);
-        assert!(!pipes.get(id).unwrap().read_paused);
         assert!(deliver(
             &mut xpub,
             &mut pipes,
@@ -423,7 +404,12 @@ mod tests {
         for i in 0..3u8 {
             deliver(&mut xpub, &mut pipes, flooder, subscription::encode(true, &[i]));
         }
-        assert!(pipes.get(flooder).unwrap().read_paused);
+        assert!(!deliver(
+            &mut xpub,
+            &mut pipes,
+            flooder,
+            subscription::encode(true, b"x")
+        ));
         assert!(deliver(
             &mut xpub,
             &mut pipes,

@@ -33,6 +33,7 @@ impl SocketState {
             in_flight,
             outbound,
             fast,
+            sequenced,
         } = attach;
         // The stream goes back to the I/O thread, which the Flush below makes write what
         // waits in the pipe (queued before this, and what the pattern queues now) before it
@@ -40,11 +41,18 @@ impl SocketState {
         if let Some(fast) = &fast {
             fast.hand_to_io();
         }
+        if let Some(sequenced) = &sequenced
+            && !self.admit_sequenced(conn, sequenced)
+        {
+            return;
+        }
+        let stream = sequenced.as_ref().map(|s| s.stream);
         let id = match persistent {
             Some(id) => {
                 let Some(pipe) = self.pipes.get_mut(id).filter(|p| !p.detached) else {
                     // Disconnected meanwhile: the connection goes too.
                     self.pipes.wakes.push(IoWake::Refused(conn, "disconnected"));
+                    self.dedup.detach_if(stream);
                     return;
                 };
                 pipe.conn = Some(conn);
@@ -64,13 +72,17 @@ impl SocketState {
                     Some(id) => id,
                     None => {
                         self.pipes.wakes.push(IoWake::Refused(conn, REFUSED_AT_ATTACH));
+                        self.dedup.detach_if(stream);
                         return;
                     }
                 }
             }
         };
-        self.pipes.add_wire(id, inbound, conn, in_flight);
+        self.pipes.add_wire(id, inbound, conn, in_flight, stream);
         self.pipes.by_conn.insert(conn, id);
+        if let Some(sequenced) = sequenced {
+            self.attach_sequenced(id, sequenced);
+        }
         self.dispatch_spool(); // a new peer may take spooled messages
         // A message queued before this, with no connection known to wake, may wait unseen.
         self.pipes.wakes.push(IoWake::Flush(conn));
@@ -86,6 +98,8 @@ impl SocketState {
         let Some(id) = self.pipes.by_conn.remove(&conn).or(persistent) else {
             return; // refused at the attach, or never attached
         };
+        let current = self.pipes.get(id).is_some_and(|p| p.conn == Some(conn));
+        self.detach_sequenced(id, conn, current);
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
         };
@@ -137,6 +151,7 @@ mod tests {
             in_flight: None,
             outbound: Some(out_tx),
             fast: None,
+            sequenced: None,
         })));
         FakeConnection {
             id,
@@ -220,5 +235,51 @@ mod tests {
         }
         drop(held);
         assert_eq!(pull.recv_bytes(0).unwrap(), b"held");
+    }
+
+    /// The same with a spooled sender, whose connection checks duplicates and counts what
+    /// the application took for its acknowledgements: all of that waits for the socket's
+    /// next call, and the I/O thread goes on. Until its messages moved into the pipes, the
+    /// exchange stopped at the handshake.
+    #[test]
+    fn a_spooled_senders_connection_comes_and_goes_while_the_lock_is_held() {
+        let ctx = Context::new();
+        let timeout = Some(Duration::from_secs(5));
+        let (left, right) = (
+            ctx.socket(SocketType::Pair).unwrap(),
+            ctx.socket(SocketType::Pair).unwrap(),
+        );
+        left.bind("tcp://127.0.0.1:0").unwrap();
+        right.connect(&left.last_endpoint().unwrap()).unwrap();
+        left.set_rcvtimeo(timeout).unwrap();
+
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        pull.set_rcvtimeo(timeout).unwrap();
+        let endpoint = pull.last_endpoint().unwrap();
+        let held = pull.shared().lock();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_spool(MemorySpool::new(None)).unwrap();
+        push.connect(&endpoint).unwrap();
+        for n in 0..10u8 {
+            push.send([n], 0).unwrap();
+        }
+        for i in 0..200u32 {
+            right.send(i.to_be_bytes().to_vec(), 0).unwrap();
+            let got = left
+                .recv_bytes(0)
+                .expect("the I/O thread stopped at the held lock");
+            assert_eq!(got, i.to_be_bytes());
+        }
+        drop(held);
+        for n in 0..10u8 {
+            assert_eq!(pull.recv_bytes(0).unwrap(), [n]);
+        }
+        // Acknowledged: the sender's spool empties, and its close does not linger.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while push.shared().lock().spool_pending() {
+            assert!(Instant::now() < deadline, "the receiver never acknowledged");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }

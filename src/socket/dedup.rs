@@ -204,6 +204,13 @@ impl Dedup {
         w.last_used = now;
     }
 
+    /// [`Dedup::detach`] for a connection that had a stream, if it had one.
+    pub fn detach_if(&mut self, stream: Option<u64>) {
+        if let Some(stream) = stream {
+            self.detach(stream);
+        }
+    }
+
     /// Forgets the stream without connections that was used longest ago; false if none.
     fn forget_idlest(&mut self) -> bool {
         let idlest = self

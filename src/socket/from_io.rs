@@ -46,6 +46,17 @@ pub(crate) struct Attach {
     pub outbound: Option<ypipe::Writer<crate::pipe::Outgoing>>,
     /// The connection's direct-write path, if it has one.
     pub fast: Option<Arc<dyn DirectWrite>>,
+    /// The peer is a spooled zocket sender: each message comes with its sequence number.
+    pub sequenced: Option<Sequenced>,
+}
+
+/// A spooled sender's connection (see `socket::sequenced`).
+pub(crate) struct Sequenced {
+    /// The sender's stream id.
+    pub stream: u64,
+    /// How many of the connection's sequenced messages the application took (or that were
+    /// duplicates): raised by the socket, acknowledged by the connection.
+    pub handled: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A connection closed: nothing more will come on its inbound pipe but `leftover`, what it

@@ -12,6 +12,7 @@ mod polled;
 mod readiness;
 mod recv;
 mod send;
+mod sequenced;
 pub(crate) mod shared;
 pub(crate) mod sleepers;
 pub(crate) mod spool_link;

@@ -57,7 +57,10 @@ impl SocketState {
         let through_pattern = self.pattern.inspects_incoming();
         let mut resume = None;
         let mut more = true; // unless the pipes ran dry, a batch may leave data behind
-        for _ in 0..MOVE_BATCH {
+        let mut moved = 0;
+        // Duplicates from a spooled sender are dropped here and do not count: a batch of
+        // them would leave the caller nothing to read and no wake-up to come.
+        while moved < MOVE_BATCH {
             let Some(pipe) = self.pipes.get_mut(id) else {
                 return false;
             };
@@ -72,8 +75,26 @@ impl SocketState {
                 more = false;
                 break;
             };
+            let sequenced = front.sequenced.is_some();
             let msg = match front.held.take() {
                 Some(msg) => msg,
+                None if sequenced => match front.rx.read() {
+                    Read::Frame { item, wake, .. } => {
+                        if wake == Wake::Writer {
+                            resume = Some(front.conn);
+                        }
+                        if let Some(taken) = self.take_sequenced(id, item) {
+                            self.queue_sequenced(id, taken, through_pattern);
+                            moved += 1;
+                        }
+                        continue;
+                    }
+                    // Its connection closed: what is left is dropped at the detach.
+                    Read::Empty | Read::Closed => {
+                        more = false;
+                        break;
+                    }
+                },
                 None => match front.rx.read() {
                     Read::Frame { item, wake, .. } => {
                         if wake == Wake::Writer {
@@ -99,6 +120,7 @@ impl SocketState {
                     }
                 },
             };
+            moved += 1;
             if !through_pattern {
                 pipe.inbound.push_back(msg);
                 continue;

@@ -37,15 +37,13 @@ impl Connection {
 
     /// Detaches from the pipe as the connection closes. Messages already decoded are still
     /// delivered; a persistent pipe keeps its queue for the next connection.
-    pub fn release(&mut self, wakes: &mut Vec<IoWake>) {
+    pub fn release(&mut self) {
         if let Some(fast) = self.fast.take() {
             fast.retire(); // the application may still hold it: it must not write any more
         }
         if std::mem::take(&mut self.attached_direct) {
             self.release_direct();
-            return;
         }
-        self.release_locked(wakes);
     }
 
     /// Tells the socket, which detaches on its next sync (see `socket::attach`).
@@ -53,7 +51,12 @@ impl Connection {
         if let Some(mut direct) = self.direct.take() {
             direct.flush();
         }
-        let leftover = self.pending_in.drain(..).map(|(_, msg)| msg).collect();
+        // A spooled sender's messages the application did not take are not acknowledged: they
+        // come again, and the socket drops what of them it still holds (`socket::sequenced`).
+        let leftover = match self.rx_acks.stream {
+            Some(_) => VecDeque::new(),
+            None => self.pending_in.drain(..).collect(),
+        };
         let persistent = self.attachment.persistent_pipe;
         // A pipe of its own ends with the connection: what it did not take goes back to the
         // socket, which sends spooled messages again (a persistent pipe's stays for the
@@ -69,42 +72,5 @@ impl Connection {
         let unconfirmed = self.tx_acks.take_unconfirmed();
         self.socket
             .connection_gone(detach, unconfirmed, self.config.spool.as_deref());
-    }
-
-    fn release_locked(&mut self, wakes: &mut Vec<IoWake>) {
-        let Some(id) = self.pipe.take() else { return };
-        let socket = Arc::clone(&self.socket);
-        let mut guard = socket.lock_io(wakes);
-        let st = &mut *guard;
-        if let Some(spool) = st.spool_link() {
-            spool.requeue(self.tx_acks.take_unconfirmed());
-        }
-        if let Some(stream) = self.rx_acks.stream {
-            // From a spooled sender, what the application has not read is not acknowledged and
-            // will come again: drop it now rather than let the new copies look like duplicates.
-            self.pending_in.clear();
-            if let Some(pipe) = st.pipes.get_mut(id)
-                && let Some(rx) = &mut pipe.rx
-            {
-                for seq in rx.drop_unread(&mut pipe.inbound) {
-                    st.dedup.forget(stream, seq);
-                }
-            }
-            st.dedup.detach(stream);
-        }
-        if let Some(pipe) = st.pipes.get_mut(id) {
-            pipe.conn = None;
-        }
-        if self.attachment.persistent_pipe == Some(id) {
-            if let Some(pipe) = st.pipes.get_mut(id) {
-                // The outbound reader goes back to the connector (`take_out_reader`).
-                pipe.fast = None;
-                pipe.conn = None;
-                pipe.read_paused = false;
-            }
-        } else {
-            st.detach_pipe(id, self.out_rx.as_mut());
-        }
-        st.dispatch_spool();
     }
 }

@@ -11,7 +11,6 @@ use super::config::ConnConfig;
 use super::fast_path::FastPath;
 use super::heartbeat::{Due, Heartbeat};
 use crate::message::Parts;
-use crate::pipe::RxAcks;
 use crate::pipe::{IoWake, Outgoing, PipeId};
 use crate::socket::shared::SocketShared;
 use crate::sync::AtomicBool;
@@ -79,13 +78,11 @@ pub(super) struct Connection {
     proto: Protocol,
     inbuf: BytesMut,
     out: OutBuf,
-    /// The pipe, when attached under the socket's lock (see `attach`).
-    pipe: Option<PipeId>,
     /// Attached without the socket's lock: the socket knows this connection by its id.
     attached_direct: bool,
     attachment: Attachment,
-    /// Decoded messages the pipe had no room for yet, each with its ZSEQ tag if any.
-    pending_in: VecDeque<(Option<(u64, u64)>, Parts)>,
+    /// Decoded messages the pipe had no room for yet.
+    pending_in: VecDeque<Parts>,
     /// The lock-free inbound pipe to the socket, when the socket needs no look at messages
     /// as they arrive.
     direct: Option<inbound::DirectIn>,
@@ -139,7 +136,6 @@ impl Connection {
             proto,
             inbuf: BytesMut::with_capacity(8192),
             out,
-            pipe: None,
             attached_direct: false,
             attachment,
             pending_in: VecDeque::new(),
@@ -159,7 +155,7 @@ impl Connection {
     /// Handles readiness: completes a pending connect, reads, then writes. Unless `drain` is
     /// set, a read that returns less than it asked for ends the reading: the socket is empty,
     /// and (edge-triggered) any later data or end-of-stream raises a new event.
-    pub fn on_event(&mut self, wakes: &mut Vec<IoWake>, drain: bool) -> Result<(), CloseReason> {
+    pub fn on_event(&mut self, drain: bool) -> Result<(), CloseReason> {
         if self.connecting {
             match self.stream.finish_connect() {
                 Ok(true) => self.connecting = false,
@@ -167,8 +163,8 @@ impl Connection {
                 Err(e) => return Err(format!("connect failed: {e}")),
             }
         }
-        self.read(wakes, drain)?;
-        self.write(wakes)
+        self.read(drain)?;
+        self.write()
     }
 
     /// Grows the read reservation while full reads carry large messages (at least 16 KiB
@@ -194,7 +190,7 @@ impl Connection {
 
     /// Runs the timers that are due: fails the connection when the handshake or the peer's
     /// heartbeats took too long, sends a PING when one is due.
-    pub fn on_timer(&mut self, now: Instant, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    pub fn on_timer(&mut self, now: Instant) -> Result<(), CloseReason> {
         if self.handshake_deadline.is_some_and(|d| d <= now) {
             return Err("handshake timed out".into());
         }
@@ -203,23 +199,23 @@ impl Connection {
             Due::Expired => Err("heartbeat timed out: nothing from the peer".into()),
             Due::Ping(ttl) => {
                 self.proto.push_ping(ttl, &mut self.out);
-                self.write(wakes)
+                self.write()
             }
         }
     }
 
     /// The application made room in the inbound queue: deliver what waited, read on.
-    pub fn resume(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    pub fn resume(&mut self) -> Result<(), CloseReason> {
         self.paused = false;
-        self.deliver(wakes)?;
+        self.deliver();
         if !self.paused {
-            self.decode(wakes)?;
+            self.decode()?;
         }
-        self.read(wakes, true)?;
-        self.write(wakes)
+        self.read(true)?;
+        self.write()
     }
 
-    fn read(&mut self, wakes: &mut Vec<IoWake>, drain: bool) -> Result<(), CloseReason> {
+    fn read(&mut self, drain: bool) -> Result<(), CloseReason> {
         if self.connecting {
             return Ok(());
         }
@@ -240,7 +236,7 @@ impl Connection {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(format!("read failed: {e}")),
             };
-            let messages = self.decode(wakes)?;
+            let messages = self.decode()?;
             if !self.paused {
                 self.adapt_read_chunk(read, asked, messages);
             }
@@ -251,17 +247,16 @@ impl Connection {
     }
 
     /// Decodes what was read; returns how many messages it held.
-    fn decode(&mut self, wakes: &mut Vec<IoWake>) -> Result<usize, CloseReason> {
+    fn decode(&mut self) -> Result<usize, CloseReason> {
         let mut messages = 0;
         loop {
             match self.proto.poll(&mut self.inbuf, &mut self.out) {
-                Ok(Some(Event::Ready)) => self.on_handshake(wakes)?,
+                Ok(Some(Event::Ready)) => self.on_handshake()?,
                 Ok(Some(Event::Message(msg))) => {
                     messages += 1;
-                    let tag = self.rx_acks.next_tag.take();
-                    self.take_message(tag, msg)?;
+                    self.take_message(msg)?;
                     if self.pending_in.len() >= DELIVER_BATCH {
-                        self.deliver(wakes)?;
+                        self.deliver();
                     }
                     if self.paused {
                         // The rest stays encoded in the read buffer (a few bytes a message)
@@ -278,13 +273,13 @@ impl Connection {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    let _ = self.deliver(wakes);
-                    let _ = self.write(wakes); // flush an ERROR command if one was queued
+                    self.deliver();
+                    let _ = self.write(); // flush an ERROR command if one was queued
                     return Err(e.to_string());
                 }
             }
         }
-        self.deliver(wakes)?;
+        self.deliver();
         Ok(messages)
     }
 }

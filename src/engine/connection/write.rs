@@ -18,7 +18,7 @@ impl Connection {
     }
 
     /// Writes as much as the socket takes, refilling from the pipe as the buffer drains.
-    pub fn write(&mut self, wakes: &mut Vec<IoWake>) -> Result<(), CloseReason> {
+    pub fn write(&mut self) -> Result<(), CloseReason> {
         if self.connecting || self.half_closed_at.is_some() {
             return Ok(());
         }
@@ -27,7 +27,7 @@ impl Connection {
         }
         let result = loop {
             if self.out.len() < REFILL_BELOW {
-                self.refill(wakes);
+                self.refill();
             }
             if self.out.is_empty() {
                 break Ok(());
@@ -64,9 +64,9 @@ impl Connection {
     /// to the low-water mark wakes a sender waiting for room, and a spooled socket's spool
     /// thread routes more. First sends the acknowledgement the application's reads owe a
     /// spooled sender.
-    fn refill(&mut self, wakes: &mut Vec<IoWake>) {
-        if self.rx_acks.stream.is_some() {
-            self.send_due_ack(wakes);
+    fn refill(&mut self) {
+        if let Some(count) = self.rx_acks.due() {
+            push_command(&Command::Ack(count), &mut self.out);
         }
         let Some(rx) = &mut self.out_rx else { return };
         let spool = self.config.spool.as_ref();
@@ -107,19 +107,6 @@ impl Connection {
         }
     }
 
-    /// Acknowledges what the application read from a spooled sender (under the socket's
-    /// lock, which holds the positions; only such connections take it here).
-    fn send_due_ack(&mut self, wakes: &mut Vec<IoWake>) {
-        let Some(id) = self.pipe else { return };
-        let mut guard = self.socket.lock_io(wakes);
-        if let Some(rx) = guard.pipes.get_mut(id).and_then(|p| p.rx.as_mut())
-            && rx.delivered > rx.sent
-        {
-            push_command(&Command::Ack(rx.delivered), &mut self.out);
-            rx.sent = rx.delivered;
-        }
-    }
-
     /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
     /// Called while the socket closes; messages the pattern queued past the mark are moved
     /// into the pipe here, as no sending thread will do it any more, and a write is asked
@@ -136,7 +123,7 @@ impl Connection {
         if !self.out.is_empty() || self.fast.as_ref().is_some_and(|f| f.has_leftover()) {
             return false;
         }
-        let known = self.pipe.or(self.attachment.persistent_pipe);
+        let known = self.attachment.persistent_pipe;
         if known.is_none() && !self.attached_direct {
             return true; // never attached: nothing was queued for it
         }

@@ -6,6 +6,10 @@
 //! their sequence numbers), and both ways for inproc (`inproc`). Wake-ups cross threads only on edges: a pipe's reader is woken only when it slept
 //! on it, its writer only when it waited for room.
 
+mod rx_acks;
+
+pub(crate) use rx_acks::RxAcks;
+
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::{Frame, Parts};
 use crate::ypipe::{self, Outbox};
@@ -78,63 +82,6 @@ pub(crate) enum Direct {
 /// allocate for them.
 pub(crate) type Wakes = smallvec::SmallVec<[IoWake; 4]>;
 
-/// Receiver-side state of zocket acknowledged delivery on a pipe: which connection position
-/// each queued message had, so that popping it tells how far delivery went.
-#[derive(Default)]
-pub(crate) struct RxAcks {
-    /// Connection generation (positions restart with each connection).
-    pub generation: u64,
-    /// (generation, position, sequence number) of each inbound message, in queue order.
-    pub positions: VecDeque<(u64, u64, u64)>,
-    /// Position of the last message dropped as a duplicate (delivered once the queue drains).
-    pub ghost_upto: u64,
-    /// Position up to which messages were handed to the application.
-    pub delivered: u64,
-    /// Position last acknowledged to the sender.
-    pub sent: u64,
-}
-
-impl RxAcks {
-    /// Positions handed over but not yet acknowledged, past which a wake-up is worth it.
-    const BATCH: u64 = 32;
-
-    /// The connection of the current generation died: its messages the application has not
-    /// read were never acknowledged, so the sender will send them again. They are taken out
-    /// of `inbound` (and their sequence numbers returned) so that the new copies are not
-    /// mistaken for duplicates of messages that then never get read.
-    pub fn drop_unread(&mut self, inbound: &mut VecDeque<Parts>) -> Vec<u64> {
-        if self.positions.len() != inbound.len() {
-            return Vec::new(); // not all from sequenced connections: keep everything
-        }
-        let mut dropped = Vec::new();
-        let mut kept = VecDeque::with_capacity(inbound.len());
-        let mut kept_positions = VecDeque::with_capacity(inbound.len());
-        for (entry, msg) in self.positions.drain(..).zip(inbound.drain(..)) {
-            if entry.0 == self.generation {
-                dropped.push(entry.2);
-            } else {
-                kept.push_back(msg);
-                kept_positions.push_back(entry);
-            }
-        }
-        *inbound = kept;
-        self.positions = kept_positions;
-        dropped
-    }
-
-    fn on_pop(&mut self, queue_now_empty: bool) -> bool {
-        if let Some((generation, pos, _)) = self.positions.pop_front()
-            && generation == self.generation
-        {
-            self.delivered = self.delivered.max(pos);
-        }
-        if queue_now_empty {
-            self.delivered = self.delivered.max(self.ghost_upto);
-        }
-        self.delivered >= self.sent + Self::BATCH || (queue_now_empty && self.delivered > self.sent)
-    }
-}
-
 /// One peer's queues.
 pub(crate) struct Pipe {
     pub inbound: VecDeque<Parts>,
@@ -149,8 +96,6 @@ pub(crate) struct Pipe {
     pub conn: Option<ConnId>,
     /// The connector serving this pipe, for one made at `connect` (its key).
     pub connector: Option<ConnId>,
-    /// The I/O thread stopped reading because `inbound` was full.
-    pub read_paused: bool,
     /// The peer is gone for good: no more sends; removed once `inbound` is drained.
     pub detached: bool,
     /// Acknowledged delivery from a spooled zocket sender, when the peer is one.
@@ -166,6 +111,13 @@ pub(crate) struct Pipe {
     /// Messages from connections that hand them over without the socket's lock, oldest
     /// connection first (a persistent pipe outlives its connections).
     pub wire: VecDeque<WireRx>,
+}
+
+/// A spooled sender's connection, as its pipe's reader sees it.
+pub(crate) struct WireSeq {
+    pub stream: u64,
+    /// Sequenced messages read from this connection so far (what its ZACK counts).
+    pub position: u64,
 }
 
 /// The receiving half of a connection's lock-free inbound pipe: the connection writes decoded
@@ -185,6 +137,8 @@ pub(crate) struct WireRx {
     /// Bytes of subscriptions written by the connection and not yet read, when the pattern
     /// bounds them (see `Pattern::incoming_byte_bound`): the socket subtracts what it reads.
     pub in_flight: Option<Arc<AtomicUsize>>,
+    /// The peer is a spooled zocket sender: each message starts with its tag frame.
+    pub sequenced: Option<WireSeq>,
 }
 
 impl Pipe {
@@ -197,7 +151,6 @@ impl Pipe {
             routing_id: Frame::new(),
             conn: None,
             connector: None,
-            read_paused: false,
             detached: false,
             rx: None,
             refused: None,
@@ -347,6 +300,7 @@ impl Pipes {
         rx: ypipe::Reader<Parts>,
         conn: ConnId,
         in_flight: Option<Arc<AtomicUsize>>,
+        stream: Option<u64>,
     ) {
         let Some(pipe) = self.map.get_mut(&id) else {
             return;
@@ -358,6 +312,7 @@ impl Pipes {
             tail: VecDeque::new(),
             held: None,
             in_flight,
+            sequenced: stream.map(|stream| WireSeq { stream, position: 0 }),
         });
         if !self.polled.contains(&id) {
             self.polled.push(id);
@@ -498,13 +453,7 @@ impl Pipes {
         if pipe.rx.as_mut().is_some_and(|rx| rx.on_pop(empty))
             && let Some(conn) = pipe.conn
         {
-            self.wakes.push(IoWake::Flush(conn)); // acknowledgements are due
-        }
-        if pipe.read_paused && pipe.inbound.len() <= pipe.rcvhwm / 2 {
-            pipe.read_paused = false;
-            if let Some(conn) = pipe.conn {
-                self.wakes.push(IoWake::Resume(conn));
-            }
+            self.wakes.push(IoWake::Flush(conn)); // an acknowledgement is due
         }
         if pipe.detached && pipe.drained() {
             self.remove(id);

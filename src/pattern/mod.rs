@@ -102,7 +102,7 @@ pub(crate) fn queue_inbound(id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result
     match pipes.get_mut(id) {
         Some(pipe) if pipe.inbound_full() => Err(msg),
         Some(pipe) => {
-            pipe.inbound.push_back(msg);
+            pipe.push_inbound(msg, None);
             Ok(())
         }
         None => Ok(()),

@@ -118,6 +118,11 @@ pub(crate) struct WireSeq {
     pub stream: u64,
     /// Sequenced messages read from this connection so far (what its ZACK counts).
     pub position: u64,
+    /// The pipe's acknowledgement generation this connection counts in (`RxAcks`).
+    pub generation: u64,
+    /// Its stream went past the receiver's bounds: the connection is being closed, and what
+    /// it still sends is dropped unread.
+    pub refused: bool,
 }
 
 /// The receiving half of a connection's lock-free inbound pipe: the connection writes decoded
@@ -157,6 +162,15 @@ impl Pipe {
             fast: None,
             inproc: None,
             wire: VecDeque::new(),
+        }
+    }
+
+    /// Queues a message for the application. With acknowledged delivery on the pipe, `origin`
+    /// is where it came from on a spooled sender's connection (see [`RxAcks::record`]).
+    pub fn push_inbound(&mut self, msg: Parts, origin: Option<(u64, u64)>) {
+        self.inbound.push_back(msg);
+        if let Some(rx) = &mut self.rx {
+            rx.record(origin);
         }
     }
 
@@ -312,7 +326,12 @@ impl Pipes {
             tail: VecDeque::new(),
             held: None,
             in_flight,
-            sequenced: stream.map(|stream| WireSeq { stream, position: 0 }),
+            sequenced: stream.map(|stream| WireSeq {
+                stream,
+                position: 0,
+                generation: 0,
+                refused: false,
+            }),
         });
         if !self.polled.contains(&id) {
             self.polled.push(id);

@@ -29,6 +29,17 @@ impl RxAcks {
     /// Positions handed over but not yet published, past which a wake-up is worth it.
     const BATCH: u64 = 32;
 
+    /// Records where the message just queued came from: (position, sequence number) on the
+    /// current connection, or nowhere (untagged, or from an earlier connection), so that
+    /// `positions` stays in step with the queue.
+    pub fn record(&mut self, origin: Option<(u64, u64)>) {
+        let entry = match origin {
+            Some((position, seq)) => (self.generation, position, seq),
+            None => (0, 0, 0), // generation 0 is never current
+        };
+        self.positions.push_back(entry);
+    }
+
     /// A new connection serves the pipe: positions start again, counted into `handled`.
     pub fn start_generation(&mut self, handled: Arc<AtomicU64>) {
         self.generation += 1;
@@ -56,8 +67,9 @@ impl RxAcks {
     /// of `inbound` (and their sequence numbers returned) so that the new copies are not
     /// mistaken for duplicates of messages that then never get read.
     pub fn drop_unread(&mut self, inbound: &mut VecDeque<Parts>) -> Vec<u64> {
+        debug_assert_eq!(self.positions.len(), inbound.len(), "positions out of step");
         if self.positions.len() != inbound.len() {
-            return Vec::new(); // not all from sequenced connections: keep everything
+            return Vec::new();
         }
         let mut dropped = Vec::new();
         let mut kept = VecDeque::with_capacity(inbound.len());

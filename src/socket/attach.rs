@@ -81,7 +81,7 @@ impl SocketState {
         self.pipes.add_wire(id, inbound, conn, in_flight, stream);
         self.pipes.by_conn.insert(conn, id);
         if let Some(sequenced) = sequenced {
-            self.attach_sequenced(id, sequenced);
+            self.attach_sequenced(id, conn, sequenced);
         }
         self.dispatch_spool(); // a new peer may take spooled messages
         // A message queued before this, with no connection known to wake, may wait unseen.
@@ -98,8 +98,7 @@ impl SocketState {
         let Some(id) = self.pipes.by_conn.remove(&conn).or(persistent) else {
             return; // refused at the attach, or never attached
         };
-        let current = self.pipes.get(id).is_some_and(|p| p.conn == Some(conn));
-        self.detach_sequenced(id, conn, current);
+        self.detach_sequenced(id, conn);
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
         };

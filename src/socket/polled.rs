@@ -122,7 +122,7 @@ impl SocketState {
             };
             moved += 1;
             if !through_pattern {
-                pipe.inbound.push_back(msg);
+                pipe.push_inbound(msg, None);
                 continue;
             }
             if let Err(msg) = self.pattern.incoming(id, msg, &mut self.pipes) {

@@ -10,7 +10,7 @@ use super::from_io::Sequenced;
 use super::shared::SocketState;
 use crate::engine::acks::read_tag;
 use crate::message::Parts;
-use crate::pipe::{ConnId, IoWake, PipeId};
+use crate::pipe::{ConnId, IoWake, PipeId, RxAcks};
 use crate::ypipe::Read;
 
 /// Why a spooled sender's connection is closed when the receiver cannot follow its stream.
@@ -28,38 +28,57 @@ impl SocketState {
         true
     }
 
-    /// A spooled sender's connection now serves pipe `id`: positions count from the start.
-    pub(super) fn attach_sequenced(&mut self, id: PipeId, sequenced: Sequenced) {
+    /// A spooled sender's connection `conn` now serves pipe `id`: positions count from the
+    /// start, in a new generation.
+    pub(super) fn attach_sequenced(&mut self, id: PipeId, conn: ConnId, sequenced: Sequenced) {
         self.acked_senders = true;
-        if let Some(pipe) = self.pipes.get_mut(id) {
-            pipe.rx
-                .get_or_insert_with(Default::default)
-                .start_generation(sequenced.handled);
+        let Some(pipe) = self.pipes.get_mut(id) else {
+            return;
+        };
+        let queued = pipe.inbound.len();
+        let rx = pipe.rx.get_or_insert_with(|| {
+            // Messages queued before acknowledged delivery began come from nowhere.
+            let mut rx = RxAcks::default();
+            (0..queued).for_each(|_| rx.record(None));
+            rx
+        });
+        rx.start_generation(sequenced.handled);
+        let generation = rx.generation;
+        if let Some(wire) = pipe.wire.iter_mut().rev().find(|w| w.conn == conn)
+            && let Some(seq) = &mut wire.sequenced
+        {
+            seq.generation = generation;
         }
     }
 
     /// A spooled sender's connection `conn` to pipe `id` is gone: what it wrote and the
     /// application did not take is dropped, and forgotten as delivered, as it comes again.
-    pub(super) fn detach_sequenced(&mut self, id: PipeId, conn: ConnId, current: bool) {
+    /// A pipe already detached (`disconnect`) goes once that leaves it empty.
+    pub(super) fn detach_sequenced(&mut self, id: PipeId, conn: ConnId) {
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
         };
         let Some(at) = pipe.wire.iter().position(|w| w.conn == conn) else {
             return;
         };
-        let Some(stream) = pipe.wire[at].sequenced.as_ref().map(|s| s.stream) else {
+        let Some((stream, generation)) = pipe.wire[at].sequenced.as_ref().map(|s| (s.stream, s.generation))
+        else {
             return;
         };
         if let Some(mut wire) = pipe.wire.remove(at) {
             while let Read::Frame { .. } = wire.rx.read() {}
         }
-        if current && let Some(rx) = &mut pipe.rx {
+        if let Some(rx) = pipe.rx.as_mut().filter(|rx| rx.generation == generation) {
             rx.end_generation();
             for seq in rx.drop_unread(&mut pipe.inbound) {
                 self.dedup.forget(stream, seq);
             }
         }
         self.dedup.detach(stream);
+        if pipe.detached && pipe.drained() {
+            self.pipes.remove(id);
+            self.pipes.dead.push(id);
+        }
     }
 
     /// Takes a message read from pipe `id`'s front connection, a spooled sender's: strips
@@ -74,8 +93,8 @@ impl SocketState {
         let pipe = self.pipes.get_mut(id)?;
         let wire = pipe.wire.front_mut()?;
         let (conn, seq_state) = (wire.conn, wire.sequenced.as_mut()?);
-        if msg.is_empty() {
-            return None; // never written so by a connection
+        if msg.is_empty() || seq_state.refused {
+            return None; // never written so by a connection; or refused, and going
         }
         let Some((seq, low)) = read_tag(&msg.remove(0)) else {
             return Some((msg, None)); // sent without a sequence number
@@ -87,8 +106,17 @@ impl SocketState {
             return None;
         }
         if let Err(e) = self.dedup.accept(stream, seq, low) {
+            // The stream is forgotten: accepting what follows would bring it back.
             log::warn!("closing a spooled sender's connection: {e}");
             self.pipes.wakes.push(IoWake::Refused(conn, PAST_BOUNDS));
+            if let Some(seq_state) = self
+                .pipes
+                .get_mut(id)
+                .and_then(|p| p.wire.front_mut())
+                .and_then(|w| w.sequenced.as_mut())
+            {
+                seq_state.refused = true;
+            }
         }
         Some((msg, Some((position, seq))))
     }
@@ -109,12 +137,8 @@ impl SocketState {
             }
             return;
         }
-        let Some(pipe) = self.pipes.get_mut(id) else {
-            return;
-        };
-        pipe.inbound.push_back(msg);
-        if let (Some((position, seq)), Some(rx)) = (tag, &mut pipe.rx) {
-            rx.positions.push_back((rx.generation, position, seq));
+        if let Some(pipe) = self.pipes.get_mut(id) {
+            pipe.push_inbound(msg, tag);
         }
     }
 
@@ -128,5 +152,97 @@ impl SocketState {
         {
             self.pipes.wakes.push(IoWake::Flush(conn));
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::spool::MemorySpool;
+    use crate::{Context, SocketType};
+    use std::time::{Duration, Instant};
+
+    /// A spooled sender of type `sender` bound, and a receiver of type `receiver` connected.
+    fn spooled_pair(
+        ctx: &Context,
+        sender: SocketType,
+        receiver: SocketType,
+    ) -> (crate::Socket, crate::Socket, String) {
+        let sender = ctx.socket(sender).unwrap();
+        sender.set_spool(MemorySpool::new(None)).unwrap();
+        sender.bind("tcp://127.0.0.1:0").unwrap();
+        let endpoint = sender.last_endpoint().unwrap();
+        let receiver = ctx.socket(receiver).unwrap();
+        receiver.set_rcvtimeo(Some(Duration::from_secs(5))).unwrap();
+        receiver.connect(&endpoint).unwrap();
+        (sender, receiver, endpoint)
+    }
+
+    /// Messages from spooled senders sitting in `socket`'s queues.
+    fn queued(socket: &crate::Socket) -> usize {
+        let mut st = socket.shared().lock();
+        st.sync_polled();
+        let st = &*st;
+        st.pipes
+            .polled
+            .iter()
+            .filter_map(|&id| st.pipes.get(id))
+            .map(|p| p.inbound.len())
+            .sum()
+    }
+
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// A receiver that disconnects from a spooled sender with messages queued and unread:
+    /// they were not acknowledged, so they come again on the next connection and are
+    /// acknowledged only as the application takes them. Before the fix, the queued ones
+    /// stayed marked as delivered: their new copies were acknowledged on arrival as
+    /// duplicates, while the originals waited in the dead pipe (lost in a crash).
+    #[test]
+    fn unread_messages_come_again_after_a_disconnect() {
+        let ctx = Context::new();
+        let (sender, receiver, endpoint) = spooled_pair(&ctx, SocketType::Push, SocketType::Pull);
+        for n in 1..=10u8 {
+            sender.send([n], 0).unwrap();
+        }
+        for n in 1..=3u8 {
+            assert_eq!(receiver.recv_bytes(0).unwrap(), [n]);
+        }
+        wait_until("seven messages are queued", || queued(&receiver) == 7);
+        receiver.disconnect(&endpoint).unwrap();
+        receiver.connect(&endpoint).unwrap();
+        wait_until("the seven come again", || {
+            assert!(
+                sender.shared().lock().spool_pending(),
+                "acknowledged before the application read them"
+            );
+            queued(&receiver) == 7
+        });
+        for n in 4..=10u8 {
+            let got = receiver
+                .recv_bytes(0)
+                .unwrap_or_else(|e| panic!("waiting for {n}: {e}"));
+            assert_eq!(got, [n]);
+        }
+        wait_until("all are acknowledged", || !sender.shared().lock().spool_pending());
+    }
+
+    /// A PAIR that disconnects from a spooled PAIR with nothing left to read pairs again.
+    /// Before the fix, the dead pipe was never removed and refused every new peer.
+    #[test]
+    fn a_pair_pairs_again_after_disconnecting_from_a_spooled_pair() {
+        let ctx = Context::new();
+        let (sender, receiver, endpoint) = spooled_pair(&ctx, SocketType::Pair, SocketType::Pair);
+        sender.send("one", 0).unwrap();
+        assert_eq!(receiver.recv_bytes(0).unwrap(), b"one");
+        receiver.disconnect(&endpoint).unwrap();
+        receiver.connect(&endpoint).unwrap();
+        sender.send("two", 0).unwrap();
+        assert_eq!(receiver.recv_bytes(0).unwrap(), b"two");
     }
 }

@@ -105,6 +105,9 @@ impl SocketState {
                 Ok(Some((msg, wake))) => {
                     wake_peer |= wake;
                     pipe.inbound.push_back(msg);
+                    if let Some(rx) = &mut pipe.rx {
+                        rx.record(None); // acknowledged delivery is for connections
+                    }
                     Ok(Some(()))
                 }
                 Ok(None) => Ok(None), // asleep: the peer's next flush wakes us

@@ -198,33 +198,20 @@ mod tests {
         }
     }
 
-    /// A connection attaches to, and detaches from, a socket whose lock an application thread
-    /// holds (a slow call), and the I/O thread serves everything else meanwhile: here a PAIR
-    /// exchange on the same context. When the handshake took that lock, the I/O thread
-    /// stopped at it, and the exchange with it.
-    #[test]
-    fn connections_come_and_go_while_the_socket_lock_is_held() {
-        let ctx = Context::new();
-        let timeout = Some(Duration::from_secs(5));
+    /// A PAIR exchange on `ctx`, to show the I/O thread serving it.
+    fn pair_exchange(ctx: &Context) -> (Socket, Socket) {
         let (left, right) = (
             ctx.socket(SocketType::Pair).unwrap(),
             ctx.socket(SocketType::Pair).unwrap(),
         );
         left.bind("tcp://127.0.0.1:0").unwrap();
         right.connect(&left.last_endpoint().unwrap()).unwrap();
-        left.set_rcvtimeo(timeout).unwrap();
-        right.send("ready", 0).unwrap();
-        assert_eq!(left.recv_bytes(0).unwrap(), b"ready");
+        left.set_rcvtimeo(Some(Duration::from_secs(5))).unwrap();
+        (left, right)
+    }
 
-        let pull = ctx.socket(SocketType::Pull).unwrap();
-        pull.bind("tcp://127.0.0.1:0").unwrap();
-        pull.set_rcvtimeo(timeout).unwrap();
-        let endpoint = pull.last_endpoint().unwrap();
-        let held = pull.shared().lock();
-        let push = ctx.socket(SocketType::Push).unwrap();
-        push.connect(&endpoint).unwrap();
-        push.send("held", 0).unwrap();
-        drop(push); // it connects, hands its message over and closes, all on the I/O thread
+    /// 200 round trips through the exchange, each within the receive timeout.
+    fn exchange_goes_on(left: &Socket, right: &Socket) {
         for i in 0..200u32 {
             right.send(i.to_be_bytes().to_vec(), 0).unwrap();
             let got = left
@@ -232,6 +219,32 @@ mod tests {
                 .expect("the I/O thread stopped at the held lock");
             assert_eq!(got, i.to_be_bytes());
         }
+    }
+
+    /// A PULL bound over TCP, and its endpoint.
+    fn bound_pull(ctx: &Context) -> (Socket, String) {
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        pull.set_rcvtimeo(Some(Duration::from_secs(5))).unwrap();
+        let endpoint = pull.last_endpoint().unwrap();
+        (pull, endpoint)
+    }
+
+    /// A connection attaches to, and detaches from, a socket whose lock an application thread
+    /// holds (a slow call), and the I/O thread serves everything else meanwhile: here a PAIR
+    /// exchange on the same context. When the handshake took that lock, the I/O thread
+    /// stopped at it, and the exchange with it.
+    #[test]
+    fn connections_come_and_go_while_the_socket_lock_is_held() {
+        let ctx = Context::new();
+        let (left, right) = pair_exchange(&ctx);
+        let (pull, endpoint) = bound_pull(&ctx);
+        let held = pull.shared().lock();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&endpoint).unwrap();
+        push.send("held", 0).unwrap();
+        drop(push); // it connects, hands its message over and closes, all on the I/O thread
+        exchange_goes_on(&left, &right);
         drop(held);
         assert_eq!(pull.recv_bytes(0).unwrap(), b"held");
     }
@@ -243,19 +256,8 @@ mod tests {
     #[test]
     fn a_spooled_senders_connection_comes_and_goes_while_the_lock_is_held() {
         let ctx = Context::new();
-        let timeout = Some(Duration::from_secs(5));
-        let (left, right) = (
-            ctx.socket(SocketType::Pair).unwrap(),
-            ctx.socket(SocketType::Pair).unwrap(),
-        );
-        left.bind("tcp://127.0.0.1:0").unwrap();
-        right.connect(&left.last_endpoint().unwrap()).unwrap();
-        left.set_rcvtimeo(timeout).unwrap();
-
-        let pull = ctx.socket(SocketType::Pull).unwrap();
-        pull.bind("tcp://127.0.0.1:0").unwrap();
-        pull.set_rcvtimeo(timeout).unwrap();
-        let endpoint = pull.last_endpoint().unwrap();
+        let (left, right) = pair_exchange(&ctx);
+        let (pull, endpoint) = bound_pull(&ctx);
         let held = pull.shared().lock();
         let push = ctx.socket(SocketType::Push).unwrap();
         push.set_spool(MemorySpool::new(None)).unwrap();
@@ -263,13 +265,7 @@ mod tests {
         for n in 0..10u8 {
             push.send([n], 0).unwrap();
         }
-        for i in 0..200u32 {
-            right.send(i.to_be_bytes().to_vec(), 0).unwrap();
-            let got = left
-                .recv_bytes(0)
-                .expect("the I/O thread stopped at the held lock");
-            assert_eq!(got, i.to_be_bytes());
-        }
+        exchange_goes_on(&left, &right);
         drop(held);
         for n in 0..10u8 {
             assert_eq!(pull.recv_bytes(0).unwrap(), [n]);

@@ -8,7 +8,6 @@
 //! Receiver side: the sequence number announced (ZSEQ) for the next message, and the count of
 //! sequenced messages received, which is what ZACK counts.
 
-use crate::message::Frame;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -93,26 +92,6 @@ impl ReceiverAcks {
     }
 }
 
-/// The first frame of each message from a spooled sender's connection on its way to the
-/// socket: its ZSEQ tag (sequence number and the sender's low-water mark), or empty for a
-/// message that came without one. Inline: 16 bytes.
-pub(crate) fn tag_frame(tag: Option<(u64, u64)>) -> Frame {
-    let Some((seq, low)) = tag else {
-        return Frame::new();
-    };
-    let mut bytes = [0; 16];
-    bytes[..8].copy_from_slice(&seq.to_be_bytes());
-    bytes[8..].copy_from_slice(&low.to_be_bytes());
-    Frame::copy_from_slice(&bytes)
-}
-
-/// Reads a [`tag_frame`].
-pub(crate) fn read_tag(frame: &[u8]) -> Option<(u64, u64)> {
-    let seq = u64::from_be_bytes(frame.get(..8)?.try_into().ok()?);
-    let low = u64::from_be_bytes(frame.get(8..16)?.try_into().ok()?);
-    Some((seq, low))
-}
-
 /// Parses the hex stream id of `X-Zocket-Stream`.
 pub(super) fn parse_stream_id(value: &[u8]) -> Option<u64> {
     std::str::from_utf8(value)
@@ -150,12 +129,5 @@ mod tests {
         assert_eq!(done, [3, 1]);
         assert_eq!(a.take_unconfirmed(), [4, 2]);
         assert_eq!(parse_stream_id(b"00ff"), Some(255));
-    }
-
-    #[test]
-    fn tags_round_trip_and_untagged_is_empty() {
-        assert_eq!(read_tag(&tag_frame(Some((7, u64::MAX)))), Some((7, u64::MAX)));
-        assert!(tag_frame(None).is_empty());
-        assert_eq!(read_tag(&tag_frame(None)), None);
     }
 }

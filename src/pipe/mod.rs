@@ -8,7 +8,7 @@
 
 mod rx_acks;
 
-pub(crate) use rx_acks::RxAcks;
+pub(crate) use rx_acks::{RxAcks, read_tag, tag_frame};
 
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::{Frame, Parts};

@@ -2,7 +2,7 @@
 //! queued message from a spooled sender had, so that popping it tells how far the
 //! application got, and the count the connection acknowledges (ZACK).
 
-use crate::message::Parts;
+use crate::message::{Frame, Parts};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,9 +114,36 @@ impl RxAcks {
     }
 }
 
+/// The first frame of each message from a spooled sender's connection on its way to the
+/// socket: its ZSEQ tag (sequence number and the sender's low-water mark), or empty for a
+/// message that came without one. Inline: 16 bytes.
+pub(crate) fn tag_frame(tag: Option<(u64, u64)>) -> Frame {
+    let Some((seq, low)) = tag else {
+        return Frame::new();
+    };
+    let mut bytes = [0; 16];
+    bytes[..8].copy_from_slice(&seq.to_be_bytes());
+    bytes[8..].copy_from_slice(&low.to_be_bytes());
+    Frame::copy_from_slice(&bytes)
+}
+
+/// Reads a [`tag_frame`].
+pub(crate) fn read_tag(frame: &[u8]) -> Option<(u64, u64)> {
+    let seq = u64::from_be_bytes(frame.get(..8)?.try_into().ok()?);
+    let low = u64::from_be_bytes(frame.get(8..16)?.try_into().ok()?);
+    Some((seq, low))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_round_trip_and_untagged_is_empty() {
+        assert_eq!(read_tag(&tag_frame(Some((7, u64::MAX)))), Some((7, u64::MAX)));
+        assert!(tag_frame(None).is_empty());
+        assert_eq!(read_tag(&tag_frame(None)), None);
+    }
 
     #[test]
     fn counts_are_published_in_batches_and_when_the_queue_drains() {

@@ -1,6 +1,6 @@
 //! Messages from spooled zocket senders, on the socket's side: they arrive through the same
 //! lock-free pipe as any other, each with a first frame carrying its sequence number
-//! (`engine::acks::tag_frame`). As the socket moves them into its queue it strips that frame,
+//! (`pipe::tag_frame`). As the socket moves them into its queue it strips that frame,
 //! drops duplicates of what it delivered already (`Dedup`), and records each message's
 //! position on its connection; as the application takes them, the count of handled positions
 //! is published for the connection to acknowledge (`pipe::RxAcks`). A connection that goes
@@ -8,9 +8,8 @@
 
 use super::from_io::Sequenced;
 use super::shared::SocketState;
-use crate::engine::acks::read_tag;
 use crate::message::Parts;
-use crate::pipe::{ConnId, IoWake, PipeId, RxAcks};
+use crate::pipe::{ConnId, IoWake, PipeId, RxAcks, read_tag};
 use crate::ypipe::Read;
 
 /// Why a spooled sender's connection is closed when the receiver cannot follow its stream.

@@ -1,12 +1,12 @@
 //! Handing decoded messages to the socket: straight into a lock-free pipe that the socket
 //! reads when it syncs. A spooled zocket sender's messages each carry their sequence number
-//! in a first frame (`acks::tag_frame`), which the socket strips as it checks them against
+//! in a first frame (`pipe::tag_frame`), which the socket strips as it checks them against
 //! duplicates. A publisher's subscriptions take the same pipe, with the bytes in flight
 //! bounded here (`Pattern::incoming_byte_bound`) and the per-peer bound applied by the
 //! socket as it reads them.
 
 use super::*;
-use crate::engine::acks::tag_frame;
+use crate::pipe::tag_frame;
 use crate::sync::Ordering;
 use crate::ypipe::{self, Wake};
 use crate::zmtp::subscription::subscribed_bytes;

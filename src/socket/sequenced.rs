@@ -178,7 +178,9 @@ mod tests {
 
     /// Messages from spooled senders sitting in `socket`'s queues.
     fn queued(socket: &crate::Socket) -> usize {
-        let mut st = socket.shared().lock();
+        // Through `locked`, like every call: the wake-ups the sync owes (acknowledgements due)
+        // go out when it drops.
+        let mut st = socket.locked();
         st.sync_polled();
         let st = &*st;
         st.pipes

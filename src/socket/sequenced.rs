@@ -230,7 +230,16 @@ mod tests {
                 .unwrap_or_else(|e| panic!("waiting for {n}: {e}"));
             assert_eq!(got, [n]);
         }
-        wait_until("all are acknowledged", || !sender.shared().lock().spool_pending());
+        // The receiver's calls apply what its connections told it (the old one's end, the
+        // new one's copies, duplicates now): it must get none of them.
+        wait_until("all are acknowledged", || {
+            let got = receiver.recv_bytes(crate::DONTWAIT);
+            assert!(
+                matches!(got, Err(crate::Error::WouldBlock)),
+                "a duplicate: {got:?}"
+            );
+            !sender.shared().lock().spool_pending()
+        });
     }
 
     /// A PAIR that disconnects from a spooled PAIR with nothing left to read pairs again.

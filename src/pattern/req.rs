@@ -66,7 +66,7 @@ impl Pattern for Req {
         if let Some(old) = self.awaiting.take() {
             // REQ_RELAXED: whatever the previous peer still sends is stale.
             if let Some(p) = pipes.get_mut(old) {
-                p.inbound.clear();
+                p.clear_inbound();
             }
         }
         self.request_id = self.request_id.wrapping_add(1);

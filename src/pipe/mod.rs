@@ -174,6 +174,15 @@ impl Pipe {
         }
     }
 
+    /// Drops everything queued for the application (REQ_RELAXED's stale replies), keeping
+    /// [`RxAcks::positions`] in step.
+    pub fn clear_inbound(&mut self) {
+        self.inbound.clear();
+        if let Some(rx) = &mut self.rx {
+            rx.positions.clear();
+        }
+    }
+
     /// Gives the pipe a lock-free outbound pipe (see [`Pipe::wire_out`]); returns its
     /// reading end, for the connections.
     pub fn open_wire_out(&mut self) -> ypipe::Reader<Outgoing> {

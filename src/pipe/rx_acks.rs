@@ -145,6 +145,34 @@ mod tests {
         assert_eq!(read_tag(&tag_frame(None)), None);
     }
 
+    /// Messages queued without an origin (from an unspooled connection earlier on the same
+    /// pipe, or untagged) count for nothing: taking them acknowledges none of the spooled
+    /// sender's. Before every queued message recorded an entry, popping 32 of them counted
+    /// 32 of the sender's, which the application had not taken.
+    #[test]
+    fn messages_without_an_origin_acknowledge_nothing() {
+        let handled = Arc::new(AtomicU64::new(0));
+        let mut rx = RxAcks::default();
+        rx.start_generation(Arc::clone(&handled));
+        for _ in 0..40 {
+            rx.record(None);
+        }
+        for pos in 1..=40 {
+            rx.record(Some((pos, 500 + pos)));
+        }
+        for _ in 0..40 {
+            rx.on_pop(false);
+        }
+        assert_eq!(
+            handled.load(Ordering::Relaxed),
+            0,
+            "untagged messages acknowledged"
+        );
+        let due: Vec<u64> = (1..=40u64).filter(|&n| rx.on_pop(n == 40)).collect();
+        assert_eq!(due, [32, 40]);
+        assert_eq!(handled.load(Ordering::Relaxed), 40);
+    }
+
     #[test]
     fn counts_are_published_in_batches_and_when_the_queue_drains() {
         let handled = Arc::new(AtomicU64::new(0));

@@ -483,11 +483,18 @@ impl Pipes {
         {
             self.wakes.push(IoWake::Flush(conn)); // an acknowledgement is due
         }
-        if pipe.detached && pipe.drained() {
-            self.remove(id);
-            self.dead.push(id);
-        }
+        self.forget_if_done(id);
         Some(msg)
+    }
+
+    /// Forgets pipe `id` if it is detached and nothing is left to read in it; true if so.
+    pub fn forget_if_done(&mut self, id: PipeId) -> bool {
+        if !self.get(id).is_some_and(|p| p.detached && p.drained()) {
+            return false;
+        }
+        self.remove(id);
+        self.dead.push(id);
+        true
     }
 }
 

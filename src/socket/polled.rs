@@ -135,9 +135,7 @@ impl SocketState {
         if let Some(conn) = resume {
             self.pipes.wakes.push(IoWake::Resume(conn));
         }
-        if self.pipes.get(id).is_some_and(|p| p.detached && p.drained()) {
-            self.pipes.remove(id);
-            self.pipes.dead.push(id);
+        if self.pipes.forget_if_done(id) {
             return false;
         }
         more

@@ -74,15 +74,12 @@ impl SocketState {
             }
         }
         self.dedup.detach(stream);
-        if pipe.detached && pipe.drained() {
-            self.pipes.remove(id);
-            self.pipes.dead.push(id);
-        }
+        self.pipes.forget_if_done(id);
     }
 
     /// Takes a message read from pipe `id`'s front connection, a spooled sender's: strips
     /// its tag, and returns it unless it is a duplicate. Its position is recorded when the
-    /// caller queues it (`queued_sequenced`). A stream past the receiver's bounds refuses
+    /// caller queues it ([`queue_sequenced`](Self::queue_sequenced)). A stream past the receiver's bounds refuses
     /// the connection.
     pub(super) fn take_sequenced(
         &mut self,

@@ -71,14 +71,11 @@ impl SocketState {
 
     /// What to do after reading the peer's close: forget the pipe once drained.
     fn peer_closed(&mut self, id: PipeId) {
-        match self.pipes.get(id) {
-            Some(pipe) if pipe.detached && pipe.drained() => {
-                self.pipes.remove(id);
-                self.pipes.dead.push(id);
-            }
-            Some(pipe) if !pipe.detached => self.detach_pipe(id, None),
-            Some(_) => {}
-            None => {}
+        if self.pipes.forget_if_done(id) {
+            return;
+        }
+        if self.pipes.get(id).is_some_and(|p| !p.detached) {
+            self.detach_pipe(id, None);
         }
     }
 

@@ -43,7 +43,7 @@ mod zmtp;
 
 pub use context::Context;
 pub use error::{Error, Result};
-pub use message::{IntoFrame, Message};
+pub use message::{Delivery, IntoFrame, Message};
 pub use options::DEFAULT_LINGER;
 pub use poller::{POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{proxy, proxy_steerable};

@@ -348,14 +348,12 @@ fn own_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
 
-/// Known bug, kept ignored until issue 11's receipts (found by review, older than the
-/// lock-free receive path): a spooled sender that sends again over a second connection while
-/// its first connection's messages sit unread in the receiver gets the copies acknowledged at
-/// once, as duplicates of the queued originals; when the first connection then goes, the
-/// receiver drops its unread originals (as they "come again") and the messages are lost. The
-/// dedup must tell messages queued from messages the application took.
+/// A spooled sender that sends again over a second connection while its first connection's
+/// messages sit unread in the receiver: the copies are held back, not acknowledged, and take
+/// the originals' place when the first connection goes. Before the fix (found by review), the
+/// copies were acknowledged at once as duplicates of the queued originals, and when the
+/// receiver then dropped its unread originals (as they "come again"), the messages were lost.
 #[test]
-#[ignore = "known bug (issue 11): a copy is acknowledged while its original is unread"]
 fn a_copy_is_not_acknowledged_while_its_original_is_unread() {
     let ctx = Context::new();
     let (pull, endpoint) = bound(&ctx, SocketType::Pull);

@@ -8,6 +8,8 @@
 //! Receiver side: the sequence number announced (ZSEQ) for the next message, and the count of
 //! sequenced messages received, which is what ZACK counts.
 
+use crate::message::Parts;
+use crate::pipe::Outgoing;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +23,9 @@ pub(crate) const PROP_STREAM: &str = "X-Zocket-Stream";
 pub(super) struct SenderAcks {
     /// The peer confirms delivery itself (ZACK).
     pub by_peer: bool,
-    /// Peer-confirmed mode: sequence numbers sent here, oldest first, not yet confirmed.
-    unconfirmed: VecDeque<u64>,
+    /// Peer-confirmed mode: messages sent here, oldest first, not yet confirmed (kept, so
+    /// that a connector sends them again first on its next connection).
+    unconfirmed: VecDeque<Outgoing>,
     /// How many sequenced messages the peer has confirmed on this connection.
     confirmed: u64,
     /// Kernel mode: (stream offset where the message ends, sequence number).
@@ -31,9 +34,9 @@ pub(super) struct SenderAcks {
 
 impl SenderAcks {
     /// A spooled message was encoded; it ends at `stream_end` bytes into the connection.
-    pub fn sent(&mut self, seq: u64, stream_end: u64) {
+    pub fn sent(&mut self, seq: u64, stream_end: u64, msg: &Parts) {
         if self.by_peer {
-            self.unconfirmed.push_back(seq);
+            self.unconfirmed.push_back((seq, msg.clone()));
         } else {
             self.marks.push_back((stream_end, seq));
         }
@@ -52,17 +55,18 @@ impl SenderAcks {
         self.confirmed = self.confirmed.max(count);
         for _ in 0..newly {
             match self.unconfirmed.pop_front() {
-                Some(seq) => confirmed.push(seq),
+                Some((seq, _)) => confirmed.push(seq),
                 None => break,
             }
         }
     }
 
-    /// Everything not confirmed, as the connection dies.
-    pub fn take_unconfirmed(&mut self) -> Vec<u64> {
-        let mut lost: Vec<u64> = self.unconfirmed.drain(..).collect();
-        lost.extend(self.marks.drain(..).map(|(_, seq)| seq));
-        lost
+    /// Everything not confirmed, as the connection dies: the messages a peer did not
+    /// confirm, oldest first, and the sequence numbers of those written to a peer that does
+    /// not confirm.
+    pub fn take_unconfirmed(&mut self) -> (VecDeque<Outgoing>, Vec<u64>) {
+        let written = self.marks.drain(..).map(|(_, seq)| seq).collect();
+        (std::mem::take(&mut self.unconfirmed), written)
     }
 }
 
@@ -106,12 +110,12 @@ mod tests {
     #[test]
     fn kernel_mode_confirms_by_bytes_written() {
         let mut a = SenderAcks::default();
-        a.sent(5, 100);
-        a.sent(6, 200);
+        a.sent(5, 100, &Parts::new());
+        a.sent(6, 200, &Parts::new());
         let mut done = Vec::new();
         a.written(150, &mut done);
         assert_eq!(done, [5]);
-        assert_eq!(a.take_unconfirmed(), [6]);
+        assert_eq!(a.take_unconfirmed().1, [6]);
     }
 
     #[test]
@@ -121,13 +125,14 @@ mod tests {
             ..SenderAcks::default()
         };
         for seq in [3, 1, 4, 2] {
-            a.sent(seq, 0);
+            a.sent(seq, 0, &Parts::new());
         }
         let mut done = Vec::new();
         a.peer_confirmed(2, &mut done);
         a.peer_confirmed(2, &mut done);
         assert_eq!(done, [3, 1]);
-        assert_eq!(a.take_unconfirmed(), [4, 2]);
+        let left: Vec<u64> = a.take_unconfirmed().0.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(left, [4, 2]);
         assert_eq!(parse_stream_id(b"00ff"), Some(255));
     }
 }

@@ -14,6 +14,9 @@ pub(super) struct Connector {
     /// Its outbound reading end while no connection holds it: messages queued while
     /// disconnected wait here for the next connection.
     pub out_reader: Option<ypipe::Reader<Outgoing>>,
+    /// Spooled messages its last connection sent and its peer did not confirm, for the next
+    /// connection to send first.
+    pub resend: std::collections::VecDeque<Outgoing>,
     /// The routing id to give the peer (CONNECT_ROUTING_ID).
     pub routing_id: Option<bytes::Bytes>,
     /// The socket's options at `connect`.
@@ -59,6 +62,7 @@ mod tests {
             addr: PeerAddr::Ipc("/nonexistent".into()),
             pipe: None,
             out_reader: None,
+            resend: Default::default(),
             routing_id: None,
             config: std::sync::Arc::new(crate::engine::config::ConnConfig::new(
                 crate::socket_type::SocketType::Dealer,

@@ -150,6 +150,7 @@ impl Reactor {
                         addr,
                         pipe,
                         out_reader: out_reader.map(|reader| *reader),
+                        resend: Default::default(),
                         routing_id,
                         config,
                         conn: None,
@@ -374,6 +375,7 @@ impl Reactor {
                     reconnection: c.was_connected,
                     routing_id: c.routing_id.clone(),
                     out_reader: c.out_reader.take().map(Box::new),
+                    resend: std::mem::take(&mut c.resend),
                 };
                 let origin = Origin::Connector(id);
                 let token = match self.add_conn(socket, config, origin, stream, true, attachment) {
@@ -381,6 +383,7 @@ impl Reactor {
                     Err(attachment) => {
                         if let Some(c) = self.connectors.get_mut(&id) {
                             c.out_reader = attachment.out_reader.map(|reader| *reader);
+                            c.resend = attachment.resend;
                         }
                         None
                     }
@@ -410,8 +413,11 @@ impl Reactor {
             return;
         };
         // The socket no longer writes into it: spooled messages it still holds go again.
-        if let (Some(rx), Some(spool)) = (&mut c.out_reader, &c.config.spool) {
-            spool.requeue(crate::pipe::unsent_seqs(rx));
+        if let Some(spool) = &c.config.spool {
+            spool.requeue(c.resend.drain(..).map(|(seq, _)| seq));
+            if let Some(rx) = &mut c.out_reader {
+                spool.requeue(crate::pipe::unsent_seqs(rx));
+            }
         }
     }
 
@@ -428,6 +434,10 @@ impl Reactor {
             };
             if let Some(reader) = conn.take_out_reader() {
                 c.out_reader = Some(reader); // what it did not take waits for the next one
+            }
+            let resend = conn.take_resend();
+            if !resend.is_empty() {
+                c.resend = resend;
             }
             if c.conn == Some(token) {
                 c.conn = None;
@@ -554,6 +564,7 @@ fn unattached() -> Attachment {
         reconnection: false,
         routing_id: None,
         out_reader: None,
+        resend: Default::default(),
     }
 }
 
@@ -567,7 +578,7 @@ fn signal(done: super::Done) {
 /// is the I/O thread's alone once the socket is closed).
 fn has_pending(socket: &SocketShared, c: &mut super::connector::Connector) -> bool {
     let Some(id) = c.pipe else { return false };
-    if c.out_reader.as_mut().is_some_and(|rx| rx.peek()) {
+    if c.out_reader.as_mut().is_some_and(|rx| rx.peek()) || !c.resend.is_empty() {
         return true;
     }
     let st = socket.lock();

@@ -24,11 +24,41 @@ use std::ops::Deref;
 /// assert_eq!(msg.as_str(), Some("hello"));
 /// assert!(!msg.more());
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Message {
     data: Frame,
     more: bool,
+    delivery: Option<Delivery>,
 }
+
+/// Where a message from a spooled zocket sender stands in its sender's stream: the stream's
+/// id and the message's sequence number in it. Numbers grow along a stream, and a message
+/// sent again (after a crash or a lost connection) has its first number, so an application
+/// can keep its own mark of what it finished with (see [`crate::spool::Receipts`]).
+///
+/// # Examples
+///
+/// ```
+/// let msg = zocket::Message::from("not from a spooled sender");
+/// assert_eq!(msg.delivery(), None);
+/// let mark = zocket::Delivery { stream: 0x2a, seq: 7 };
+/// assert!(mark.seq > 6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Delivery {
+    /// The sender's stream id (its spool's).
+    pub stream: u64,
+    /// The message's sequence number in the stream, from 1.
+    pub seq: u64,
+}
+
+/// Equal payloads and `more` flags (where they came from does not count).
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        self.data == other.data && self.more == other.more
+    }
+}
+impl Eq for Message {}
 
 impl Message {
     /// An empty frame.
@@ -62,8 +92,24 @@ impl Message {
         std::str::from_utf8(&self.data).ok()
     }
 
+    /// For the first frame of a message from a spooled zocket sender: its place in the
+    /// sender's stream (what [`Socket::ack`](crate::Socket::ack) acknowledges). `None` for
+    /// anything else.
+    pub fn delivery(&self) -> Option<Delivery> {
+        self.delivery
+    }
+
     pub(crate) fn from_frame(data: Frame, more: bool) -> Message {
-        Message { data, more }
+        Message {
+            data,
+            more,
+            delivery: None,
+        }
+    }
+
+    pub(crate) fn with_delivery(mut self, delivery: Option<Delivery>) -> Message {
+        self.delivery = delivery;
+        self
     }
 }
 

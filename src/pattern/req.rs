@@ -65,9 +65,7 @@ impl Pattern for Req {
         };
         if let Some(old) = self.awaiting.take() {
             // REQ_RELAXED: whatever the previous peer still sends is stale.
-            if let Some(p) = pipes.get_mut(old) {
-                p.clear_inbound();
-            }
+            pipes.clear_inbound(old);
         }
         self.request_id = self.request_id.wrapping_add(1);
         let mut out = Parts::with_capacity(msg.len() + 2);

@@ -8,7 +8,7 @@
 
 mod rx_acks;
 
-pub(crate) use rx_acks::{RxAcks, read_tag, tag_frame};
+pub(crate) use rx_acks::{Origin, RxAcks, read_tag, tag_frame};
 
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::{Frame, Parts};
@@ -167,19 +167,10 @@ impl Pipe {
 
     /// Queues a message for the application. With acknowledged delivery on the pipe, `origin`
     /// is where it came from on a spooled sender's connection (see [`RxAcks::record`]).
-    pub fn push_inbound(&mut self, msg: Parts, origin: Option<(u64, u64)>) {
+    pub fn push_inbound(&mut self, msg: Parts, origin: Option<Origin>) {
         self.inbound.push_back(msg);
         if let Some(rx) = &mut self.rx {
             rx.record(origin);
-        }
-    }
-
-    /// Drops everything queued for the application (REQ_RELAXED's stale replies), keeping
-    /// [`RxAcks::positions`] in step.
-    pub fn clear_inbound(&mut self) {
-        self.inbound.clear();
-        if let Some(rx) = &mut self.rx {
-            rx.positions.clear();
         }
     }
 
@@ -296,6 +287,10 @@ pub(crate) struct Pipes {
     pub peer_wakes: smallvec::SmallVec<[Arc<dyn PeerWake>; 2]>,
     /// Spool sequence numbers of messages an inproc peer left with unconsumed: to re-send.
     pub lost_seqs: Vec<u64>,
+    /// Messages from spooled senders taken from the queues since the socket last looked
+    /// (see `socket::finishing`), with the pipe they came from, and whether the pattern
+    /// discarded them (`clear_inbound`).
+    pub popped: smallvec::SmallVec<[(PipeId, Origin, bool); 2]>,
 }
 
 impl Pipes {
@@ -467,24 +462,48 @@ impl Pipes {
         }
     }
 
-    /// Takes the next inbound message of pipe `id`; records a resume wake-up when the queue
-    /// drops to half its high-water mark after the I/O thread paused on it.
+    /// Takes the next inbound message of pipe `id`. A message from a spooled sender is
+    /// recorded in [`Pipes::popped`], for the socket to finish.
     pub fn pop_in(&mut self, id: PipeId) -> Option<Parts> {
         let pipe = self.map.get_mut(&id)?;
         let msg = pipe.inbound.pop_front()?;
-        let empty = pipe.inbound.is_empty();
         if let Some(end) = &pipe.inproc
-            && end.consumed_one(empty)
+            && end.consumed_one(pipe.inbound.is_empty())
         {
             self.peer_wakes.extend(end.peer());
         }
-        if pipe.rx.as_mut().is_some_and(|rx| rx.on_pop(empty))
-            && let Some(conn) = pipe.conn
-        {
-            self.wakes.push(IoWake::Flush(conn)); // an acknowledgement is due
+        if let Some(origin) = pipe.rx.as_mut().and_then(RxAcks::on_pop) {
+            self.popped.push((id, origin, false));
         }
         self.forget_if_done(id);
         Some(msg)
+    }
+
+    /// Drops everything queued on pipe `id` for the application (REQ_RELAXED's stale
+    /// replies); what came from spooled senders is recorded as discarded.
+    pub fn clear_inbound(&mut self, id: PipeId) {
+        let Some(pipe) = self.map.get_mut(&id) else {
+            return;
+        };
+        pipe.inbound.clear();
+        if let Some(rx) = &mut pipe.rx {
+            let discarded = rx.positions.drain(..).flatten().map(|origin| (id, origin, true));
+            self.popped.extend(discarded);
+        }
+    }
+
+    /// `origin`'s position on pipe `id` is done: its connection is woken if an
+    /// acknowledgement is due.
+    pub fn mark_done(&mut self, id: PipeId, origin: &Origin) {
+        let Some(pipe) = self.map.get_mut(&id) else {
+            return;
+        };
+        let empty = pipe.inbound.is_empty();
+        if pipe.rx.as_mut().is_some_and(|rx| rx.mark_done(origin, empty))
+            && let Some(conn) = pipe.conn
+        {
+            self.wakes.push(IoWake::Flush(conn));
+        }
     }
 
     /// Forgets pipe `id` if it is detached and nothing is left to read in it; true if so.

@@ -1,23 +1,40 @@
-//! Receiver side of zocket acknowledged delivery, per pipe: which connection position each
-//! queued message from a spooled sender had, so that popping it tells how far the
-//! application got, and the count the connection acknowledges (ZACK).
+//! Receiver side of zocket acknowledged delivery, per pipe: where each queued message from a
+//! spooled sender came from (its connection, position and sequence number), and which
+//! positions of the current connection are done, so that the count the connection
+//! acknowledges (ZACK) covers exactly the prefix of positions the receiver is finished with.
+//!
+//! A position is done when its message was finished by the application (taken, or with
+//! receipts or manual acknowledgement, committed), dropped by the receiver (a duplicate of a
+//! finished message, or discarded by the pattern), or when a copy it stood for was finished.
 
 use crate::message::{Frame, Parts};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Where a message from a spooled sender came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// The pipe's acknowledgement generation (one per connection; 0 is never current).
+    pub generation: u64,
+    /// Its position among the connection's sequenced messages, from 1.
+    pub position: u64,
+    /// The sender's stream and the message's sequence number in it.
+    pub stream: u64,
+    pub seq: u64,
+}
+
 /// See the module documentation.
 #[derive(Default)]
 pub(crate) struct RxAcks {
     /// Connection generation (positions restart with each connection).
     pub generation: u64,
-    /// (generation, position, sequence number) of each inbound message, in queue order.
-    pub positions: VecDeque<(u64, u64, u64)>,
-    /// Position of the last message dropped (a duplicate, or refused by the pattern): it
-    /// counts as handled once the queue before it drains.
-    ghost_upto: u64,
-    /// Position up to which messages were handed to the application.
+    /// The origin of each inbound message, in queue order (`None`: untagged, or queued before
+    /// acknowledged delivery began).
+    pub positions: VecDeque<Option<Origin>>,
+    /// Done flags of the current generation's positions after `delivered`.
+    ledger: VecDeque<bool>,
+    /// Every position up to here is done.
     delivered: u64,
     /// What the current connection was last told (`handled`).
     published: u64,
@@ -26,47 +43,52 @@ pub(crate) struct RxAcks {
 }
 
 impl RxAcks {
-    /// Positions handed over but not yet published, past which a wake-up is worth it.
+    /// Positions done but not yet published, past which a wake-up is worth it.
     const BATCH: u64 = 32;
 
-    /// Records where the message just queued came from: (position, sequence number) on the
-    /// current connection, or nowhere (untagged, or from an earlier connection), so that
-    /// `positions` stays in step with the queue.
-    pub fn record(&mut self, origin: Option<(u64, u64)>) {
-        let entry = match origin {
-            Some((position, seq)) => (self.generation, position, seq),
-            None => (0, 0, 0), // generation 0 is never current
-        };
-        self.positions.push_back(entry);
+    /// Records where the message just queued came from, so that `positions` stays in step
+    /// with the queue.
+    pub fn record(&mut self, origin: Option<Origin>) {
+        self.positions.push_back(origin);
     }
 
     /// A new connection serves the pipe: positions start again, counted into `handled`.
     pub fn start_generation(&mut self, handled: Arc<AtomicU64>) {
         self.generation += 1;
-        (self.ghost_upto, self.delivered, self.published) = (0, 0, 0);
+        (self.delivered, self.published) = (0, 0);
+        self.ledger.clear();
         self.handled = Some(handled);
     }
 
     /// The current connection is gone: nothing is counted for it any more.
     pub fn end_generation(&mut self) {
         self.handled = None;
+        self.ledger.clear();
     }
 
-    /// A message at `position` will never be read: it counts as handled once everything
-    /// queued before it is. True if an acknowledgement is due.
-    pub fn ghost(&mut self, position: u64, queue_empty: bool) -> bool {
-        self.ghost_upto = position;
-        if queue_empty {
-            self.delivered = self.delivered.max(position);
+    /// `origin`'s position is done. True if an acknowledgement is due (published: the
+    /// connection must be woken to send it). A position of an earlier connection counts for
+    /// nothing: that connection is gone.
+    pub fn mark_done(&mut self, origin: &Origin, queue_empty: bool) -> bool {
+        if origin.generation != self.generation || origin.position <= self.delivered {
+            return false;
+        }
+        let index = (origin.position - self.delivered - 1) as usize;
+        if self.ledger.len() <= index {
+            self.ledger.resize(index + 1, false);
+        }
+        self.ledger[index] = true;
+        while self.ledger.front() == Some(&true) {
+            self.ledger.pop_front();
+            self.delivered += 1;
         }
         self.publish(queue_empty)
     }
 
     /// The connection of the current generation died: its messages the application has not
     /// read were never acknowledged, so the sender will send them again. They are taken out
-    /// of `inbound` (and their sequence numbers returned) so that the new copies are not
-    /// mistaken for duplicates of messages that then never get read.
-    pub fn drop_unread(&mut self, inbound: &mut VecDeque<Parts>) -> Vec<u64> {
+    /// of `inbound`, and their origins returned.
+    pub fn drop_unread(&mut self, inbound: &mut VecDeque<Parts>) -> Vec<Origin> {
         debug_assert_eq!(self.positions.len(), inbound.len(), "positions out of step");
         if self.positions.len() != inbound.len() {
             return Vec::new();
@@ -75,11 +97,12 @@ impl RxAcks {
         let mut kept = VecDeque::with_capacity(inbound.len());
         let mut kept_positions = VecDeque::with_capacity(inbound.len());
         for (entry, msg) in self.positions.drain(..).zip(inbound.drain(..)) {
-            if entry.0 == self.generation {
-                dropped.push(entry.2);
-            } else {
-                kept.push_back(msg);
-                kept_positions.push_back(entry);
+            match entry {
+                Some(origin) if origin.generation == self.generation => dropped.push(origin),
+                _ => {
+                    kept.push_back(msg);
+                    kept_positions.push_back(entry);
+                }
             }
         }
         *inbound = kept;
@@ -87,18 +110,15 @@ impl RxAcks {
         dropped
     }
 
-    /// The application took the queue's front. True if an acknowledgement is due: the
-    /// count is published, and the connection must be woken to send it.
-    pub fn on_pop(&mut self, queue_now_empty: bool) -> bool {
-        if let Some((generation, pos, _)) = self.positions.pop_front()
-            && generation == self.generation
-        {
-            self.delivered = self.delivered.max(pos);
-        }
-        if queue_now_empty {
-            self.delivered = self.delivered.max(self.ghost_upto);
-        }
-        self.publish(queue_now_empty)
+    /// The application (or the pattern) took the queue's front: where it came from.
+    pub fn on_pop(&mut self) -> Option<Origin> {
+        self.positions.pop_front().flatten()
+    }
+
+    /// Whether positions of the current connection wait to be done.
+    #[cfg(test)]
+    pub fn undone(&self) -> usize {
+        self.ledger.len()
     }
 
     fn publish(&mut self, queue_empty: bool) -> bool {
@@ -145,32 +165,33 @@ mod tests {
         assert_eq!(read_tag(&tag_frame(None)), None);
     }
 
-    /// Messages queued without an origin (from an unspooled connection earlier on the same
-    /// pipe, or untagged) count for nothing: taking them acknowledges none of the spooled
-    /// sender's. Before every queued message recorded an entry, popping 32 of them counted
-    /// 32 of the sender's, which the application had not taken.
+    fn origin(rx: &RxAcks, position: u64) -> Origin {
+        Origin {
+            generation: rx.generation,
+            position,
+            stream: 7,
+            seq: 500 + position,
+        }
+    }
+
+    /// Positions count only as a contiguous prefix: one not done holds back the count, however
+    /// many after it are. Before, the count was the highest position taken, so a copy dropped
+    /// as a duplicate acknowledged messages still queued before it.
     #[test]
-    fn messages_without_an_origin_acknowledge_nothing() {
+    fn the_count_covers_only_the_prefix_of_done_positions() {
         let handled = Arc::new(AtomicU64::new(0));
         let mut rx = RxAcks::default();
         rx.start_generation(Arc::clone(&handled));
-        for _ in 0..40 {
-            rx.record(None);
+        for pos in [2, 3, 5] {
+            assert!(!rx.mark_done(&origin(&rx, pos), true), "position 1 is not done");
         }
-        for pos in 1..=40 {
-            rx.record(Some((pos, 500 + pos)));
-        }
-        for _ in 0..40 {
-            rx.on_pop(false);
-        }
-        assert_eq!(
-            handled.load(Ordering::Relaxed),
-            0,
-            "untagged messages acknowledged"
-        );
-        let due: Vec<u64> = (1..=40u64).filter(|&n| rx.on_pop(n == 40)).collect();
-        assert_eq!(due, [32, 40]);
-        assert_eq!(handled.load(Ordering::Relaxed), 40);
+        assert_eq!(handled.load(Ordering::Relaxed), 0);
+        assert!(rx.mark_done(&origin(&rx, 1), true));
+        assert_eq!(handled.load(Ordering::Relaxed), 3);
+        assert_eq!(rx.undone(), 2, "4 pending, 5 done");
+        assert!(rx.mark_done(&origin(&rx, 4), true));
+        assert_eq!(handled.load(Ordering::Relaxed), 5);
+        assert!(!rx.mark_done(&origin(&rx, 4), true), "done twice counts once");
     }
 
     #[test]
@@ -178,18 +199,35 @@ mod tests {
         let handled = Arc::new(AtomicU64::new(0));
         let mut rx = RxAcks::default();
         rx.start_generation(Arc::clone(&handled));
-        for pos in 1..=40 {
-            rx.positions.push_back((rx.generation, pos, 100 + pos));
-        }
-        let due: Vec<u64> = (1..=40u64).filter(|&n| rx.on_pop(n == 40)).collect();
+        let due: Vec<u64> = (1..=40u64)
+            .filter(|&n| rx.mark_done(&origin(&rx, n), n == 40))
+            .collect();
         assert_eq!(due, [32, 40]);
         assert_eq!(handled.load(Ordering::Relaxed), 40);
-        // A duplicate after that counts once the queue is empty.
-        assert!(rx.ghost(41, true));
-        assert_eq!(handled.load(Ordering::Relaxed), 41);
-        // A gone connection is told nothing more.
+        // A gone connection is told nothing more, and an earlier one's positions count for
+        // nothing in the next.
+        let old = origin(&rx, 41);
         rx.end_generation();
-        assert!(!rx.ghost(42, true));
-        assert_eq!(handled.load(Ordering::Relaxed), 41);
+        assert!(!rx.mark_done(&old, true));
+        rx.start_generation(Arc::clone(&handled));
+        assert!(!rx.mark_done(&old, true));
+        assert_eq!(handled.load(Ordering::Relaxed), 40);
+    }
+
+    #[test]
+    fn unread_messages_of_the_current_connection_are_dropped_in_step() {
+        let mut rx = RxAcks::default();
+        rx.start_generation(Arc::new(AtomicU64::new(0)));
+        let mut inbound = VecDeque::new();
+        rx.record(None);
+        inbound.push_back(Parts::new());
+        for pos in 1..=3 {
+            rx.record(Some(origin(&rx, pos)));
+            inbound.push_back(Parts::new());
+        }
+        let dropped: Vec<u64> = rx.drop_unread(&mut inbound).iter().map(|o| o.seq).collect();
+        assert_eq!(dropped, [501, 502, 503]);
+        assert_eq!((inbound.len(), rx.positions.len()), (1, 1));
+        assert_eq!(rx.on_pop(), None);
     }
 }

@@ -117,6 +117,7 @@ impl Window {
     }
 
     /// Removes `seq` if present; returns how many runs were added (1, 0 or -1).
+    #[cfg(test)]
     fn remove(&mut self, seq: u64) -> isize {
         let Some((first, last)) = self.runs.range(..=seq).next_back().map(|(&f, &l)| (f, l)) else {
             return 0;
@@ -264,7 +265,21 @@ impl Dedup {
         Ok(true)
     }
 
-    /// Forgets `seq` of `stream`: it was received but will not be read, and comes again.
+    /// Raises `stream`'s mark to `low` (the sender's, or a receipt's): everything up to it is
+    /// old.
+    pub fn note_low(&mut self, stream: u64, low: u64) {
+        if let Some(w) = self.streams.get_mut(&stream) {
+            self.runs -= w.raise_low(low);
+        }
+    }
+
+    /// The streams remembered.
+    pub fn streams(&self) -> Vec<u64> {
+        self.streams.keys().copied().collect()
+    }
+
+    /// Forgets `seq` of `stream`, as if never delivered.
+    #[cfg(test)]
     pub fn forget(&mut self, stream: u64, seq: u64) {
         if let Some(w) = self.streams.get_mut(&stream) {
             self.runs = self.runs.saturating_add_signed(w.remove(seq));

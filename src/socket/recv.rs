@@ -3,6 +3,7 @@
 
 use super::Socket;
 use super::shared::Locked;
+use crate::Delivery;
 use crate::error::Result;
 use crate::message::{Frame, Message, Parts};
 use bytes::Bytes;
@@ -27,17 +28,28 @@ impl Inbox {
 impl Socket {
     /// Takes the next whole message, waiting per `flags` and the receive timeout. Returns with
     /// the lock still held, so callers finish their bookkeeping in the same critical section.
-    fn recv_locked<'a>(&'a self, mut guard: Locked<'a>, flags: i32) -> Result<(Locked<'a>, Parts)> {
+    fn recv_locked<'a>(
+        &'a self,
+        mut guard: Locked<'a>,
+        flags: i32,
+    ) -> Result<(Locked<'a>, Parts, Option<Delivery>)> {
         self.io.check()?;
+        if guard.finishing.has_taken() && !guard.finishing.manual {
+            guard.finish_taken()?; // automatic acknowledgement: the last message is done
+        }
         let deadline = crate::deadline::from_now(guard.opts.rcvtimeo);
         loop {
             let st = &mut *guard;
             st.sync_polled();
             let got = st.pattern.recv(&mut st.pipes);
+            let delivery = match st.pipes.popped.is_empty() {
+                true => None,
+                false => st.after_take(matches!(got, Ok(Some(_)))),
+            };
             st.reap();
             if let Some(parts) = got? {
                 guard.pipes.fast_credit = true;
-                return Ok((guard, parts));
+                return Ok((guard, parts, delivery));
             }
             self.wait(&mut guard, flags, deadline)?;
         }
@@ -48,11 +60,11 @@ impl Socket {
     /// application thread touches the state it shares with the I/O thread once per batch
     /// rather than once per message (what libzmq's pipes do too). Not when a spooled sender
     /// is attached: its messages are acknowledged as they are taken.
-    fn next_message(&self, flags: i32) -> Result<Parts> {
+    fn next_message(&self, flags: i32) -> Result<(Parts, Option<Delivery>)> {
         if let Some(parts) = self.lock_inbox().prefetched.pop_front() {
-            return Ok(parts);
+            return Ok((parts, None));
         }
-        let (mut guard, parts) = self.recv_locked(self.locked(), flags)?;
+        let (mut guard, parts, delivery) = self.recv_locked(self.locked(), flags)?;
         if self.prefetches && !guard.acked_senders {
             let mut inbox = self.lock_inbox();
             let st = &mut *guard;
@@ -64,7 +76,7 @@ impl Socket {
             }
             st.reap();
         }
-        Ok(parts)
+        Ok((parts, delivery))
     }
 
     pub(super) fn lock_inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
@@ -83,17 +95,18 @@ impl Socket {
             }
             inbox.prefetched.pop_front()
         };
-        let mut parts = match prefetched {
-            Some(parts) => parts,
+        let (mut parts, delivery) = match prefetched {
+            Some(parts) => (parts, None),
             None => self.next_message(flags)?,
         };
         if parts.len() == 1 {
-            return Ok(Message::from_frame(parts.pop().unwrap_or_default(), false));
+            let msg = Message::from_frame(parts.pop().unwrap_or_default(), false);
+            return Ok(msg.with_delivery(delivery));
         }
         let mut parts = parts.into_iter();
         let first = parts.next().unwrap_or_default();
         self.lock_inbox().partial.extend(parts);
-        Ok(Message::from_frame(first, true))
+        Ok(Message::from_frame(first, true).with_delivery(delivery))
     }
 
     /// Receives one frame as a `Vec<u8>`.
@@ -131,7 +144,7 @@ impl Socket {
                 return Ok(inbox.partial.drain(..).collect());
             }
         }
-        self.next_message(flags)
+        self.next_message(flags).map(|(parts, _)| parts)
     }
 
     /// Whether the last frame received by [`Socket::recv_msg`] has more frames after it.

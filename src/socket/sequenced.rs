@@ -1,19 +1,17 @@
 //! Messages from spooled zocket senders, on the socket's side: they arrive through the same
 //! lock-free pipe as any other, each with a first frame carrying its sequence number
-//! (`pipe::tag_frame`). As the socket moves them into its queue it strips that frame,
-//! drops duplicates of what it delivered already (`Dedup`), and records each message's
-//! position on its connection; as the application takes them, the count of handled positions
-//! is published for the connection to acknowledge (`pipe::RxAcks`). A connection that goes
+//! (`pipe::tag_frame`). As the socket moves them into its queue it strips that frame, drops
+//! duplicates of what it is done with (`Dedup`), holds back copies of what is still pending
+//! (`finishing`), and records each message's position on its connection, which is
+//! acknowledged once the receiver is done with it (`pipe::RxAcks`). A connection that goes
 //! takes with it what the application did not read: it was not acknowledged, and comes again.
 
+use super::finishing::PAST_BOUNDS;
 use super::from_io::Sequenced;
 use super::shared::SocketState;
 use crate::message::Parts;
-use crate::pipe::{ConnId, IoWake, PipeId, RxAcks, read_tag};
+use crate::pipe::{ConnId, IoWake, Origin, PipeId, RxAcks, read_tag};
 use crate::ypipe::Read;
-
-/// Why a spooled sender's connection is closed when the receiver cannot follow its stream.
-const PAST_BOUNDS: &str = "a spooled sender went past what the receiver remembers";
 
 impl SocketState {
     /// Before a spooled sender's connection is attached: false if its stream cannot be
@@ -22,6 +20,14 @@ impl SocketState {
         if let Err(e) = self.dedup.attach(sequenced.stream) {
             log::warn!("refusing a spooled sender's connection: {e}");
             self.pipes.wakes.push(IoWake::Refused(conn, PAST_BOUNDS));
+            return false;
+        }
+        if let Err(e) = self.load_receipt(sequenced.stream) {
+            log::error!("refusing a spooled sender's connection: its receipt cannot be read: {e}");
+            self.dedup.detach(sequenced.stream);
+            self.pipes
+                .wakes
+                .push(IoWake::Refused(conn, "the receipt store failed"));
             return false;
         }
         true
@@ -51,8 +57,8 @@ impl SocketState {
     }
 
     /// A spooled sender's connection `conn` to pipe `id` is gone: what it wrote and the
-    /// application did not take is dropped, and forgotten as delivered, as it comes again.
-    /// A pipe already detached (`disconnect`) goes once that leaves it empty.
+    /// application did not take is dropped (a copy held back takes its place), as it comes
+    /// again. A pipe already detached (`disconnect`) goes once that leaves it empty.
     pub(super) fn detach_sequenced(&mut self, id: PipeId, conn: ConnId) {
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
@@ -67,28 +73,23 @@ impl SocketState {
         if let Some(mut wire) = pipe.wire.remove(at) {
             while let Read::Frame { .. } = wire.rx.read() {}
         }
+        let mut dropped = Vec::new();
         if let Some(rx) = pipe.rx.as_mut().filter(|rx| rx.generation == generation) {
             rx.end_generation();
-            for seq in rx.drop_unread(&mut pipe.inbound) {
-                self.dedup.forget(stream, seq);
-            }
+            dropped = rx.drop_unread(&mut pipe.inbound);
         }
+        self.dropped_unread(id, generation, &dropped);
         self.dedup.detach(stream);
         self.pipes.forget_if_done(id);
     }
 
     /// Takes a message read from pipe `id`'s front connection, a spooled sender's: strips
-    /// its tag, and returns it unless it is a duplicate. Its position is recorded when the
-    /// caller queues it ([`queue_sequenced`](Self::queue_sequenced)). A stream past the receiver's bounds refuses
-    /// the connection.
-    pub(super) fn take_sequenced(
-        &mut self,
-        id: PipeId,
-        mut msg: Parts,
-    ) -> Option<(Parts, Option<(u64, u64)>)> {
+    /// its tag, and returns it with its origin unless it is a duplicate or a copy held back
+    /// (see `finishing`).
+    pub(super) fn take_sequenced(&mut self, id: PipeId, mut msg: Parts) -> Option<(Parts, Option<Origin>)> {
         let pipe = self.pipes.get_mut(id)?;
         let wire = pipe.wire.front_mut()?;
-        let (conn, seq_state) = (wire.conn, wire.sequenced.as_mut()?);
+        let seq_state = wire.sequenced.as_mut()?;
         if msg.is_empty() || seq_state.refused {
             return None; // never written so by a connection; or refused, and going
         }
@@ -96,57 +97,36 @@ impl SocketState {
             return Some((msg, None)); // sent without a sequence number
         };
         seq_state.position += 1;
-        let (stream, position) = (seq_state.stream, seq_state.position);
-        if self.dedup.is_duplicate(stream, seq) {
-            self.ghost(id, position);
-            return None;
-        }
-        if let Err(e) = self.dedup.accept(stream, seq, low) {
-            // The stream is forgotten: accepting what follows would bring it back.
-            log::warn!("closing a spooled sender's connection: {e}");
-            self.pipes.wakes.push(IoWake::Refused(conn, PAST_BOUNDS));
-            if let Some(seq_state) = self
-                .pipes
-                .get_mut(id)
-                .and_then(|p| p.wire.front_mut())
-                .and_then(|w| w.sequenced.as_mut())
-            {
-                seq_state.refused = true;
-            }
-        }
-        Some((msg, Some((position, seq))))
+        let origin = Origin {
+            generation: seq_state.generation,
+            position: seq_state.position,
+            stream: seq_state.stream,
+            seq,
+        };
+        self.dedup.note_low(origin.stream, low);
+        let msg = self.admit_copy(id, origin, msg)?;
+        Some((msg, Some(origin)))
     }
 
     /// Queues what [`take_sequenced`](Self::take_sequenced) returned, recording where it
     /// came from. Through a pattern that looks at incoming messages (none of the types a
-    /// spooled sender talks to), it counts as handled at once.
+    /// spooled sender talks to), it is done at once.
     pub(super) fn queue_sequenced(
         &mut self,
         id: PipeId,
-        (msg, tag): (Parts, Option<(u64, u64)>),
+        (msg, origin): (Parts, Option<Origin>),
         through_pattern: bool,
     ) {
         if through_pattern {
             let _ = self.pattern.incoming(id, msg, &mut self.pipes);
-            if let Some((position, _)) = tag {
-                self.ghost(id, position);
+            if let Some(origin) = origin {
+                self.done(id, origin);
             }
             return;
         }
-        if let Some(pipe) = self.pipes.get_mut(id) {
-            pipe.push_inbound(msg, tag);
-        }
-    }
-
-    fn ghost(&mut self, id: PipeId, position: u64) {
-        let Some(pipe) = self.pipes.get_mut(id) else {
-            return;
-        };
-        let empty = pipe.inbound.is_empty();
-        if pipe.rx.as_mut().is_some_and(|rx| rx.ghost(position, empty))
-            && let Some(conn) = pipe.conn
-        {
-            self.pipes.wakes.push(IoWake::Flush(conn));
+        match self.pipes.get_mut(id) {
+            Some(pipe) => pipe.push_inbound(msg, origin),
+            None => self.dropped_unread(id, 0, &Vec::from_iter(origin)),
         }
     }
 }

@@ -73,6 +73,8 @@ pub(crate) struct SocketState {
     pub spool: Option<SpoolThread>,
     /// Sequence numbers already delivered from spooled zocket senders.
     pub dedup: Dedup,
+    /// Messages from spooled senders not yet done with (see `finishing`).
+    pub finishing: super::finishing::Finishing,
     /// A spooled zocket sender was attached: messages are acknowledged as the application
     /// takes them, so they are taken one at a time.
     pub acked_senders: bool,
@@ -107,6 +109,7 @@ impl SocketShared {
                 arena: Default::default(),
                 spool: None,
                 dedup: Dedup::default(),
+                finishing: Default::default(),
                 acked_senders: false,
                 closed: false,
                 attention: Arc::clone(&attention),

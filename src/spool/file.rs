@@ -18,7 +18,7 @@
 //! are fsynced per the [`FsyncPolicy`].
 
 mod cache;
-mod dir;
+pub(super) mod dir;
 mod durability;
 mod recovery;
 #[cfg(test)]

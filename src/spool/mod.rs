@@ -9,10 +9,12 @@
 mod crc32c;
 mod file;
 mod memory;
+mod receipts;
 mod record;
 
 pub use file::{FileSpool, FileSpoolConfig, FsyncPolicy, OnCorruption};
 pub use memory::MemorySpool;
+pub use receipts::{FileReceipts, Receipts};
 
 use bytes::Bytes;
 use std::path::PathBuf;

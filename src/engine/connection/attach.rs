@@ -35,6 +35,12 @@ impl Connection {
             .or_else(|| self.attachment.out_reader.take().map(|reader| *reader))
     }
 
+    /// What the connector must send first on its next connection (see
+    /// [`Attachment::resend`]), taken as the connection goes.
+    pub fn take_resend(&mut self) -> VecDeque<Outgoing> {
+        std::mem::take(&mut self.attachment.resend)
+    }
+
     /// Makes the pipes and hands the socket its ends.
     fn attach_direct(&mut self, peer_identity: Bytes) {
         let (in_tx, in_rx) = ypipe::channel(self.config.rcvhwm);

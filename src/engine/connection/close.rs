@@ -68,9 +68,17 @@ impl Connection {
             leftover,
             unsent: unsent.map(Box::new),
         };
-        // Written but not confirmed by the peer: in doubt, so sent again.
-        let unconfirmed = self.tx_acks.take_unconfirmed();
+        // Written but not confirmed by the peer: in doubt, so sent again. A connector's next
+        // connection sends them first; otherwise the spool thread routes them again, before
+        // anything newer.
+        let (unconfirmed, mut requeued) = self.tx_acks.take_unconfirmed();
+        if persistent.is_some() {
+            let later = std::mem::replace(&mut self.attachment.resend, unconfirmed);
+            self.attachment.resend.extend(later);
+        } else {
+            requeued.extend(unconfirmed.iter().map(|(seq, _)| *seq));
+        }
         self.socket
-            .connection_gone(detach, unconfirmed, self.config.spool.as_deref());
+            .connection_gone(detach, requeued, self.config.spool.as_deref());
     }
 }

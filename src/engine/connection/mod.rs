@@ -58,6 +58,10 @@ pub(super) struct Attachment {
     /// The persistent pipe's outbound reading end, lent by the connector (see
     /// [`Connection::take_out_reader`]).
     pub out_reader: Option<Box<ypipe::Reader<Outgoing>>>,
+    /// Spooled messages an earlier connection of the connector sent and its peer did not
+    /// confirm: sent first, before anything newer in the pipe, so that a receiver gets each
+    /// stream in order (receipts are high-water marks). Given back as the connection goes.
+    pub resend: VecDeque<Outgoing>,
 }
 
 pub(super) struct Connection {

@@ -76,26 +76,24 @@ impl Connection {
         // fetching it per message would move its cache line between the cores per message.
         let mut fetched = false;
         while self.out.len() < REFILL_UP_TO {
-            if !rx.has_known() && std::mem::replace(&mut fetched, true) {
-                break;
+            let (seq, msg) = match self.attachment.resend.pop_front() {
+                Some(again) => again,
+                None if !rx.has_known() && std::mem::replace(&mut fetched, true) => break,
+                None => match rx.read() {
+                    Read::Frame { item, wake, .. } => {
+                        room_made |= wake == Wake::Writer;
+                        took = true;
+                        item
+                    }
+                    Read::Empty | Read::Closed => break,
+                },
+            };
+            if seq != 0 && self.tx_acks.by_peer {
+                push_command(&Command::Seq { seq, low }, &mut self.out);
             }
-            match rx.read() {
-                Read::Frame {
-                    item: (seq, msg),
-                    wake,
-                    ..
-                } => {
-                    room_made |= wake == Wake::Writer;
-                    took = true;
-                    if seq != 0 && self.tx_acks.by_peer {
-                        push_command(&Command::Seq { seq, low }, &mut self.out);
-                    }
-                    self.proto.encode_message(&msg, &mut self.out);
-                    if seq != 0 {
-                        self.tx_acks.sent(seq, self.written + self.out.len() as u64);
-                    }
-                }
-                Read::Empty | Read::Closed => break,
+            self.proto.encode_message(&msg, &mut self.out);
+            if seq != 0 {
+                self.tx_acks.sent(seq, self.written + self.out.len() as u64, &msg);
             }
         }
         // Room is announced first: the spool thread's routing syncs and must see it.
@@ -117,7 +115,9 @@ impl Connection {
             wakes.push(IoWake::Flush(self.id));
             return false;
         }
-        if self.attachment.out_reader.as_mut().is_some_and(|rx| rx.peek()) {
+        if self.attachment.out_reader.as_mut().is_some_and(|rx| rx.peek())
+            || !self.attachment.resend.is_empty()
+        {
             return false; // the handshake is not done; it takes them when it is
         }
         if !self.out.is_empty() || self.fast.as_ref().is_some_and(|f| f.has_leftover()) {

@@ -7,7 +7,7 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
+pub(in crate::spool) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
     move |source| SpoolError::Io {
         path: path.to_path_buf(),
         source,
@@ -23,7 +23,7 @@ pub(super) fn segment_name(first_seq: u64) -> String {
 /// the same process is refused too; the kernel releases it when the process dies, so a crash
 /// leaves no stale lock. The `lock` file is never deleted (deleting it would let two openers
 /// lock two different files).
-pub(super) fn lock(dir: &Path) -> Result<File, SpoolError> {
+pub(in crate::spool) fn lock(dir: &Path) -> Result<File, SpoolError> {
     let path = dir.join("lock");
     let file = OpenOptions::new()
         .read(true)
@@ -49,7 +49,7 @@ pub(super) fn lock(dir: &Path) -> Result<File, SpoolError> {
 }
 
 /// Makes the directory's entries (files created, renamed or deleted in it) durable.
-pub(super) fn fsync_dir(dir: &Path) -> Result<(), SpoolError> {
+pub(in crate::spool) fn fsync_dir(dir: &Path) -> Result<(), SpoolError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
 }
 

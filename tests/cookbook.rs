@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RECIPES: [&str; 7] = [
+const RECIPES: [&str; 8] = [
     "pipeline",
     "pubsub_fanout",
     "reqrep_broker",
@@ -15,6 +15,7 @@ const RECIPES: [&str; 7] = [
     "lbbroker",
     "mixed_peers",
     "reliable_pipeline",
+    "exactly_once_pipeline",
 ];
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
@@ -201,4 +202,13 @@ fn reliable_pipeline_loses_nothing_when_stages_are_killed() {
     assert_eq!(num(&s, "missing"), 0, "{s:?}");
     assert!(num(&s, "kills") >= 1, "no stage was killed: {s:?}");
     num(&s, "duplicates"); // present and a number; any count is allowed
+}
+
+#[test]
+fn exactly_once_pipeline_does_every_task_once_when_stages_are_killed() {
+    let s = run("exactly_once_pipeline");
+    let tasks = num(&s, "tasks");
+    assert!(tasks > 0 && num(&s, "kills") > 0, "{s:?}");
+    assert_eq!(num(&s, "processed"), tasks, "{s:?}");
+    assert_eq!(num(&s, "duplicates"), 0, "{s:?}");
 }

@@ -18,6 +18,7 @@ pub(crate) struct Delivery {
     acked_ahead: BTreeSet<u64>,
     /// Every message up to here is confirmed (and acknowledged in the spool).
     low: u64,
+    backlog: super::backlog::Backlog,
 }
 
 impl Delivery {
@@ -29,7 +30,16 @@ impl Delivery {
             requeue: BTreeSet::new(),
             acked_ahead: BTreeSet::new(),
             low,
+            backlog: super::backlog::Backlog::new(std::time::Instant::now()),
         }
+    }
+
+    /// What the spool holds now, and how fast it moves.
+    pub fn stats(&mut self) -> crate::spool::SpoolStats {
+        let next = self.spool.next_seq();
+        let held = next.saturating_sub(self.low + 1) - self.acked_ahead.len() as u64;
+        let oldest = (held > 0).then_some(self.low + 1);
+        self.backlog.stats(held, oldest, self.spool.size())
     }
 
     pub fn low_water(&self) -> u64 {
@@ -42,7 +52,9 @@ impl Delivery {
     }
 
     pub fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
-        self.spool.append(frames)
+        let seq = self.spool.append(frames)?;
+        self.backlog.appended(seq);
+        Ok(seq)
     }
 
     /// The next messages to route, up to `max`, re-queued ones first, read from the spool;
@@ -116,6 +128,9 @@ impl Delivery {
         let before = self.low;
         while self.acked_ahead.remove(&(self.low + 1)) {
             self.low += 1;
+        }
+        if self.low > before {
+            self.backlog.confirmed(self.low - before, self.low);
         }
         if self.low > before
             && let Err(e) = self.spool.ack(self.low)

@@ -3,6 +3,7 @@
 
 mod attach;
 pub(crate) mod attention;
+mod backlog;
 pub(crate) mod dedup;
 pub(crate) mod delivery;
 mod finishing;

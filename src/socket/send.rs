@@ -112,4 +112,16 @@ impl Socket {
         st.spool = Some(thread);
         Ok(())
     }
+
+    /// What the socket's spool holds (messages and bytes not yet confirmed delivered, the
+    /// oldest one's age) and how fast messages go in and out: the backlog to watch. See
+    /// [`crate::spool::SpoolStats`] for an example.
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] if the socket has no spool.
+    pub fn spool_stats(&self) -> Result<crate::spool::SpoolStats> {
+        let link = self.shared.lock().spool_link().cloned();
+        let link = link.ok_or(Error::WrongState("the socket has no spool"))?;
+        Ok(link.stats())
+    }
 }

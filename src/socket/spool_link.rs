@@ -91,6 +91,11 @@ impl SpoolLink {
         self.stream_id
     }
 
+    /// What the spool holds now, and how fast it moves.
+    pub fn stats(&self) -> crate::spool::SpoolStats {
+        self.lock().stats()
+    }
+
     /// Every message up to this one is confirmed.
     pub fn low_water(&self) -> u64 {
         self.low.load(Ordering::Acquire)

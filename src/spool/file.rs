@@ -20,6 +20,7 @@
 mod cache;
 pub(super) mod dir;
 mod durability;
+mod inspect;
 mod recovery;
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,7 @@ use bytes::{Bytes, BytesMut};
 use cache::RecentCache;
 use dir::{io_err, segment_name};
 use durability::Durability;
+pub use inspect::{SegmentReport, SpoolReport, inspect};
 use recovery::recover_segments;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};

@@ -12,7 +12,7 @@ mod memory;
 mod receipts;
 mod record;
 
-pub use file::{FileSpool, FileSpoolConfig, FsyncPolicy, OnCorruption};
+pub use file::{FileSpool, FileSpoolConfig, FsyncPolicy, OnCorruption, SegmentReport, SpoolReport, inspect};
 pub use memory::MemorySpool;
 pub use receipts::{FileReceipts, Receipts};
 
@@ -66,6 +66,35 @@ pub enum SpoolError {
         /// What is wrong with it.
         reason: &'static str,
     },
+}
+
+/// What a spooled socket holds, and how fast it moves (`Socket::spool_stats`).
+///
+/// # Examples
+///
+/// ```
+/// let push = zocket::Context::new().socket(zocket::SocketType::Push)?;
+/// push.set_spool(zocket::spool::MemorySpool::new(None))?;
+/// push.send("queued", zocket::DONTWAIT)?; // no peer yet: it waits in the spool
+/// let stats = push.spool_stats()?;
+/// assert_eq!(stats.messages, 1);
+/// assert!(stats.oldest_age.is_some());
+/// # Ok::<(), zocket::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SpoolStats {
+    /// Messages held: appended and not yet confirmed delivered.
+    pub messages: u64,
+    /// Bytes the spool holds (on disk, for a file spool).
+    pub bytes: u64,
+    /// How long the oldest message held has waited (for messages left by an earlier run: at
+    /// least since the spool was set on this socket). `None` when nothing is held.
+    pub oldest_age: Option<std::time::Duration>,
+    /// Messages appended per second, over about the last 10 seconds.
+    pub in_rate: f64,
+    /// Messages confirmed delivered per second, over about the last 10 seconds.
+    pub out_rate: f64,
 }
 
 /// A store of outgoing messages, numbered in append order. Object-safe: sockets hold a

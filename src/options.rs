@@ -32,6 +32,8 @@ pub(crate) struct Options {
     pub heartbeat_ivl: Option<Duration>,
     pub heartbeat_timeout: Option<Duration>,
     pub heartbeat_ttl: Option<Duration>,
+    /// The socket keeps receipts (`Socket::set_receipts`), which it announces to its peers.
+    pub receipts: bool,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
+            receipts: false,
         }
     }
 }

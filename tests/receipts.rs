@@ -1,9 +1,12 @@
 //! Receipts and manual acknowledgement, in one process: what is acknowledged to a spooled
 //! sender and when, what comes again to a restarted receiver, and misuse.
 
-use std::collections::HashMap;
+mod common;
+
+use common::RawPeer;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zocket::spool::{MemorySpool, Receipts, SpoolError};
 use zocket::{Context, DONTWAIT, Error, Socket, SocketType};
 
@@ -147,6 +150,12 @@ fn misuse_is_refused() {
         pull.set_receipts(Shared::default()),
         Err(Error::WrongState(_))
     ));
+    let late = ctx.socket(SocketType::Pull).unwrap();
+    late.bind("tcp://127.0.0.1:0").unwrap();
+    assert!(
+        matches!(late.set_receipts(Shared::default()), Err(Error::WrongState(_))),
+        "receipts are announced at bind and connect: set them before"
+    );
     pull.bind("tcp://127.0.0.1:0").unwrap();
     let plain = ctx.socket(SocketType::Push).unwrap();
     plain.connect(&pull.last_endpoint().unwrap()).unwrap();
@@ -192,4 +201,133 @@ fn a_failing_commit_is_reported_and_retried() {
     assert_eq!(pull.recv_bytes(0).unwrap(), [2], "retried, then received");
     assert_eq!(flaky.0.lock().unwrap().1, [1]);
     drop(push);
+}
+
+/// A raw spooled sender of stream `stream` (announces the stream, sends tagged messages).
+fn raw_sender(endpoint: &str, stream: &[u8]) -> RawPeer {
+    let mut peer = RawPeer::connect(endpoint);
+    peer.handshake(1, &[("Socket-Type", b"PUSH"), ("X-Zocket-Stream", stream)]);
+    peer
+}
+
+fn send_tagged(peer: &mut RawPeer, seq: u64) {
+    let mut zseq = seq.to_be_bytes().to_vec();
+    zseq.extend_from_slice(&0u64.to_be_bytes());
+    peer.send_command("ZSEQ", &zseq);
+    peer.send_message(&[&seq.to_be_bytes()]);
+}
+
+/// Found by review: with two connections of one stream at once (a sender that reconnected
+/// while its old connection lingers), fair queuing interleaves them, and a receipt was
+/// committed for a message while lower numbers of the stream were still queued unread: after
+/// a crash they would have been dropped as duplicates, lost. Receipts must only be committed
+/// over numbers all finished.
+#[test]
+fn a_receipt_never_passes_a_lower_number_still_unread() {
+    let ctx = Context::new();
+    let receipts = Shared::default();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_receipts(receipts.clone()).unwrap();
+    pull.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = pull.last_endpoint().unwrap();
+    let mut old = raw_sender(&endpoint, b"00000000000000cc");
+    for seq in 1..=5 {
+        send_tagged(&mut old, seq);
+    }
+    // The receiver takes the first connection's messages into its queue (a call syncs).
+    let deadline = Instant::now() + DEADLINE;
+    while pull.events() & zocket::POLLIN == 0 {
+        assert!(Instant::now() < deadline, "the first messages never arrived");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut new = raw_sender(&endpoint, b"00000000000000cc");
+    for seq in 6..=10 {
+        send_tagged(&mut new, seq);
+    }
+    // Its answer to a ping comes after it decoded what came before: the second connection's
+    // messages are waiting too, and the receives alternate between the two.
+    new.send_ping(0, b"");
+    new.read_command("PONG");
+    let mut received = BTreeSet::new();
+    for _ in 0..10 {
+        let msg = pull.recv_msg(0).unwrap();
+        for c in receipts.commits() {
+            assert!(
+                (1..=c).all(|n| received.contains(&n)),
+                "receipt {c} committed before {:?} was received",
+                (1..=c).find(|n| !received.contains(n))
+            );
+        }
+        received.insert(msg.delivery().unwrap().seq);
+    }
+    pull.recv_msg(DONTWAIT).ok(); // finishes the last one
+    assert_eq!(receipts.commits(), (1..=10).collect::<Vec<u64>>());
+}
+
+/// A connection that sends one sequence number twice is closed. (Copies are held while their
+/// original is pending, so copies on one connection would otherwise grow memory without
+/// bound.) What it sent and the application did not read goes with it, unacknowledged: the
+/// sender sends it again on its next connection, where it is delivered once.
+#[test]
+fn one_number_twice_on_one_connection_closes_it() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let mut peer = raw_sender(&pull.last_endpoint().unwrap(), b"00000000000000dd");
+    send_tagged(&mut peer, 1);
+    send_tagged(&mut peer, 1);
+    let deadline = Instant::now() + DEADLINE;
+    while !peer.wait_closed(Duration::from_millis(10)) {
+        assert!(Instant::now() < deadline, "still open");
+        pull.can_recv(); // the socket reads its pipes on its calls
+    }
+    let mut again = raw_sender(&pull.last_endpoint().unwrap(), b"00000000000000dd");
+    send_tagged(&mut again, 1);
+    assert_eq!(pull.recv_bytes(0).unwrap(), 1u64.to_be_bytes());
+    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+}
+
+/// With ZMQ_IMMEDIATE, a connecting spooled PUSH whose peer goes for good moves what that peer
+/// left unconfirmed to the live peer. (Only a connecting sender whose peer keeps receipts
+/// holds such messages back for the same peer's next connection, to keep its stream in
+/// order; without IMMEDIATE, messages queued for a disconnected peer wait for it, as in
+/// libzmq.)
+#[test]
+fn a_connecting_spooled_push_moves_a_dead_peers_messages_to_the_live_one() {
+    let ctx = Context::new();
+    let live = ctx.socket(SocketType::Pull).unwrap();
+    live.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    live.bind("tcp://127.0.0.1:0").unwrap();
+    let dying = ctx.socket(SocketType::Pull).unwrap();
+    dying.bind("tcp://127.0.0.1:0").unwrap();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_spool(MemorySpool::new(None)).unwrap();
+    push.set_immediate(true).unwrap(); // nothing is queued for a peer that is not connected
+    push.connect(&dying.last_endpoint().unwrap()).unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    while push.events() & zocket::POLLOUT == 0 {
+        assert!(Instant::now() < deadline, "never connected");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for n in 0..50u32 {
+        push.send(n.to_be_bytes(), 0).unwrap();
+    }
+    // The first peer takes nothing and goes for good; the second comes.
+    let deadline = Instant::now() + DEADLINE;
+    while dying.events() & zocket::POLLIN == 0 {
+        assert!(Instant::now() < deadline, "nothing reached the first peer");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(dying);
+    push.connect(&live.last_endpoint().unwrap()).unwrap();
+    let mut got: Vec<u32> = (0..50)
+        .map(|_| {
+            let m = live.recv_bytes(0).expect("a message the dead peer left");
+            u32::from_be_bytes(m[..].try_into().unwrap())
+        })
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..50).collect::<Vec<u32>>());
 }

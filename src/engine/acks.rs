@@ -18,11 +18,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) const PROP_ACK: &str = "X-Zocket-Ack";
 /// Metadata property: this peer sends from a spool; the value is its stream id in hex.
 pub(crate) const PROP_STREAM: &str = "X-Zocket-Stream";
+/// Metadata property: this peer keeps receipts (high-water marks per stream), so each
+/// stream must reach it in order: what a lost connection left unconfirmed goes first on the
+/// next one.
+pub(crate) const PROP_RECEIPTS: &str = "X-Zocket-Receipts";
 
 #[derive(Default)]
 pub(super) struct SenderAcks {
     /// The peer confirms delivery itself (ZACK).
     pub by_peer: bool,
+    /// The peer keeps receipts and the connection serves a persistent pipe: unconfirmed
+    /// messages are kept, for the connector's next connection to send first.
+    pub keep_messages: bool,
     /// Peer-confirmed mode: messages sent here, oldest first, not yet confirmed (kept, so
     /// that a connector sends them again first on its next connection).
     unconfirmed: VecDeque<Outgoing>,
@@ -36,7 +43,12 @@ impl SenderAcks {
     /// A spooled message was encoded; it ends at `stream_end` bytes into the connection.
     pub fn sent(&mut self, seq: u64, stream_end: u64, msg: &Parts) {
         if self.by_peer {
-            self.unconfirmed.push_back((seq, msg.clone()));
+            let kept = if self.keep_messages {
+                msg.clone()
+            } else {
+                Parts::new()
+            };
+            self.unconfirmed.push_back((seq, kept));
         } else {
             self.marks.push_back((stream_end, seq));
         }
@@ -62,8 +74,8 @@ impl SenderAcks {
     }
 
     /// Everything not confirmed, as the connection dies: the messages a peer did not
-    /// confirm, oldest first, and the sequence numbers of those written to a peer that does
-    /// not confirm.
+    /// confirm, oldest first (their frames only with `keep_messages`), and the sequence
+    /// numbers of those written to a peer that does not confirm.
     pub fn take_unconfirmed(&mut self) -> (VecDeque<Outgoing>, Vec<u64>) {
         let written = self.marks.drain(..).map(|(_, seq)| seq).collect();
         (std::mem::take(&mut self.unconfirmed), written)

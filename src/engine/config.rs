@@ -3,7 +3,7 @@
 //! options the same way: a listener or a connecter keeps the options it was created with,
 //! and setting one later changes later binds and connects only.
 
-use super::acks::{PROP_ACK, PROP_STREAM};
+use super::acks::{PROP_ACK, PROP_RECEIPTS, PROP_STREAM};
 use super::heartbeat::HeartbeatConfig;
 use crate::options::Options;
 use crate::socket::shared::SocketState;
@@ -45,6 +45,9 @@ impl ConnConfig {
         let mut extra_metadata = Vec::new();
         if socket_type.acknowledges_spools() {
             extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
+        }
+        if opts.receipts {
+            extra_metadata.push((PROP_RECEIPTS.to_string(), Bytes::from_static(b"1")));
         }
         if let Some(spool) = &spool {
             let id = format!("{:016x}", spool.stream_id());

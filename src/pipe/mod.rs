@@ -105,6 +105,9 @@ pub(crate) struct Pipe {
     pub refused: Option<&'static str>,
     /// The connection's direct-write path, once its handshake is done.
     pub fast: Option<Arc<dyn DirectWrite>>,
+    /// Copies of pending messages from spooled senders held back for this pipe (see
+    /// `socket::finishing`): they count against the receive high-water mark.
+    pub held_copies: usize,
     /// The socket's end of an inproc connection: messages go to and come from the peer
     /// socket's pipe directly, with no connection in between.
     pub inproc: Option<Box<InprocEnd>>,
@@ -160,6 +163,7 @@ impl Pipe {
             rx: None,
             refused: None,
             fast: None,
+            held_copies: 0,
             inproc: None,
             wire: VecDeque::new(),
         }
@@ -287,10 +291,13 @@ pub(crate) struct Pipes {
     pub peer_wakes: smallvec::SmallVec<[Arc<dyn PeerWake>; 2]>,
     /// Spool sequence numbers of messages an inproc peer left with unconsumed: to re-send.
     pub lost_seqs: Vec<u64>,
-    /// Messages from spooled senders taken from the queues since the socket last looked
-    /// (see `socket::finishing`), with the pipe they came from, and whether the pattern
-    /// discarded them (`clear_inbound`).
-    pub popped: smallvec::SmallVec<[(PipeId, Origin, bool); 2]>,
+    /// Once a spooled sender is attached: every message taken from the queues since the
+    /// socket last looked (see `socket::finishing`), with the pipe it came from, where it came
+    /// from if a spooled sender sent it, and whether the pattern discarded it
+    /// (`clear_inbound`).
+    pub popped: smallvec::SmallVec<[(PipeId, Option<Origin>, bool); 2]>,
+    /// Record every take in `popped` (a spooled sender was attached).
+    pub track_pops: bool,
 }
 
 impl Pipes {
@@ -472,8 +479,15 @@ impl Pipes {
         {
             self.peer_wakes.extend(end.peer());
         }
-        if let Some(origin) = pipe.rx.as_mut().and_then(RxAcks::on_pop) {
+        if self.track_pops {
+            let origin = pipe.rx.as_mut().and_then(RxAcks::on_pop);
             self.popped.push((id, origin, false));
+        }
+        if pipe.inbound.is_empty()
+            && pipe.rx.as_mut().is_some_and(RxAcks::on_drained)
+            && let Some(conn) = pipe.conn
+        {
+            self.wakes.push(IoWake::Flush(conn)); // what is done is due once the queue drains
         }
         self.forget_if_done(id);
         Some(msg)
@@ -487,7 +501,11 @@ impl Pipes {
         };
         pipe.inbound.clear();
         if let Some(rx) = &mut pipe.rx {
-            let discarded = rx.positions.drain(..).flatten().map(|origin| (id, origin, true));
+            let discarded = rx
+                .positions
+                .drain(..)
+                .flatten()
+                .map(|origin| (id, Some(origin), true));
             self.popped.extend(discarded);
         }
     }

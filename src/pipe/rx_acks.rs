@@ -115,6 +115,11 @@ impl RxAcks {
         self.positions.pop_front().flatten()
     }
 
+    /// The queue drained: what is done is published. True if an acknowledgement is due.
+    pub fn on_drained(&mut self) -> bool {
+        self.publish(true)
+    }
+
     /// Whether positions of the current connection wait to be done.
     #[cfg(test)]
     pub fn undone(&self) -> usize {

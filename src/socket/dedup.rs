@@ -273,11 +273,6 @@ impl Dedup {
         }
     }
 
-    /// The streams remembered.
-    pub fn streams(&self) -> Vec<u64> {
-        self.streams.keys().copied().collect()
-    }
-
     /// Forgets `seq` of `stream`, as if never delivered.
     #[cfg(test)]
     pub fn forget(&mut self, stream: u64, seq: u64) {

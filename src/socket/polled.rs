@@ -68,7 +68,7 @@ impl SocketState {
                 0 => MOVE_BATCH,
                 hwm => hwm.min(MOVE_BATCH),
             };
-            if pipe.inbound.len() >= room {
+            if pipe.inbound.len() + pipe.held_copies >= room {
                 break;
             }
             let Some(front) = pipe.wire.front_mut() else {

@@ -17,6 +17,12 @@ impl Socket {
     /// [`Socket::set_manual_ack`]. For PULL, DEALER, ROUTER and PAIR sockets. Receipts are
     /// high-water marks per stream, which holds when each spooled sender's stream goes to one
     /// receiver at a time (the README's spool section says what is and is not covered).
+    /// Set before `bind` or `connect`: the socket announces it to its peers (a spooled
+    /// sender then re-sends a lost connection's messages in order).
+    ///
+    /// Acknowledge through [`Socket::recv_msg`]: with [`Socket::set_manual_ack`], a message
+    /// received whole (`recv_multipart`, `recv_frames`, a proxy) carries no
+    /// [`Message::delivery`] and cannot be acknowledged.
     ///
     /// # Examples
     ///
@@ -39,7 +45,11 @@ impl Socket {
         if guard.finishing.receipts.is_some() {
             return Err(Error::WrongState("the socket already has receipts"));
         }
-        guard.set_receipts(Box::new(receipts))
+        if !guard.endpoints.is_empty() {
+            return Err(Error::WrongState("set receipts before bind or connect"));
+        }
+        guard.set_receipts(Box::new(receipts));
+        Ok(())
     }
 
     /// With `true`, a message from a spooled sender is finished only when the application

@@ -37,6 +37,7 @@ impl SocketState {
     /// start, in a new generation.
     pub(super) fn attach_sequenced(&mut self, id: PipeId, conn: ConnId, sequenced: Sequenced) {
         self.acked_senders = true;
+        self.pipes.track_pops = true;
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
         };
@@ -57,7 +58,7 @@ impl SocketState {
     }
 
     /// A spooled sender's connection `conn` to pipe `id` is gone: what it wrote and the
-    /// application did not take is dropped (a copy held back takes its place), as it comes
+    /// application did not take is dropped (a copy held back is queued instead), as it comes
     /// again. A pipe already detached (`disconnect`) goes once that leaves it empty.
     pub(super) fn detach_sequenced(&mut self, id: PipeId, conn: ConnId) {
         let Some(pipe) = self.pipes.get_mut(id) else {
@@ -89,6 +90,7 @@ impl SocketState {
     pub(super) fn take_sequenced(&mut self, id: PipeId, mut msg: Parts) -> Option<(Parts, Option<Origin>)> {
         let pipe = self.pipes.get_mut(id)?;
         let wire = pipe.wire.front_mut()?;
+        let conn = wire.conn;
         let seq_state = wire.sequenced.as_mut()?;
         if msg.is_empty() || seq_state.refused {
             return None; // never written so by a connection; or refused, and going
@@ -103,8 +105,8 @@ impl SocketState {
             stream: seq_state.stream,
             seq,
         };
-        self.dedup.note_low(origin.stream, low);
-        let msg = self.admit_copy(id, origin, msg)?;
+        self.note_sender_low(origin.stream, low);
+        let msg = self.admit_copy(id, conn, origin, msg)?;
         Some((msg, Some(origin)))
     }
 

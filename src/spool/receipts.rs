@@ -12,7 +12,7 @@
 use super::SpoolError;
 use super::crc32c;
 use super::file::dir::{fsync_dir, io_err, lock};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -87,6 +87,8 @@ pub struct FileReceipts {
     log: File,
     /// stream → (mark, when committed, by `clock`).
     marks: HashMap<u64, (u64, u64)>,
+    /// The same by commit time, oldest first: the stream to forget when there are too many.
+    by_age: BTreeMap<u64, u64>,
     clock: u64,
     records: usize,
     /// Records beyond one per stream before a rewrite ([`SLACK`]; smaller in tests).
@@ -101,7 +103,9 @@ impl FileReceipts {
     ///
     /// # Errors
     /// [`SpoolError::Locked`] if another `FileReceipts` has the directory open;
-    /// [`SpoolError::Io`] if it cannot be created or read.
+    /// [`SpoolError::Io`] if it cannot be created or read; [`SpoolError::Corrupt`] if a
+    /// record is damaged before valid ones (not a crash's torn tail: marks would go back, and
+    /// messages finished with be delivered again).
     pub fn open(dir: impl AsRef<Path>) -> Result<FileReceipts, SpoolError> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
@@ -119,6 +123,7 @@ impl FileReceipts {
             dir,
             log,
             marks: HashMap::new(),
+            by_age: BTreeMap::new(),
             clock: 0,
             records: 0,
             slack: SLACK,
@@ -133,6 +138,17 @@ impl FileReceipts {
             receipts.remember(stream, seq);
             receipts.records += 1;
             valid += RECORD_LEN;
+        }
+        if bytes[valid..]
+            .chunks_exact(RECORD_LEN)
+            .skip(1)
+            .any(|r| decode(r).is_some())
+        {
+            return Err(SpoolError::Corrupt {
+                path,
+                offset: valid as u64,
+                reason: "damaged receipt before valid ones",
+            });
         }
         if valid < bytes.len() {
             log::warn!(
@@ -155,13 +171,14 @@ impl FileReceipts {
     fn remember(&mut self, stream: u64, seq: u64) {
         self.clock += 1;
         let entry = self.marks.entry(stream).or_insert((0, 0));
+        self.by_age.remove(&entry.1);
         *entry = (entry.0.max(seq), self.clock);
-        if self.marks.len() > MAX_STREAMS {
-            let oldest = self.marks.iter().min_by_key(|(_, (_, at))| *at).map(|(&s, _)| s);
-            if let Some(oldest) = oldest {
-                log::warn!("receipts: forgetting stream {oldest:016x}, committed longest ago");
-                self.marks.remove(&oldest);
-            }
+        self.by_age.insert(self.clock, stream);
+        if self.marks.len() > MAX_STREAMS
+            && let Some((_, oldest)) = self.by_age.pop_first()
+        {
+            log::warn!("receipts: forgetting stream {oldest:016x}, committed longest ago");
+            self.marks.remove(&oldest);
         }
     }
 
@@ -169,23 +186,24 @@ impl FileReceipts {
         self.dir.join(LOG)
     }
 
-    /// Rewrites the log with one record per stream, atomically (a new file renamed over it).
+    /// Rewrites the log with one record per stream, oldest commit first (so that a reopened
+    /// store forgets in the same order), atomically: a new file, synced, renamed over it. The
+    /// sync is not optional here, as a power failure after the rename could otherwise lose
+    /// marks committed long ago; it is rare.
     fn compact(&mut self) -> Result<(), SpoolError> {
         let path = self.path();
         let fresh = self.dir.join(format!("{LOG}.new"));
         let mut bytes = Vec::with_capacity(self.marks.len() * RECORD_LEN);
-        for (&stream, &(seq, _)) in &self.marks {
-            bytes.extend_from_slice(&encode(stream, seq));
+        for stream in self.by_age.values() {
+            if let Some(&(seq, _)) = self.marks.get(stream) {
+                bytes.extend_from_slice(&encode(*stream, seq));
+            }
         }
         let mut file = File::create(&fresh).map_err(io_err(&fresh))?;
         file.write_all(&bytes).map_err(io_err(&fresh))?;
-        if self.sync {
-            file.sync_all().map_err(io_err(&fresh))?;
-        }
+        file.sync_all().map_err(io_err(&fresh))?;
         fs::rename(&fresh, &path).map_err(io_err(&path))?;
-        if self.sync {
-            fsync_dir(&self.dir)?;
-        }
+        fsync_dir(&self.dir)?;
         self.log = OpenOptions::new()
             .append(true)
             .open(&path)

@@ -19,9 +19,12 @@ impl Connection {
         };
         let peer_identity = peer.identity.clone();
         let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
+        let peer_keeps_receipts = peer.metadata.get(PROP_RECEIPTS).is_some();
         self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
         self.attention = Some(Arc::clone(&self.socket.attention));
         self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
+        self.tx_acks.keep_messages =
+            self.tx_acks.by_peer && peer_keeps_receipts && self.attachment.persistent_pipe.is_some();
         self.attach_direct(peer_identity);
         Ok(())
     }

@@ -68,11 +68,13 @@ impl Connection {
             leftover,
             unsent: unsent.map(Box::new),
         };
-        // Written but not confirmed by the peer: in doubt, so sent again. A connector's next
-        // connection sends them first; otherwise the spool thread routes them again, before
-        // anything newer.
+        // Written but not confirmed by the peer: in doubt, so sent again. To a peer that keeps
+        // receipts, the connector's next connection sends them first, before the pipe's newer
+        // messages (its receipts are high-water marks); otherwise the spool thread routes
+        // them again, to any peer, before anything newer.
+        let keep = self.tx_acks.keep_messages;
         let (unconfirmed, mut requeued) = self.tx_acks.take_unconfirmed();
-        if persistent.is_some() {
+        if keep {
             let later = std::mem::replace(&mut self.attachment.resend, unconfirmed);
             self.attachment.resend.extend(later);
         } else {

@@ -76,6 +76,30 @@ proptest! {
     }
 }
 
+/// Found by review: one damaged record in the middle truncated every valid record after it,
+/// so marks went back. Damage before valid records is corruption, not a torn tail.
+#[test]
+fn damage_before_valid_records_is_corruption_not_a_torn_tail() {
+    let dir = dir("damage");
+    let mut receipts = FileReceipts::open(&dir).unwrap();
+    for seq in 1..=3 {
+        receipts.commit(9, seq).unwrap();
+    }
+    drop(receipts);
+    let path = dir.join(LOG);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[RECORD_LEN + 3] ^= 0x10; // the second of three records
+    fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        FileReceipts::open(&dir),
+        Err(SpoolError::Corrupt { .. })
+    ));
+    bytes[RECORD_LEN + 3] ^= 0x10;
+    bytes[2 * RECORD_LEN + 3] ^= 0x10; // the last one: a torn tail, dropped
+    fs::write(&path, &bytes).unwrap();
+    assert_eq!(FileReceipts::open(&dir).unwrap().load(9).unwrap(), 2);
+}
+
 #[test]
 fn a_second_opener_is_refused() {
     let dir = dir("lock");

@@ -47,6 +47,6 @@ pub use message::{Delivery, IntoFrame, Message};
 pub use options::DEFAULT_LINGER;
 pub use poller::{POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{proxy, proxy_steerable};
-pub use socket::{DONTWAIT, SNDMORE, Socket};
+pub use socket::{Batch, BatchId, Checkback, DONTWAIT, SNDMORE, Socket};
 pub use socket_type::SocketType;
 pub use zmtp::protocol::MAX_FRAMES_PER_MESSAGE;

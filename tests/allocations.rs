@@ -129,8 +129,11 @@ fn large_borrowed_messages_reuse_their_buffers() {
         SIZE,
     );
     eprintln!("allocations per 64 KiB message: inproc {inproc:.4}, tcp {tcp:.4}");
+    // Without the reuse it is 1 per message; with it, a few per thousand, more when the
+    // machine is loaded (the receiver then drops its frames late and the pool runs dry now
+    // and then: 0.011 seen with a build running alongside).
     assert!(
-        inproc < 0.01,
+        inproc < 0.05,
         "inproc: {inproc:.3} allocations per 64 KiB message"
     );
     assert!(tcp < 0.05, "tcp: {tcp:.3} allocations per 64 KiB message");

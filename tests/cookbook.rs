@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RECIPES: [&str; 8] = [
+const RECIPES: [&str; 9] = [
     "pipeline",
     "pubsub_fanout",
     "reqrep_broker",
@@ -16,6 +16,7 @@ const RECIPES: [&str; 8] = [
     "mixed_peers",
     "reliable_pipeline",
     "exactly_once_pipeline",
+    "transfer_with_checkback",
 ];
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
@@ -211,4 +212,15 @@ fn exactly_once_pipeline_does_every_task_once_when_stages_are_killed() {
     assert!(tasks > 0 && num(&s, "kills") > 0, "{s:?}");
     assert_eq!(num(&s, "processed"), tasks, "{s:?}");
     assert_eq!(num(&s, "duplicates"), 0, "{s:?}");
+}
+
+#[test]
+fn transfer_with_checkback_balances_every_debit_with_one_credit() {
+    let s = run("transfer_with_checkback");
+    let transfers = num(&s, "transfers");
+    assert!(transfers > 0 && num(&s, "kills") > 0, "{s:?}");
+    assert_eq!(num(&s, "debits"), transfers, "{s:?}");
+    assert_eq!(num(&s, "credits"), transfers, "{s:?}");
+    assert_eq!(num(&s, "duplicates"), 0, "{s:?}");
+    assert_eq!(s["balanced"], "true", "{s:?}");
 }

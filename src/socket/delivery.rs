@@ -57,6 +57,20 @@ impl Delivery {
         Ok(seq)
     }
 
+    /// Appends `messages` as one atomic batch (committing prepared batch `commits`).
+    pub fn append_batch(&mut self, messages: &[Vec<Bytes>], commits: Option<u64>) -> Result<u64, SpoolError> {
+        let first = self.spool.append_batch(messages, commits)?;
+        for i in 0..messages.len() as u64 {
+            self.backlog.appended(first + i);
+        }
+        Ok(first)
+    }
+
+    /// The spool itself, for prepared batches.
+    pub fn spool(&mut self) -> &mut dyn Spool {
+        &mut *self.spool
+    }
+
     /// The next messages to route, up to `max`, re-queued ones first, read from the spool;
     /// nothing is marked dispatched until [`Delivery::dispatched`] says it was routed. A
     /// message gone from the spool (acknowledged before a restart, or a damaged record the

@@ -4,6 +4,8 @@
 mod attach;
 pub(crate) mod attention;
 mod backlog;
+mod batch;
+pub use batch::{Batch, BatchId, Checkback};
 pub(crate) mod dedup;
 pub(crate) mod delivery;
 mod finishing;

@@ -108,7 +108,9 @@ impl Socket {
         }
         let io = std::sync::Arc::downgrade(&self.io);
         let live = self.io.spool_thread_started();
-        let thread = super::spool_link::SpoolThread::start(Box::new(spool), &self.shared, io, live)?;
+        let checkback = st.checkback.take();
+        let thread =
+            super::spool_link::SpoolThread::start(Box::new(spool), checkback, &self.shared, io, live)?;
         st.spool = Some(thread);
         Ok(())
     }

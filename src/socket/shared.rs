@@ -73,6 +73,8 @@ pub(crate) struct SocketState {
     pub spool: Option<SpoolThread>,
     /// Sequence numbers already delivered from spooled zocket senders.
     pub dedup: Dedup,
+    /// The check-back for prepared batches, until the spool is set (see `batch`).
+    pub checkback: Option<super::batch::CheckbackFn>,
     /// Messages from spooled senders not yet done with (see `finishing`).
     pub finishing: super::finishing::Finishing,
     /// A spooled zocket sender was attached: messages are acknowledged as the application
@@ -109,6 +111,7 @@ impl SocketShared {
                 arena: Default::default(),
                 spool: None,
                 dedup: Dedup::default(),
+                checkback: None,
                 finishing: Default::default(),
                 acked_senders: false,
                 closed: false,

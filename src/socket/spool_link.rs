@@ -31,6 +31,8 @@ struct Work {
     /// Pipes may have room, a peer appeared, or messages were appended.
     route: bool,
     stop: bool,
+    /// Ask the check-back again about prepared batches it did not know (`batch`).
+    recheck: bool,
     /// The spool thread waits for work: a request must wake it (otherwise it will see the
     /// request when it looks next, and waking it would cost a system call per request).
     idle: bool,
@@ -48,7 +50,14 @@ pub(crate) struct SpoolLink {
     /// spooled message) and whether everything appended is confirmed (for the linger).
     low: AtomicU64,
     drained: AtomicBool,
+    /// The application's check-back for prepared batches left by an earlier run, and the
+    /// batches it answered `Unknown` about, asked again every [`RECHECK`] (`batch`).
+    pub(super) checkback: Mutex<Option<super::batch::CheckbackFn>>,
+    pub(super) undecided: Mutex<Vec<u64>>,
 }
+
+/// How often prepared batches the check-back did not know are asked about again.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl SpoolLink {
     fn new(spool: Box<dyn Spool>) -> SpoolLink {
@@ -62,16 +71,18 @@ impl SpoolLink {
             work: Mutex::new(Work::default()),
             work_ready: Condvar::new(),
             stream_id,
+            checkback: Mutex::new(None),
+            undecided: Mutex::new(Vec::new()),
         };
         link.request(|w| w.route = true); // messages left by an earlier run go first
         link
     }
 
-    fn lock(&self) -> MutexGuard<'_, Delivery> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Delivery> {
         self.delivery.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn publish(&self, delivery: &Delivery) {
+    pub(super) fn publish(&self, delivery: &Delivery) {
         self.low.store(delivery.low_water(), Ordering::Release);
         self.drained.store(delivery.is_drained(), Ordering::Release);
     }
@@ -143,9 +154,34 @@ impl SpoolLink {
     ) -> crate::Result<()> {
         // The spool takes `Bytes`: small frames get one each, once, not at each retry.
         let frames: SmallVec<[Bytes; 3]> = frames.iter().map(Frame::to_bytes).collect();
+        self.append_waiting(deadline, alive, |delivery| delivery.append(&frames))
+    }
+
+    /// Appends a batch of messages atomically (see `Spool::append_batch`), waiting for the
+    /// quota as [`SpoolLink::append`] does.
+    pub fn append_batch(
+        &self,
+        messages: &[Vec<Bytes>],
+        commits: Option<u64>,
+        deadline: Option<Option<Instant>>,
+        alive: impl Fn() -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        self.append_waiting(deadline, alive, |delivery| {
+            delivery.append_batch(messages, commits)
+        })
+    }
+
+    /// Runs `op` (an append), waiting and retrying while the quota is reached, as `deadline`
+    /// allows; then routes what was appended.
+    fn append_waiting(
+        &self,
+        deadline: Option<Option<Instant>>,
+        alive: impl Fn() -> crate::Result<()>,
+        mut op: impl FnMut(&mut Delivery) -> Result<u64, SpoolError>,
+    ) -> crate::Result<()> {
         let mut delivery = self.lock();
         loop {
-            match delivery.append(&frames) {
+            match op(&mut delivery) {
                 Ok(_) => break,
                 Err(full @ SpoolError::Full { .. }) => {
                     alive()?;
@@ -194,7 +230,8 @@ impl SpoolLink {
         let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             let stop = work.stop;
-            if !work.confirmed.is_empty() || !work.requeued.is_empty() || (work.route && !stop) {
+            let busy = !work.confirmed.is_empty() || !work.requeued.is_empty();
+            if busy || ((work.route || work.recheck) && !stop) {
                 let taken = std::mem::take(&mut *work);
                 work.stop = taken.stop;
                 return Some(taken);
@@ -203,7 +240,16 @@ impl SpoolLink {
                 return None;
             }
             work.idle = true;
-            work = self.work_ready.wait(work).unwrap_or_else(|e| e.into_inner());
+            if self.has_undecided() {
+                let (again, waited) = self
+                    .work_ready
+                    .wait_timeout(work, RECHECK)
+                    .unwrap_or_else(|e| e.into_inner());
+                work = again;
+                work.recheck |= waited.timed_out();
+            } else {
+                work = self.work_ready.wait(work).unwrap_or_else(|e| e.into_inner());
+            }
             work.idle = false;
         }
     }
@@ -219,6 +265,9 @@ impl SpoolLink {
         self.room.wake_all();
         if work.stop {
             return; // the socket is gone: nothing to route, and no reason to read the disk
+        }
+        if work.recheck {
+            self.check_back();
         }
         loop {
             let batch = self.lock().next_batch(ROUTE_BATCH);
@@ -269,13 +318,19 @@ pub(crate) struct SpoolThread {
 impl SpoolThread {
     /// Starts delivering from `spool` for `socket`, whose wake-ups go to `io`; the thread
     /// holds `live` until it ends.
+    /// `checkback` decides the prepared batches an earlier run left, before this returns.
     pub fn start(
         spool: Box<dyn Spool>,
+        checkback: Option<super::batch::CheckbackFn>,
         socket: &Arc<SocketShared>,
         io: Weak<dyn WakeIo + Send + Sync>,
         live: Live,
     ) -> std::io::Result<SpoolThread> {
         let link = Arc::new(SpoolLink::new(spool));
+        if let Some(checkback) = checkback {
+            *link.checkback.lock().unwrap_or_else(|e| e.into_inner()) = Some(checkback);
+            link.check_back_all();
+        }
         let (worker, socket) = (Arc::clone(&link), Arc::downgrade(socket));
         let thread = std::thread::Builder::new()
             .name("zocket-spool".into())

@@ -21,6 +21,7 @@ mod cache;
 pub(super) mod dir;
 mod durability;
 mod inspect;
+mod prepared;
 mod recovery;
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ use cache::RecentCache;
 use dir::{io_err, segment_name};
 use durability::Durability;
 pub use inspect::{SegmentReport, SpoolReport, inspect};
+use prepared::PreparedStore;
 use recovery::recover_segments;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -133,6 +135,7 @@ pub struct FileSpool {
     corruptions: Vec<SpoolError>,
     encode_buf: BytesMut,
     durability: Durability,
+    prepared: PreparedStore,
     /// The directory's lock: declared after `durability`, so it is released only after the
     /// sync thread has stopped.
     _lock: File,
@@ -169,8 +172,16 @@ impl FileSpool {
             Some(&(first, _)) => acked.max(first.saturating_sub(1)),
             None => acked,
         };
-        let (mut scanned, mut dir_changed) =
-            recover_segments(&found, acked, config.on_corruption, durable, &mut corruptions)?;
+        let mut committed = Vec::new();
+        let (mut scanned, mut dir_changed) = recover_segments(
+            &found,
+            acked,
+            config.on_corruption,
+            durable,
+            &mut corruptions,
+            &mut committed,
+        )?;
+        let prepared = PreparedStore::open(&dir, durable, &committed)?;
         let next_seq = scanned
             .back()
             .map_or(acked + 1, |s| s.last_seq + 1)
@@ -213,6 +224,7 @@ impl FileSpool {
             corruptions,
             encode_buf: BytesMut::new(),
             durability,
+            prepared,
             _lock: lock,
         };
         // The newest segment was kept even if acknowledged; if a new one was started after
@@ -487,6 +499,62 @@ impl Spool for FileSpool {
 
     fn stream_id(&self) -> u64 {
         self.stream_id
+    }
+
+    fn append_batch(&mut self, messages: &[Vec<Bytes>], commits: Option<u64>) -> Result<u64, SpoolError> {
+        self.durability.check()?;
+        let first = self.next_seq;
+        let Some(last) = messages.len().checked_sub(1) else {
+            return Ok(first);
+        };
+        let mark = |i: usize| record::BatchMark {
+            continues: i < last,
+            commits: commits.filter(|_| i == last),
+        };
+        let len: u64 = messages
+            .iter()
+            .enumerate()
+            .map(|(i, frames)| record::encoded_len_marked(frames, mark(i)))
+            .sum();
+        self.check_room(len)?;
+        // A batch never spans segments: recovery cuts a batch torn at the newest one's end.
+        let active_len = self.active_segment().len;
+        if active_len > 0 && active_len + len > self.config.segment_size {
+            self.roll()?;
+        }
+        self.encode_buf.clear();
+        for (i, frames) in messages.iter().enumerate() {
+            record::encode_marked(first + i as u64, frames, mark(i), &mut self.encode_buf);
+        }
+        self.write_record()?;
+        let seg = self.segments.back_mut().expect("an active segment");
+        seg.len += len;
+        seg.last_seq = first + last as u64;
+        self.size += len;
+        self.next_seq = first + messages.len() as u64;
+        for (i, frames) in messages.iter().enumerate() {
+            self.cache.insert(first + i as u64, frames);
+        }
+        self.durability.appended();
+        self.durability.after_change()?;
+        Ok(first)
+    }
+
+    fn prepare(&mut self, id: u64, messages: &[Vec<Bytes>]) -> Result<(), SpoolError> {
+        self.durability.check()?;
+        self.prepared.save(id, messages)
+    }
+
+    fn prepared(&mut self) -> Result<Vec<u64>, SpoolError> {
+        self.prepared.ids()
+    }
+
+    fn read_prepared(&mut self, id: u64) -> Result<Option<Vec<Vec<Bytes>>>, SpoolError> {
+        self.prepared.load(id)
+    }
+
+    fn forget_prepared(&mut self, id: u64) -> Result<(), SpoolError> {
+        self.prepared.remove(id).map(|_| ())
     }
 }
 

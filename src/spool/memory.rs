@@ -9,6 +9,8 @@ use std::collections::VecDeque;
 /// message larger than the quota is refused with [`SpoolError::TooLarge`].
 pub struct MemorySpool {
     messages: VecDeque<Vec<Bytes>>,
+    /// Prepared batches, oldest first.
+    prepared: Vec<(u64, Vec<Vec<Bytes>>)>,
     first_seq: u64,
     size: u64,
     quota: Option<u64>,
@@ -20,6 +22,7 @@ impl MemorySpool {
     pub fn new(quota: Option<u64>) -> MemorySpool {
         MemorySpool {
             messages: VecDeque::new(),
+            prepared: Vec::new(),
             first_seq: 1,
             size: 0,
             quota,
@@ -28,9 +31,9 @@ impl MemorySpool {
     }
 }
 
-impl Spool for MemorySpool {
-    fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
-        let len: u64 = frames.iter().map(|f| f.len() as u64).sum();
+impl MemorySpool {
+    /// Refuses `len` more bytes past the quota.
+    fn check_room(&self, len: u64) -> Result<(), SpoolError> {
         if let Some(limit) = self.quota
             && len > limit
         {
@@ -48,9 +51,52 @@ impl Spool for MemorySpool {
                 limit,
             });
         }
+        Ok(())
+    }
+}
+
+fn bytes_of(frames: &[Bytes]) -> u64 {
+    frames.iter().map(|f| f.len() as u64).sum()
+}
+
+impl Spool for MemorySpool {
+    fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
+        let len = bytes_of(frames);
+        self.check_room(len)?;
         self.messages.push_back(frames.to_vec());
         self.size += len;
         Ok(self.first_seq + self.messages.len() as u64 - 1)
+    }
+
+    fn append_batch(&mut self, messages: &[Vec<Bytes>], _commits: Option<u64>) -> Result<u64, SpoolError> {
+        let len = messages.iter().map(|m| bytes_of(m)).sum();
+        self.check_room(len)?;
+        let first = self.next_seq();
+        self.messages.extend(messages.iter().cloned());
+        self.size += len;
+        Ok(first)
+    }
+
+    fn prepare(&mut self, id: u64, messages: &[Vec<Bytes>]) -> Result<(), SpoolError> {
+        self.prepared.push((id, messages.to_vec()));
+        Ok(())
+    }
+
+    fn prepared(&mut self) -> Result<Vec<u64>, SpoolError> {
+        Ok(self.prepared.iter().map(|(id, _)| *id).collect())
+    }
+
+    fn read_prepared(&mut self, id: u64) -> Result<Option<Vec<Vec<Bytes>>>, SpoolError> {
+        Ok(self
+            .prepared
+            .iter()
+            .find(|(p, _)| *p == id)
+            .map(|(_, m)| m.clone()))
+    }
+
+    fn forget_prepared(&mut self, id: u64) -> Result<(), SpoolError> {
+        self.prepared.retain(|(p, _)| *p != id);
+        Ok(())
     }
 
     fn read(&mut self, seq: u64) -> Result<Option<Vec<Bytes>>, SpoolError> {

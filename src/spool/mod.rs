@@ -56,6 +56,9 @@ pub enum SpoolError {
         /// The operating-system error.
         source: std::io::Error,
     },
+    /// The spool cannot do this (a custom [`Spool`] without atomic or prepared batches).
+    #[error("the spool does not support {0}")]
+    Unsupported(&'static str),
     /// A record is damaged (found on open, or when reading back).
     #[error("corrupt spool record in {path} at byte {offset}: {reason}")]
     Corrupt {
@@ -131,6 +134,42 @@ pub trait Spool: Send {
     /// A number that identifies this spool's message stream across restarts, so that a
     /// receiver can tell a re-sent message from a new one.
     fn stream_id(&self) -> u64;
+
+    /// Appends `messages` as one batch with consecutive numbers, the first of which it
+    /// returns: after a crash, either all of them are in the spool or none is. `commits`
+    /// names the prepared batch this append commits: once it is in the spool, that prepared
+    /// batch is gone too, also if a crash came before [`Spool::forget_prepared`].
+    ///
+    /// # Errors
+    /// As [`Spool::append`], for the batch as a whole; [`SpoolError::Unsupported`] by default.
+    fn append_batch(&mut self, messages: &[Vec<Bytes>], commits: Option<u64>) -> Result<u64, SpoolError> {
+        let _ = (messages, commits);
+        Err(SpoolError::Unsupported("atomic batches"))
+    }
+
+    /// Keeps `messages` as prepared batch `id`: durable, but not delivered until committed
+    /// (appended with [`Spool::append_batch`]) or forgotten.
+    fn prepare(&mut self, id: u64, messages: &[Vec<Bytes>]) -> Result<(), SpoolError> {
+        let _ = (id, messages);
+        Err(SpoolError::Unsupported("prepared batches"))
+    }
+
+    /// The prepared batches kept, oldest first.
+    fn prepared(&mut self) -> Result<Vec<u64>, SpoolError> {
+        Ok(Vec::new())
+    }
+
+    /// The messages of prepared batch `id`, if it is kept.
+    fn read_prepared(&mut self, id: u64) -> Result<Option<Vec<Vec<Bytes>>>, SpoolError> {
+        let _ = id;
+        Ok(None)
+    }
+
+    /// Forgets prepared batch `id` (committed or rolled back).
+    fn forget_prepared(&mut self, id: u64) -> Result<(), SpoolError> {
+        let _ = id;
+        Ok(())
+    }
 }
 
 /// A stream id unlikely to collide: time, process id and a counter, mixed.

@@ -1,6 +1,10 @@
 //! The on-disk record: `len (u32 LE) | crc32c of body (u32 LE) | body`, where the body is
-//! `seq (u64 LE) | frame count (u32 LE) | (frame length (u32 LE) | frame bytes)*`. A
-//! multipart message is one record.
+//! `seq (u64 LE) | frame count and flags (u32 LE) | [batch id (u64 LE)] | (frame length
+//! (u32 LE) | frame bytes)*`. A multipart message is one record.
+//!
+//! The count's top two bits mark batches (zero for a message on its own, so older spools read
+//! the same): [`CONTINUES`], more records of the same atomic batch follow; [`COMMITS`], this
+//! record ends a batch that commits a prepared batch, whose id follows the count.
 
 use super::crc32c;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -13,6 +17,20 @@ pub(crate) const MAX_BODY: u32 = 1 << 30;
 pub(crate) const MAX_RECORD: u64 = HEADER_LEN as u64 + MAX_BODY as u64;
 /// The shortest record: a message of no frames.
 const MIN_RECORD: usize = HEADER_LEN + 12;
+/// Count flag: more records of the same batch follow.
+const CONTINUES: u32 = 1 << 31;
+/// Count flag: the record ends a batch committing a prepared batch; its id follows.
+const COMMITS: u32 = 1 << 30;
+const COUNT_MASK: u32 = COMMITS - 1;
+
+/// Where a record stands in an atomic batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BatchMark {
+    /// More records of the same batch follow: the batch is whole only with its last record.
+    pub continues: bool,
+    /// The batch this record ends commits the prepared batch with this id.
+    pub commits: Option<u64>,
+}
 
 /// Bytes the record of `frames` takes, header included (computed without overflow, so a
 /// message too large for the format can be refused before it is encoded).
@@ -21,16 +39,37 @@ pub(crate) fn encoded_len(frames: &[Bytes]) -> u64 {
     HEADER_LEN as u64 + 12 + frames_len
 }
 
+/// [`encoded_len`] of a record with `mark`.
+pub(crate) fn encoded_len_marked(frames: &[Bytes], mark: BatchMark) -> u64 {
+    encoded_len(frames) + if mark.commits.is_some() { 8 } else { 0 }
+}
+
 /// Appends the record for message `seq` to `out`. The caller has checked
 /// `encoded_len(frames) <= MAX_RECORD`.
 pub(crate) fn encode(seq: u64, frames: &[Bytes], out: &mut BytesMut) {
-    let body_len = 12 + frames.iter().map(|f| 4 + f.len()).sum::<usize>();
+    encode_marked(seq, frames, BatchMark::default(), out);
+}
+
+/// [`encode`], with the record's place in a batch.
+pub(crate) fn encode_marked(seq: u64, frames: &[Bytes], mark: BatchMark, out: &mut BytesMut) {
+    let id_len = if mark.commits.is_some() { 8 } else { 0 };
+    let body_len = 12 + id_len + frames.iter().map(|f| 4 + f.len()).sum::<usize>();
     out.reserve(HEADER_LEN + body_len);
     let start = out.len();
     out.put_u32_le(body_len as u32);
     out.put_u32_le(0); // checksum, filled in below
     out.put_u64_le(seq);
-    out.put_u32_le(frames.len() as u32);
+    let mut count = frames.len() as u32;
+    if mark.continues {
+        count |= CONTINUES;
+    }
+    if mark.commits.is_some() {
+        count |= COMMITS;
+    }
+    out.put_u32_le(count);
+    if let Some(id) = mark.commits {
+        out.put_u64_le(id);
+    }
     for f in frames {
         out.put_u32_le(f.len() as u32);
         out.extend_from_slice(f);
@@ -47,6 +86,7 @@ pub(crate) enum Decoded {
         seq: u64,
         frames: Vec<Bytes>,
         len: usize,
+        mark: BatchMark,
     },
     /// The bytes end inside a record: a torn write if this is the end of the file.
     Incomplete,
@@ -73,10 +113,11 @@ pub(crate) fn decode(buf: &Bytes) -> Decoded {
         return Decoded::Corrupt("checksum mismatch");
     }
     match parse_body(body) {
-        Some((seq, frames)) => Decoded::Record {
+        Some((seq, frames, mark)) => Decoded::Record {
             seq,
             frames,
             len: total,
+            mark,
         },
         None => Decoded::Corrupt("frame lengths do not match the record length"),
     }
@@ -107,9 +148,20 @@ pub(crate) fn find_record(buf: &Bytes, damaged_at: usize, min_seq: u64) -> Optio
     None
 }
 
-fn parse_body(mut body: Bytes) -> Option<(u64, Vec<Bytes>)> {
+fn parse_body(mut body: Bytes) -> Option<(u64, Vec<Bytes>, BatchMark)> {
     let seq = body.get_u64_le();
-    let count = body.get_u32_le() as usize;
+    let raw = body.get_u32_le();
+    let mut mark = BatchMark {
+        continues: raw & CONTINUES != 0,
+        commits: None,
+    };
+    if raw & COMMITS != 0 {
+        if body.len() < 8 {
+            return None;
+        }
+        mark.commits = Some(body.get_u64_le());
+    }
+    let count = (raw & COUNT_MASK) as usize;
     if count > body.len() / 4 + 1 {
         return None;
     }
@@ -124,7 +176,7 @@ fn parse_body(mut body: Bytes) -> Option<(u64, Vec<Bytes>)> {
         }
         frames.push(body.split_to(len));
     }
-    body.is_empty().then_some((seq, frames))
+    body.is_empty().then_some((seq, frames, mark))
 }
 
 #[cfg(test)]
@@ -138,7 +190,7 @@ mod tests {
         encode(7, &[Bytes::from_static(b"hello"), Bytes::new()], &mut buf);
         let whole = buf.freeze();
         match decode(&whole) {
-            Decoded::Record { seq, frames, len } => {
+            Decoded::Record { seq, frames, len, .. } => {
                 assert_eq!((seq, len), (7, whole.len()));
                 assert_eq!(frames, vec![Bytes::from_static(b"hello"), Bytes::new()]);
             }
@@ -208,7 +260,19 @@ mod tests {
             let mut buf = BytesMut::new();
             encode(seq, &frames, &mut buf);
             let whole = buf.freeze();
-            prop_assert_eq!(decode(&whole), Decoded::Record { seq, frames, len: whole.len() });
+            prop_assert_eq!(decode(&whole), Decoded::Record { seq, frames, len: whole.len(), mark: BatchMark::default() });
+        }
+
+        #[test]
+        fn batch_marks_round_trip(seq in any::<u64>(), continues in any::<bool>(), commits in any::<Option<u64>>(),
+                                  frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..50), 0..4)) {
+            let frames: Vec<Bytes> = frames.into_iter().map(Bytes::from).collect();
+            let mark = BatchMark { continues, commits };
+            let mut buf = BytesMut::new();
+            encode_marked(seq, &frames, mark, &mut buf);
+            prop_assert_eq!(encoded_len_marked(&frames, mark), buf.len() as u64);
+            let whole = buf.freeze();
+            prop_assert_eq!(decode(&whole), Decoded::Record { seq, frames, len: whole.len(), mark });
         }
 
         #[test]

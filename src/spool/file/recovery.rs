@@ -42,6 +42,7 @@ pub(super) fn recover_segments(
     on_corruption: OnCorruption,
     durable: bool,
     corruptions: &mut Vec<SpoolError>,
+    committed: &mut Vec<u64>,
 ) -> Result<(VecDeque<Segment>, bool), SpoolError> {
     let mut kept = VecDeque::new();
     let mut dir_changed = false;
@@ -53,6 +54,7 @@ pub(super) fn recover_segments(
             on_corruption,
             durable,
             corruptions: &mut *corruptions,
+            committed: &mut *committed,
         };
         let seg = scan_segment(*first_seq, path, &mut cx)?;
         if seg.last_seq <= acked && next_first.is_some() {
@@ -85,6 +87,8 @@ struct ScanContext<'a> {
     durable: bool,
     /// Corruption found and skipped, for [`OnCorruption::Skip`].
     corruptions: &'a mut Vec<SpoolError>,
+    /// The prepared batches whose commit the segments hold.
+    committed: &'a mut Vec<u64>,
 }
 
 impl ScanContext<'_> {
@@ -124,9 +128,17 @@ fn scan_segment(first_seq: u64, path: &Path, cx: &mut ScanContext<'_>) -> Result
     let mut expected = first_seq;
     let mut holes = Vec::new();
     let mut tail_damage = None;
+    // Where the batch being read began (offset, sequence number), until its last record.
+    let mut open_batch = None;
     while offset < data.len() {
         let damage = match record::decode(&data.slice(offset..)) {
-            Decoded::Record { seq, len, .. } if seq == expected => {
+            Decoded::Record { seq, len, mark, .. } if seq == expected => {
+                if mark.continues {
+                    open_batch.get_or_insert((offset, seq));
+                } else {
+                    open_batch = None;
+                    cx.committed.extend(mark.commits);
+                }
                 offset += len;
                 expected += 1;
                 continue;
@@ -152,7 +164,14 @@ fn scan_segment(first_seq: u64, path: &Path, cx: &mut ScanContext<'_>) -> Result
     // Nothing valid follows `offset` in this segment: a crash tail in the newest segment,
     // and in an older one, lost records if the next segment begins later.
     let cut = match cx.next_first {
-        None => tail_damage.map(|_| offset),
+        // A batch without its last record was torn by a crash: none of it was accepted.
+        None => match open_batch {
+            Some((at, seq)) => {
+                expected = seq;
+                Some(at)
+            }
+            None => tail_damage.map(|_| offset),
+        },
         Some(next) => {
             if tail_damage.is_some() || next > expected {
                 let reason = tail_damage.unwrap_or("segment ends before the next one begins");
@@ -161,6 +180,9 @@ fn scan_segment(first_seq: u64, path: &Path, cx: &mut ScanContext<'_>) -> Result
             None
         }
     };
+    if let Some(at) = cut {
+        holes.retain(|&(start, _)| start < at as u64);
+    }
     let len = match cut {
         Some(at) => {
             log::warn!(

@@ -1,0 +1,300 @@
+//! Atomic batches on a spooled socket, and prepared batches decided later or by a check-back
+//! after a restart (the brokerless form of a transactional "half message").
+//!
+//! A batch is gathered in memory and appended to the spool in one go at `commit`: after a
+//! crash, either every message of it is in the spool, and so delivered, or none is. `prepare`
+//! keeps it in the spool's prepared store instead: durable, not delivered, until
+//! `commit_prepared` appends it (with its id, so that it is never appended twice) or
+//! `rollback_prepared` forgets it. After a restart, the check-back decides each prepared batch
+//! left over; one it does not know yet is asked about again every second.
+
+use super::Socket;
+use super::spool_link::SpoolLink;
+use crate::error::{Error, Result};
+use crate::message::{FrameArena, IntoFrame};
+use bytes::Bytes;
+
+/// Identifies a prepared batch (see [`Batch::prepare`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchId(pub u64);
+
+impl std::fmt::Display for BatchId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// What the check-back says of a prepared batch found after a restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checkback {
+    /// Deliver it.
+    Commit,
+    /// Forget it.
+    Rollback,
+    /// Not decided yet: ask again later.
+    Unknown,
+}
+
+/// The check-back, as the socket keeps it.
+pub(crate) type CheckbackFn = Box<dyn FnMut(BatchId) -> Checkback + Send>;
+
+/// Messages sent as one atomic batch on a spooled socket: nothing reaches the spool until
+/// [`Batch::commit`], and then all of it does, or none if the process crashes. Dropping an
+/// uncommitted batch rolls it back.
+///
+/// The receiver gets the batch's messages in order, as ordinary messages: a receiver is not
+/// told where a batch begins or ends, and one that crashes in the middle of a batch has the
+/// rest delivered after its restart, as for any message (see the README's spool section).
+///
+/// # Examples
+///
+/// ```
+/// let push = zocket::Context::new().socket(zocket::SocketType::Push)?;
+/// push.set_spool(zocket::spool::MemorySpool::new(None))?;
+/// let mut tx = push.begin()?;
+/// tx.send("debit A", 0)?;
+/// tx.send("credit B", 0)?;
+/// tx.commit()?; // both, or (after a crash) neither
+/// assert_eq!(push.spool_stats()?.messages, 2);
+/// # Ok::<(), zocket::Error>(())
+/// ```
+pub struct Batch<'a> {
+    socket: &'a Socket,
+    messages: Vec<Vec<Bytes>>,
+    /// Frames of the message being sent with `SNDMORE`.
+    partial: Vec<Bytes>,
+    arena: FrameArena,
+}
+
+impl Batch<'_> {
+    /// Adds a frame to the batch; with [`crate::SNDMORE`], more frames of the same message
+    /// follow.
+    pub fn send(&mut self, data: impl IntoFrame, flags: i32) -> Result<()> {
+        self.partial.push(data.into_frame(&mut self.arena).into_bytes());
+        if flags & crate::SNDMORE == 0 {
+            self.messages.push(std::mem::take(&mut self.partial));
+        }
+        Ok(())
+    }
+
+    /// Appends the whole batch to the spool, atomically, waiting for room under the quota
+    /// as `send` does (per the send timeout).
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] if a message was left unfinished (`SNDMORE` on its last frame);
+    /// [`Error::Spool`] as for `send` (nothing of the batch was appended).
+    pub fn commit(mut self) -> Result<()> {
+        let messages = self.finished()?;
+        self.socket.append_batch(&messages, None)
+    }
+
+    /// Forgets the batch: nothing of it was appended.
+    pub fn rollback(mut self) -> Result<()> {
+        self.messages.clear();
+        Ok(())
+    }
+
+    /// Keeps the batch durably as a prepared batch, delivered only once decided with
+    /// [`Socket::commit_prepared`] (or by the check-back after a restart, see
+    /// [`Socket::set_checkback`]), and forgotten with [`Socket::rollback_prepared`].
+    ///
+    /// # Errors
+    /// As [`Batch::commit`]; [`Error::Spool`] with `SpoolError::Unsupported` for a custom
+    /// spool without prepared batches.
+    pub fn prepare(mut self) -> Result<BatchId> {
+        let messages = self.finished()?;
+        let id = BatchId(crate::spool::new_stream_id());
+        self.socket.link()?.prepare(id.0, &messages)?;
+        Ok(id)
+    }
+
+    fn finished(&mut self) -> Result<Vec<Vec<Bytes>>> {
+        if !self.partial.is_empty() {
+            return Err(Error::WrongState(
+                "the batch's last message is unfinished (SNDMORE)",
+            ));
+        }
+        Ok(std::mem::take(&mut self.messages))
+    }
+}
+
+impl Socket {
+    /// Starts an atomic batch of messages (see [`Batch`]). The socket must have a spool.
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] without a spool.
+    pub fn begin(&self) -> Result<Batch<'_>> {
+        self.link()?;
+        Ok(Batch {
+            socket: self,
+            messages: Vec::new(),
+            partial: Vec::new(),
+            arena: FrameArena::default(),
+        })
+    }
+
+    /// Delivers prepared batch `id`: appends its messages to the spool, atomically.
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] if no such batch is prepared (decided already, or never);
+    /// [`Error::Spool`] if the spool cannot take it now (e.g. `SpoolError::Full`: try
+    /// again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let push = zocket::Context::new().socket(zocket::SocketType::Push)?;
+    /// push.set_spool(zocket::spool::MemorySpool::new(None))?;
+    /// let mut tx = push.begin()?;
+    /// tx.send("reserve seat 12", 0)?;
+    /// let id = tx.prepare()?;            // durable, not delivered
+    /// // ... the application's own transaction commits ...
+    /// push.commit_prepared(id)?;         // now delivered
+    /// assert!(push.commit_prepared(id).is_err(), "decided once");
+    /// # Ok::<(), zocket::Error>(())
+    /// ```
+    pub fn commit_prepared(&self, id: BatchId) -> Result<()> {
+        self.link()?.commit_prepared(id.0)
+    }
+
+    /// Forgets prepared batch `id`: it is never delivered.
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] if no such batch is prepared.
+    pub fn rollback_prepared(&self, id: BatchId) -> Result<()> {
+        self.link()?.rollback_prepared(id.0)
+    }
+
+    /// Decides, after a restart, each prepared batch an earlier run left undecided:
+    /// `checkback` is called with its id when [`Socket::set_spool`] recovers the spool (so set
+    /// it before), and again every second for a batch it answers [`Checkback::Unknown`].
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] once the socket has a spool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zocket::Checkback;
+    /// let push = zocket::Context::new().socket(zocket::SocketType::Push)?;
+    /// push.set_checkback(|id| {
+    ///     // Look the batch up in the application's own records.
+    ///     let _ = id;
+    ///     Checkback::Rollback
+    /// })?;
+    /// push.set_spool(zocket::spool::MemorySpool::new(None))?;
+    /// # Ok::<(), zocket::Error>(())
+    /// ```
+    pub fn set_checkback(&self, checkback: impl FnMut(BatchId) -> Checkback + Send + 'static) -> Result<()> {
+        let mut st = self.shared.lock();
+        if st.spool.is_some() {
+            return Err(Error::WrongState("set the check-back before the spool"));
+        }
+        st.checkback = Some(Box::new(checkback));
+        Ok(())
+    }
+
+    fn link(&self) -> Result<std::sync::Arc<SpoolLink>> {
+        let link = self.shared.lock().spool_link().cloned();
+        link.ok_or(Error::WrongState("batches need a spool (set_spool)"))
+    }
+
+    fn append_batch(&self, messages: &[Vec<Bytes>], commits: Option<u64>) -> Result<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let link = self.link()?;
+        let timeout = self.shared.lock().opts.sndtimeo;
+        let deadline = Some(crate::deadline::from_now(timeout));
+        link.append_batch(messages, commits, deadline, || self.io.check())
+    }
+}
+
+impl SpoolLink {
+    /// Keeps `messages` as prepared batch `id`.
+    pub fn prepare(&self, id: u64, messages: &[Vec<Bytes>]) -> Result<()> {
+        self.lock().spool().prepare(id, messages)?;
+        Ok(())
+    }
+
+    /// Appends prepared batch `id` (atomically, carrying its id) and forgets it.
+    pub fn commit_prepared(&self, id: u64) -> Result<()> {
+        let mut delivery = self.lock();
+        let Some(messages) = delivery.spool().read_prepared(id)? else {
+            return Err(Error::WrongState("no prepared batch with this id"));
+        };
+        if !messages.is_empty() {
+            delivery.append_batch(&messages, Some(id))?;
+        }
+        delivery.spool().forget_prepared(id)?;
+        self.publish(&delivery);
+        drop(delivery);
+        self.route();
+        Ok(())
+    }
+
+    /// Forgets prepared batch `id`.
+    pub fn rollback_prepared(&self, id: u64) -> Result<()> {
+        let mut delivery = self.lock();
+        if !delivery.spool().prepared()?.contains(&id) {
+            return Err(Error::WrongState("no prepared batch with this id"));
+        }
+        delivery.spool().forget_prepared(id)?;
+        Ok(())
+    }
+
+    /// Whether prepared batches wait for the check-back to know them.
+    pub fn has_undecided(&self) -> bool {
+        !self
+            .undecided
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Asks the check-back about every prepared batch (on recovery).
+    pub fn check_back_all(&self) {
+        match self.lock().spool().prepared() {
+            Ok(ids) => *self.undecided.lock().unwrap_or_else(|e| e.into_inner()) = ids,
+            Err(e) => log::error!("listing prepared batches failed: {e}"),
+        }
+        self.check_back();
+    }
+
+    /// Asks the check-back about the prepared batches not decided yet, and applies its
+    /// answers. No lock is held while it runs (it may use the socket).
+    pub fn check_back(&self) {
+        let ids = std::mem::take(&mut *self.undecided.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut still = Vec::new();
+        for id in ids {
+            let answer = {
+                let mut checkback = self.checkback.lock().unwrap_or_else(|e| e.into_inner());
+                match checkback.as_mut() {
+                    Some(checkback) => checkback(BatchId(id)),
+                    None => Checkback::Unknown,
+                }
+            };
+            let done = match answer {
+                Checkback::Commit => self.commit_prepared(id),
+                Checkback::Rollback => self.rollback_prepared(id),
+                Checkback::Unknown => Err(Error::WrongState("undecided")),
+            };
+            match done {
+                Ok(()) => {}
+                Err(Error::WrongState("no prepared batch with this id")) => {} // decided meanwhile
+                Err(Error::WrongState(_)) => still.push(id),
+                Err(e) => {
+                    log::error!(
+                        "prepared batch {}: applying the check-back failed: {e}",
+                        BatchId(id)
+                    );
+                    still.push(id);
+                }
+            }
+        }
+        self.undecided
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(still);
+    }
+}

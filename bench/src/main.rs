@@ -31,9 +31,10 @@ const USAGE: &str =
                   (default: bench/results)
   --reps N        repetitions per measurement (default 5, or 2 with --quick)
   --impl LIST     comma-separated subset of: zocket, zocket+spool(always),
-                  zocket+spool(100ms), zocket+spool(never), zocket+spool(mem), libzmq,
-                  zmqrs, rzmq, raw (default: all); zocket+spool = the four spooled ones,
-                  which are measured for throughput only (quote the parentheses in a shell)
+                  zocket+spool(100ms), zocket+spool(never), zocket+spool(mem),
+                  zocket+spool+receipts, libzmq, zmqrs, rzmq, raw (default: all);
+                  zocket+spool = the five spooled ones, which are measured for throughput
+                  only (quote the parentheses in a shell)
   --transport LIST  comma-separated subset of: tcp, ipc, inproc (default: all); inproc rows
                   run both roles in one process and exist for zocket and libzmq only
   --timeout SECS  how long one measurement may take before its peers are killed

@@ -35,6 +35,8 @@ pub enum Spooling {
     Never,
     /// A `MemorySpool` without quota.
     Memory,
+    /// `Every100ms`, and the PULL keeps `FileReceipts` (effectively-once delivery).
+    Receipts,
 }
 
 impl Spooling {
@@ -46,13 +48,14 @@ impl Spooling {
 
 impl Impl {
     /// Every implementation, in table order.
-    pub const ALL: [Impl; 10] = [
+    pub const ALL: [Impl; 11] = [
         Impl::Zocket,
         Impl::ZocketIo2,
         Impl::ZocketSpool(Spooling::Always),
         Impl::ZocketSpool(Spooling::Every100ms),
         Impl::ZocketSpool(Spooling::Never),
         Impl::ZocketSpool(Spooling::Memory),
+        Impl::ZocketSpool(Spooling::Receipts),
         Impl::Libzmq,
         Impl::Zmqrs,
         Impl::Rzmq,
@@ -60,11 +63,12 @@ impl Impl {
     ];
 
     /// The spooled zocket variants, in table order (`--impl zocket+spool` selects them all).
-    pub const SPOOLED: [Impl; 4] = [
+    pub const SPOOLED: [Impl; 5] = [
         Impl::ZocketSpool(Spooling::Always),
         Impl::ZocketSpool(Spooling::Every100ms),
         Impl::ZocketSpool(Spooling::Never),
         Impl::ZocketSpool(Spooling::Memory),
+        Impl::ZocketSpool(Spooling::Receipts),
     ];
 
     /// The name shown in tables and charts.
@@ -76,6 +80,7 @@ impl Impl {
             Impl::ZocketSpool(Spooling::Every100ms) => "zocket+spool(100ms)",
             Impl::ZocketSpool(Spooling::Never) => "zocket+spool(never)",
             Impl::ZocketSpool(Spooling::Memory) => "zocket+spool(mem)",
+            Impl::ZocketSpool(Spooling::Receipts) => "zocket+spool+receipts",
             Impl::Libzmq => "libzmq",
             Impl::Zmqrs => "zmq.rs",
             Impl::Rzmq => "rzmq",

@@ -48,7 +48,8 @@ pub fn spool_chart(rows: &[Summary]) -> Option<String> {
             "Throughput with a spool, PUSH → PULL (higher is better)",
             Some(
                 "zocket: no spool. always / 100ms / never: FileSpool with that fsync policy; \
-                 mem: MemorySpool. Spooled rows send fewer messages (see the table).",
+                 mem: MemorySpool; +receipts: 100ms, and the PULL keeps FileReceipts. Spooled \
+                 rows send fewer messages (see the table).",
             ),
         )
     })

@@ -12,6 +12,7 @@ use super::Socket;
 use super::spool_link::SpoolLink;
 use crate::error::{Error, Result};
 use crate::message::{FrameArena, IntoFrame};
+use crate::spool::SpoolError;
 use bytes::Bytes;
 
 /// Identifies a prepared batch (see [`Batch::prepare`]).
@@ -34,6 +35,11 @@ pub enum Checkback {
     /// Not decided yet: ask again later.
     Unknown,
 }
+
+/// Frames up to this size are copied out of the arena (see `Batch::send`).
+const SMALL: usize = 256;
+/// A prepared batch decided by another thread while a commit waited for room.
+const DECIDED_MEANWHILE: &str = "a prepared batch decided meanwhile";
 
 /// The check-back, as the socket keeps it.
 pub(crate) type CheckbackFn = Box<dyn FnMut(BatchId) -> Checkback + Send>;
@@ -70,7 +76,14 @@ impl Batch<'_> {
     /// Adds a frame to the batch; with [`crate::SNDMORE`], more frames of the same message
     /// follow.
     pub fn send(&mut self, data: impl IntoFrame, flags: i32) -> Result<()> {
-        self.partial.push(data.into_frame(&mut self.arena).into_bytes());
+        let frame = data.into_frame(&mut self.arena);
+        // A small frame copied into the arena would keep its whole chunk alive in the spool's
+        // cache: it gets a buffer of its own.
+        let bytes = match frame.len() <= SMALL {
+            true => Bytes::copy_from_slice(&frame),
+            false => frame.into_bytes(),
+        };
+        self.partial.push(bytes);
         if flags & crate::SNDMORE == 0 {
             self.messages.push(std::mem::take(&mut self.partial));
         }
@@ -154,7 +167,10 @@ impl Socket {
     /// # Ok::<(), zocket::Error>(())
     /// ```
     pub fn commit_prepared(&self, id: BatchId) -> Result<()> {
-        self.link()?.commit_prepared(id.0)
+        let link = self.link()?;
+        let timeout = self.shared.lock().opts.sndtimeo;
+        let deadline = Some(crate::deadline::from_now(timeout));
+        link.commit_prepared(id.0, deadline, || self.io.check())
     }
 
     /// Forgets prepared batch `id`: it is never delivered.
@@ -217,19 +233,37 @@ impl SpoolLink {
         Ok(())
     }
 
-    /// Appends prepared batch `id` (atomically, carrying its id) and forgets it.
-    pub fn commit_prepared(&self, id: u64) -> Result<()> {
-        let mut delivery = self.lock();
-        let Some(messages) = delivery.spool().read_prepared(id)? else {
+    /// Appends prepared batch `id` (atomically, carrying its id) and forgets it, waiting
+    /// for room under the quota as `deadline` allows (see [`SpoolLink::append`]).
+    pub fn commit_prepared(
+        &self,
+        id: u64,
+        deadline: Option<Option<std::time::Instant>>,
+        alive: impl Fn() -> Result<()>,
+    ) -> Result<()> {
+        let Some(messages) = self.lock().spool().read_prepared(id)? else {
             return Err(Error::WrongState("no prepared batch with this id"));
         };
-        if !messages.is_empty() {
-            delivery.append_batch(&messages, Some(id))?;
+        // The append carries the id: once it is in, the batch is committed, whatever the
+        // forgetting below does (the spool no longer lists it; a restart forgets its file).
+        self.append_waiting(deadline, alive, |delivery| {
+            if delivery.spool().read_prepared(id)?.is_none() {
+                return Err(SpoolError::Unsupported(DECIDED_MEANWHILE));
+            }
+            delivery.append_batch(&messages, Some(id))
+        })
+        .map_err(|e| match e {
+            Error::Spool(SpoolError::Unsupported(DECIDED_MEANWHILE)) => {
+                Error::WrongState("no prepared batch with this id")
+            }
+            e => e,
+        })?;
+        if let Err(e) = self.lock().spool().forget_prepared(id) {
+            log::error!(
+                "prepared batch {}: committed, but its file stays: {e}",
+                BatchId(id)
+            );
         }
-        delivery.spool().forget_prepared(id)?;
-        self.publish(&delivery);
-        drop(delivery);
-        self.route();
         Ok(())
     }
 
@@ -252,12 +286,28 @@ impl SpoolLink {
             .is_empty()
     }
 
-    /// Asks the check-back about every prepared batch (on recovery).
+    /// Asks the check-back about every prepared batch (on recovery); without one, says that
+    /// prepared batches wait.
     pub fn check_back_all(&self) {
-        match self.lock().spool().prepared() {
-            Ok(ids) => *self.undecided.lock().unwrap_or_else(|e| e.into_inner()) = ids,
-            Err(e) => log::error!("listing prepared batches failed: {e}"),
+        let ids = match self.lock().spool().prepared() {
+            Ok(ids) => ids,
+            Err(e) => {
+                log::error!("listing prepared batches failed: {e}");
+                return;
+            }
+        };
+        if ids.is_empty() {
+            return;
         }
+        if self.checkback.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            log::warn!(
+                "{} prepared batch(es) left by an earlier run wait for a decision: set a \
+                 check-back before the spool, or commit or roll them back by id",
+                ids.len()
+            );
+            return;
+        }
+        *self.undecided.lock().unwrap_or_else(|e| e.into_inner()) = ids;
         self.check_back();
     }
 
@@ -275,7 +325,8 @@ impl SpoolLink {
                 }
             };
             let done = match answer {
-                Checkback::Commit => self.commit_prepared(id),
+                // The spool thread frees room under the quota: never wait for it here.
+                Checkback::Commit => self.commit_prepared(id, None, || Ok(())),
                 Checkback::Rollback => self.rollback_prepared(id),
                 Checkback::Unknown => Err(Error::WrongState("undecided")),
             };
@@ -296,5 +347,7 @@ impl SpoolLink {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(still);
+        let next = std::time::Instant::now() + super::spool_link::RECHECK;
+        *self.next_recheck.lock().unwrap_or_else(|e| e.into_inner()) = next;
     }
 }

@@ -111,7 +111,12 @@ impl Socket {
         let checkback = st.checkback.take();
         let thread =
             super::spool_link::SpoolThread::start(Box::new(spool), checkback, &self.shared, io, live)?;
+        let link = std::sync::Arc::clone(&thread.link);
         st.spool = Some(thread);
+        drop(st);
+        // The check-back decides what an earlier run prepared, now, without the socket's
+        // lock: it may use the socket.
+        link.check_back_all();
         Ok(())
     }
 

@@ -54,10 +54,12 @@ pub(crate) struct SpoolLink {
     /// batches it answered `Unknown` about, asked again every [`RECHECK`] (`batch`).
     pub(super) checkback: Mutex<Option<super::batch::CheckbackFn>>,
     pub(super) undecided: Mutex<Vec<u64>>,
+    /// When the spool thread asks about `undecided` again.
+    pub(super) next_recheck: Mutex<Instant>,
 }
 
 /// How often prepared batches the check-back did not know are asked about again.
-const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+pub(super) const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl SpoolLink {
     fn new(spool: Box<dyn Spool>) -> SpoolLink {
@@ -73,6 +75,7 @@ impl SpoolLink {
             stream_id,
             checkback: Mutex::new(None),
             undecided: Mutex::new(Vec::new()),
+            next_recheck: Mutex::new(Instant::now()),
         };
         link.request(|w| w.route = true); // messages left by an earlier run go first
         link
@@ -173,7 +176,7 @@ impl SpoolLink {
 
     /// Runs `op` (an append), waiting and retrying while the quota is reached, as `deadline`
     /// allows; then routes what was appended.
-    fn append_waiting(
+    pub(super) fn append_waiting(
         &self,
         deadline: Option<Option<Instant>>,
         alive: impl Fn() -> crate::Result<()>,
@@ -218,6 +221,16 @@ impl SpoolLink {
         Ok(())
     }
 
+    /// How long until undecided prepared batches are to be asked about again; `None` if there
+    /// are none.
+    fn recheck_in(&self) -> Option<std::time::Duration> {
+        if !self.has_undecided() {
+            return None;
+        }
+        let at = *self.next_recheck.lock().unwrap_or_else(|e| e.into_inner());
+        Some(at.saturating_duration_since(Instant::now()))
+    }
+
     /// Wakes senders waiting on the quota, so that they see the context end.
     pub fn wake_waiters(&self) {
         self.room.wake_all();
@@ -229,6 +242,8 @@ impl SpoolLink {
     fn next_work(&self) -> Option<Work> {
         let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
         loop {
+            // Due whatever woke us, so that a busy spool thread still asks again.
+            work.recheck |= self.recheck_in().is_some_and(|left| left.is_zero());
             let stop = work.stop;
             let busy = !work.confirmed.is_empty() || !work.requeued.is_empty();
             if busy || ((work.route || work.recheck) && !stop) {
@@ -240,13 +255,12 @@ impl SpoolLink {
                 return None;
             }
             work.idle = true;
-            if self.has_undecided() {
-                let (again, waited) = self
+            if let Some(left) = self.recheck_in() {
+                let (again, _) = self
                     .work_ready
-                    .wait_timeout(work, RECHECK)
+                    .wait_timeout(work, left)
                     .unwrap_or_else(|e| e.into_inner());
                 work = again;
-                work.recheck |= waited.timed_out();
             } else {
                 work = self.work_ready.wait(work).unwrap_or_else(|e| e.into_inner());
             }
@@ -318,7 +332,8 @@ pub(crate) struct SpoolThread {
 impl SpoolThread {
     /// Starts delivering from `spool` for `socket`, whose wake-ups go to `io`; the thread
     /// holds `live` until it ends.
-    /// `checkback` decides the prepared batches an earlier run left, before this returns.
+    /// `checkback` is to decide the prepared batches an earlier run left (the caller runs it,
+    /// `SpoolLink::check_back_all`, once it holds no lock).
     pub fn start(
         spool: Box<dyn Spool>,
         checkback: Option<super::batch::CheckbackFn>,
@@ -327,10 +342,7 @@ impl SpoolThread {
         live: Live,
     ) -> std::io::Result<SpoolThread> {
         let link = Arc::new(SpoolLink::new(spool));
-        if let Some(checkback) = checkback {
-            *link.checkback.lock().unwrap_or_else(|e| e.into_inner()) = Some(checkback);
-            link.check_back_all();
-        }
+        *link.checkback.lock().unwrap_or_else(|e| e.into_inner()) = checkback;
         let (worker, socket) = (Arc::clone(&link), Arc::downgrade(socket));
         let thread = std::thread::Builder::new()
             .name("zocket-spool".into())

@@ -17,6 +17,7 @@
 //! directory's entries (created and deleted segments, the renames of `acked` and `stream-id`)
 //! are fsynced per the [`FsyncPolicy`].
 
+mod batches;
 mod cache;
 pub(super) mod dir;
 mod durability;
@@ -136,6 +137,8 @@ pub struct FileSpool {
     encode_buf: BytesMut,
     durability: Durability,
     prepared: PreparedStore,
+    /// Prepared batches committed (appended) whose file is not deleted yet: no longer listed.
+    committed: std::collections::HashSet<u64>,
     /// The directory's lock: declared after `durability`, so it is released only after the
     /// sync thread has stopped.
     _lock: File,
@@ -225,6 +228,7 @@ impl FileSpool {
             encode_buf: BytesMut::new(),
             durability,
             prepared,
+            committed: Default::default(),
             _lock: lock,
         };
         // The newest segment was kept even if acknowledged; if a new one was started after
@@ -292,6 +296,30 @@ impl FileSpool {
     /// Refuses a message that can never fit, and makes room if everything is acknowledged
     /// but still held by the active segment.
     fn check_room(&mut self, len: u64) -> Result<(), SpoolError> {
+        self.check_fits(len)?;
+        let Some(limit) = self.config.quota else {
+            return Ok(());
+        };
+        if self.size + len > limit && self.acked + 1 == self.next_seq {
+            // Everything is acknowledged, but the active segment is never deleted: start a
+            // new one so that it can go, or the message would wait forever.
+            if self.active_segment().len > 0 {
+                self.roll()?;
+            }
+            self.delete_acked_segments()?;
+        }
+        if self.size + len > limit {
+            return Err(SpoolError::Full {
+                size: self.size,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses `len` bytes of records that could never be appended (past the format's or the
+    /// quota's bound).
+    fn check_fits(&self, len: u64) -> Result<(), SpoolError> {
         if len > record::MAX_RECORD {
             return Err(SpoolError::TooLarge {
                 size: len,
@@ -307,20 +335,6 @@ impl FileSpool {
                 size: len,
                 limit,
                 bound: "the quota",
-            });
-        }
-        if self.size + len > limit && self.acked + 1 == self.next_seq {
-            // Everything is acknowledged, but the active segment is never deleted: start a
-            // new one so that it can go, or the message would wait forever.
-            if self.active_segment().len > 0 {
-                self.roll()?;
-            }
-            self.delete_acked_segments()?;
-        }
-        if self.size + len > limit {
-            return Err(SpoolError::Full {
-                size: self.size,
-                limit,
             });
         }
         Ok(())
@@ -502,59 +516,23 @@ impl Spool for FileSpool {
     }
 
     fn append_batch(&mut self, messages: &[Vec<Bytes>], commits: Option<u64>) -> Result<u64, SpoolError> {
-        self.durability.check()?;
-        let first = self.next_seq;
-        let Some(last) = messages.len().checked_sub(1) else {
-            return Ok(first);
-        };
-        let mark = |i: usize| record::BatchMark {
-            continues: i < last,
-            commits: commits.filter(|_| i == last),
-        };
-        let len: u64 = messages
-            .iter()
-            .enumerate()
-            .map(|(i, frames)| record::encoded_len_marked(frames, mark(i)))
-            .sum();
-        self.check_room(len)?;
-        // A batch never spans segments: recovery cuts a batch torn at the newest one's end.
-        let active_len = self.active_segment().len;
-        if active_len > 0 && active_len + len > self.config.segment_size {
-            self.roll()?;
-        }
-        self.encode_buf.clear();
-        for (i, frames) in messages.iter().enumerate() {
-            record::encode_marked(first + i as u64, frames, mark(i), &mut self.encode_buf);
-        }
-        self.write_record()?;
-        let seg = self.segments.back_mut().expect("an active segment");
-        seg.len += len;
-        seg.last_seq = first + last as u64;
-        self.size += len;
-        self.next_seq = first + messages.len() as u64;
-        for (i, frames) in messages.iter().enumerate() {
-            self.cache.insert(first + i as u64, frames);
-        }
-        self.durability.appended();
-        self.durability.after_change()?;
-        Ok(first)
+        self.append_batch_records(messages, commits)
     }
 
     fn prepare(&mut self, id: u64, messages: &[Vec<Bytes>]) -> Result<(), SpoolError> {
-        self.durability.check()?;
-        self.prepared.save(id, messages)
+        self.prepare_batch(id, messages)
     }
 
     fn prepared(&mut self) -> Result<Vec<u64>, SpoolError> {
-        self.prepared.ids()
+        self.prepared_ids()
     }
 
     fn read_prepared(&mut self, id: u64) -> Result<Option<Vec<Vec<Bytes>>>, SpoolError> {
-        self.prepared.load(id)
+        self.read_prepared_batch(id)
     }
 
     fn forget_prepared(&mut self, id: u64) -> Result<(), SpoolError> {
-        self.prepared.remove(id).map(|_| ())
+        self.forget_prepared_batch(id)
     }
 }
 

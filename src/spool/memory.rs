@@ -78,6 +78,14 @@ impl Spool for MemorySpool {
     }
 
     fn prepare(&mut self, id: u64, messages: &[Vec<Bytes>]) -> Result<(), SpoolError> {
+        let len: u64 = messages.iter().map(|m| bytes_of(m)).sum();
+        if let Some(limit) = self.quota.filter(|&limit| len > limit) {
+            return Err(SpoolError::TooLarge {
+                size: len,
+                limit,
+                bound: "the quota",
+            });
+        }
         self.prepared.push((id, messages.to_vec()));
         Ok(())
     }

@@ -47,6 +47,7 @@ pub fn get(imp: Impl) -> &'static dyn Peer {
         Impl::ZocketSpool(Spooling::Every100ms) => &zocket_spool::ZocketSpool(Spooling::Every100ms),
         Impl::ZocketSpool(Spooling::Never) => &zocket_spool::ZocketSpool(Spooling::Never),
         Impl::ZocketSpool(Spooling::Memory) => &zocket_spool::ZocketSpool(Spooling::Memory),
+        Impl::ZocketSpool(Spooling::Receipts) => &zocket_spool::ZocketSpool(Spooling::Receipts),
         Impl::Libzmq => &libzmq::Libzmq,
         Impl::Zmqrs => &zmqrs::Zmqrs,
         Impl::Rzmq => &rzmq::Rzmq,

@@ -1,14 +1,15 @@
 //! zocket with a spool on the PUSH side: every `send` appends the message to the spool before
 //! returning, delivery drains the spool to the peer, and the zocket PULL acknowledges each
 //! message it hands to the application, which frees it from the spool. Throughput only; the
-//! receiver is the plain zocket PULL.
+//! receiver is the plain zocket PULL, or, for the receipts variant, a PULL that keeps
+//! `FileReceipts` (each message's receipt is written before it is acknowledged).
 
 use super::{HWM, Peer, zocket::Zocket};
 use crate::peer::{self, PeerError, PeerResult};
 use crate::spec::{Job, Spooling};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use zocket::spool::{FileSpool, FileSpoolConfig, FsyncPolicy, MemorySpool, Spool};
+use zocket::spool::{FileReceipts, FileSpool, FileSpoolConfig, FsyncPolicy, MemorySpool, Spool};
 use zocket::{Context, SocketType};
 
 /// How long the closed PUSH socket may take to have every spooled message confirmed.
@@ -27,7 +28,25 @@ impl Peer for ZocketSpool {
     }
 
     fn thr_receiver(&self, job: &Job) -> PeerResult {
-        Zocket(1).thr_receiver(job)
+        if self.0 != Spooling::Receipts {
+            return Zocket(1).thr_receiver(job);
+        }
+        let dir = std::env::temp_dir().join(format!("zocket-bench-receipts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull)?;
+        pull.set_rcvhwm(HWM)?;
+        pull.set_receipts(FileReceipts::open(&dir)?)?;
+        pull.bind(&job.endpoint)?;
+        peer::announce(&pull.last_endpoint()?);
+        let received = peer::time_receive(job, || Ok(pull.recv_msg(0)?.len()));
+        // The last message is finished (its receipt committed) by one more receive.
+        let _ = pull.recv_msg(zocket::DONTWAIT);
+        drop(pull);
+        let _ = std::fs::remove_dir_all(&dir);
+        received?;
+        peer::finish();
+        Ok(())
     }
 
     fn thr_sender(&self, job: &Job) -> PeerResult {
@@ -75,7 +94,7 @@ impl Peer for ZocketSpool {
 fn file_policy(spooling: Spooling) -> Option<FsyncPolicy> {
     match spooling {
         Spooling::Always => Some(FsyncPolicy::Always),
-        Spooling::Every100ms => Some(FsyncPolicy::Every(Duration::from_millis(100))),
+        Spooling::Every100ms | Spooling::Receipts => Some(FsyncPolicy::Every(Duration::from_millis(100))),
         Spooling::Never => Some(FsyncPolicy::Never),
         Spooling::Memory => None,
     }

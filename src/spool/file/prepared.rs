@@ -23,7 +23,12 @@ impl PreparedStore {
     /// (`committed`) and temporary files a crash left.
     pub fn open(spool_dir: &Path, durable: bool, committed: &[u64]) -> Result<PreparedStore, SpoolError> {
         let dir = spool_dir.join("prepared");
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        if !dir.exists() {
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            if durable {
+                fsync_dir(spool_dir)?; // its entry, or a power failure forgets every file in it
+            }
+        }
         let store = PreparedStore { dir, durable };
         let mut changed = false;
         for entry in fs::read_dir(&store.dir).map_err(io_err(&store.dir))? {

@@ -56,14 +56,17 @@ pub(crate) struct SpoolLink {
     pub(super) undecided: Mutex<Vec<u64>>,
     /// When the spool thread asks about `undecided` again.
     pub(super) next_recheck: Mutex<Instant>,
+    /// The spool's group commit, if it syncs every append: appends sync after the lock.
+    group: Option<Arc<dyn crate::spool::GroupSync>>,
 }
 
 /// How often prepared batches the check-back did not know are asked about again.
 pub(super) const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl SpoolLink {
-    fn new(spool: Box<dyn Spool>) -> SpoolLink {
+    fn new(mut spool: Box<dyn Spool>) -> SpoolLink {
         let stream_id = spool.stream_id();
+        let group = spool.group_sync();
         let delivery = Delivery::new(spool);
         let link = SpoolLink {
             low: AtomicU64::new(delivery.low_water()),
@@ -76,6 +79,7 @@ impl SpoolLink {
             checkback: Mutex::new(None),
             undecided: Mutex::new(Vec::new()),
             next_recheck: Mutex::new(Instant::now()),
+            group,
         };
         link.request(|w| w.route = true); // messages left by an earlier run go first
         link
@@ -216,7 +220,12 @@ impl SpoolLink {
             }
         }
         self.publish(&delivery);
+        let mark = self.group.as_ref().map(|group| group.mark());
         drop(delivery);
+        // Synced outside the lock, so that senders appending meanwhile share the next sync.
+        if let (Some(group), Some(mark)) = (&self.group, mark) {
+            group.sync_through(mark)?;
+        }
         self.route();
         Ok(())
     }

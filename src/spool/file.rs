@@ -237,6 +237,15 @@ impl FileSpool {
         Ok(spool)
     }
 
+    /// The policy's part after an append: with the group commit on, the caller syncs (see
+    /// `Spool::group_sync`).
+    fn after_append(&self) -> Result<(), SpoolError> {
+        match self.durability.grouped() {
+            true => self.durability.check(),
+            false => self.durability.after_change(),
+        }
+    }
+
     /// Damaged records found (and skipped, with [`OnCorruption::Skip`]).
     pub fn corruptions(&self) -> &[SpoolError] {
         &self.corruptions
@@ -469,7 +478,7 @@ impl Spool for FileSpool {
         self.next_seq += 1;
         self.cache.insert(seq, frames);
         self.durability.appended();
-        self.durability.after_change()?;
+        self.after_append()?;
         Ok(seq)
     }
 
@@ -533,6 +542,11 @@ impl Spool for FileSpool {
 
     fn forget_prepared(&mut self, id: u64) -> Result<(), SpoolError> {
         self.forget_prepared_batch(id)
+    }
+
+    fn group_sync(&mut self) -> Option<Arc<dyn super::GroupSync>> {
+        let grouped = self.durability.group()?;
+        Some(Arc::new(grouped))
     }
 }
 

@@ -170,6 +170,25 @@ pub trait Spool: Send {
         let _ = id;
         Ok(())
     }
+
+    /// Group commit: a spool that syncs every append (`FsyncPolicy::Always`) may stop syncing
+    /// inside [`Spool::append`] and return a [`GroupSync`] instead; the socket then calls
+    /// [`GroupSync::sync_through`] after each append, outside its own lock, so that appends
+    /// of concurrent senders share one sync. `None` (the default): appends sync themselves.
+    fn group_sync(&mut self) -> Option<std::sync::Arc<dyn GroupSync>> {
+        None
+    }
+}
+
+/// Makes a spool's appends durable in groups (see [`Spool::group_sync`]).
+pub trait GroupSync: Send + Sync {
+    /// A mark covering every change made so far (read while the spool is locked, after an
+    /// append).
+    fn mark(&self) -> u64;
+
+    /// Returns once everything up to `mark` is durable: syncs, unless a sync that began after
+    /// the mark (another sender's) covered it.
+    fn sync_through(&self, mark: u64) -> Result<(), SpoolError>;
 }
 
 /// A stream id unlikely to collide: time, process id and a counter, mixed.

@@ -48,7 +48,7 @@ impl FileSpool {
             }
             self.committed.insert(id);
         }
-        self.durability.after_change()?;
+        self.after_append()?;
         Ok(first)
     }
 

@@ -33,6 +33,21 @@ pub(super) struct Durability {
     shared: Arc<Shared>,
     policy: FsyncPolicy,
     thread: Option<JoinHandle<()>>,
+    /// Under `Always`: appends leave the sync to `GroupSync::sync_through`.
+    grouped: bool,
+}
+
+/// The group commit of a spool under `Always` (see `Spool::group_sync`).
+pub(super) struct Grouped(Arc<Shared>);
+
+impl super::super::GroupSync for Grouped {
+    fn mark(&self) -> u64 {
+        self.0.lock().changes
+    }
+
+    fn sync_through(&self, mark: u64) -> Result<(), SpoolError> {
+        self.0.flush_through(Some(mark))
+    }
 }
 
 struct Shared {
@@ -123,6 +138,7 @@ impl Durability {
             shared,
             policy,
             thread,
+            grouped: false,
         })
     }
 
@@ -192,6 +208,19 @@ impl Durability {
         self.shared.flush(self.durable())
     }
 
+    /// Under `Always`: appends stop syncing; the returned handle syncs them in groups.
+    pub fn group(&mut self) -> Option<Grouped> {
+        (self.policy == FsyncPolicy::Always).then(|| {
+            self.grouped = true;
+            Grouped(Arc::clone(&self.shared))
+        })
+    }
+
+    /// Whether appends leave their sync to the group commit.
+    pub fn grouped(&self) -> bool {
+        self.grouped
+    }
+
     /// Flushes now and syncs, whatever the policy (an explicit [`Spool::sync`]).
     ///
     /// [`Spool::sync`]: super::super::Spool::sync
@@ -220,6 +249,12 @@ impl Durability {
     pub fn syncs(&self) -> (u64, u64) {
         let st = self.shared.lock();
         (st.data_syncs, st.dir_syncs)
+    }
+
+    /// Whether a flush covered the changes up to `mark`.
+    #[cfg(test)]
+    pub fn flushed_at_least(&self, mark: u64) -> bool {
+        self.shared.lock().flushed >= mark
     }
 
     /// Waits (until `deadline`) for a flush that covers every change made so far; false if
@@ -277,11 +312,26 @@ impl Shared {
     }
 
     fn flush(&self, durable: bool) -> Result<(), SpoolError> {
+        self.flush_covering(durable, None)
+    }
+
+    /// A durable flush, unless one that began after `mark` was reached already covered it.
+    fn flush_through(&self, mark: Option<u64>) -> Result<(), SpoolError> {
+        self.flush_covering(true, mark)
+    }
+
+    fn flush_covering(&self, durable: bool, mark: Option<u64>) -> Result<(), SpoolError> {
+        if mark.is_some_and(|m| self.lock().flushed >= m) {
+            return Ok(());
+        }
         let _serial = self.flushing.lock().unwrap_or_else(PoisonError::into_inner);
         let (file, path, data, dir, acked, changes) = {
             let mut st = self.lock();
             if let Some(f) = &st.failure {
                 return Err(f.to_error());
+            }
+            if mark.is_some_and(|m| st.flushed >= m) {
+                return Ok(()); // the flush we waited for covered us: the group commit
             }
             st.dirty_since = None;
             let acked = (st.acked != st.acked_persisted).then_some(st.acked);

@@ -32,8 +32,9 @@ pub(crate) struct Options {
     pub heartbeat_ivl: Option<Duration>,
     pub heartbeat_timeout: Option<Duration>,
     pub heartbeat_ttl: Option<Duration>,
-    /// The socket keeps receipts (`Socket::set_receipts`), which it announces to its peers.
-    pub receipts: bool,
+    /// The socket keeps receipts (`Socket::set_receipts`): its durable identity, which it
+    /// announces to its peers.
+    pub receipts: Option<u64>,
 }
 
 impl Default for Options {
@@ -54,7 +55,7 @@ impl Default for Options {
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
-            receipts: false,
+            receipts: None,
         }
     }
 }

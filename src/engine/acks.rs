@@ -20,7 +20,8 @@ pub(crate) const PROP_ACK: &str = "X-Zocket-Ack";
 pub(crate) const PROP_STREAM: &str = "X-Zocket-Stream";
 /// Metadata property: this peer keeps receipts (high-water marks per stream), so each
 /// stream must reach it in order: what a lost connection left unconfirmed goes first on the
-/// next one.
+/// next one. The value is the receiver's durable identity in hex: a newer connection of the
+/// same receiver retires the older ones.
 pub(crate) const PROP_RECEIPTS: &str = "X-Zocket-Receipts";
 
 #[derive(Default)]

@@ -46,8 +46,8 @@ impl ConnConfig {
         if socket_type.acknowledges_spools() {
             extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
         }
-        if opts.receipts {
-            extra_metadata.push((PROP_RECEIPTS.to_string(), Bytes::from_static(b"1")));
+        if let Some(receiver) = opts.receipts {
+            extra_metadata.push((PROP_RECEIPTS.to_string(), Bytes::from(format!("{receiver:016x}"))));
         }
         if let Some(spool) = &spool {
             let id = format!("{:016x}", spool.stream_id());

@@ -108,6 +108,8 @@ pub(crate) struct Pipe {
     /// Copies of pending messages from spooled senders held back for this pipe (see
     /// `socket::finishing`): they count against the receive high-water mark.
     pub held_copies: usize,
+    /// The peer's durable identity, when it keeps receipts and this socket sends from a spool.
+    pub receiver: Option<u64>,
     /// The socket's end of an inproc connection: messages go to and come from the peer
     /// socket's pipe directly, with no connection in between.
     pub inproc: Option<Box<InprocEnd>>,
@@ -164,6 +166,7 @@ impl Pipe {
             refused: None,
             fast: None,
             held_copies: 0,
+            receiver: None,
             inproc: None,
             wire: VecDeque::new(),
         }
@@ -367,6 +370,15 @@ impl Pipes {
 
     pub fn get(&self, id: PipeId) -> Option<&Pipe> {
         self.map.get(&id)
+    }
+
+    /// The ids of every pipe.
+    pub fn ids(&self) -> impl Iterator<Item = PipeId> + '_ {
+        self.map
+            .slots
+            .iter()
+            .filter(|(_, p)| p.is_some())
+            .map(|(id, _)| *id)
     }
 
     pub fn get_mut(&mut self, id: PipeId) -> Option<&mut Pipe> {

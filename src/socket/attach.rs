@@ -3,7 +3,10 @@
 
 use super::from_io::{Attach, Detach, FromIo};
 use super::shared::SocketState;
-use crate::pipe::{IoWake, Pipe, REFUSED_AT_ATTACH};
+use crate::pipe::{IoWake, Pipe, PipeId, REFUSED_AT_ATTACH};
+
+/// Why a spooled socket closes an older connection of a receiver that connected again.
+const SUPERSEDED: &str = "superseded by a newer connection of the same receiver";
 use crate::ypipe::{Outbox, Read};
 
 impl SocketState {
@@ -34,6 +37,7 @@ impl SocketState {
             outbound,
             fast,
             sequenced,
+            receiver,
         } = attach;
         // The stream goes back to the I/O thread, which the Flush below makes write what
         // waits in the pipe (queued before this, and what the pattern queues now) before it
@@ -80,12 +84,48 @@ impl SocketState {
         };
         self.pipes.add_wire(id, inbound, conn, in_flight, stream);
         self.pipes.by_conn.insert(conn, id);
+        if let Some(receiver) = receiver {
+            self.retire_older_connections(id, receiver);
+        }
         if let Some(sequenced) = sequenced {
             self.attach_sequenced(id, conn, sequenced);
         }
         self.dispatch_spool(); // a new peer may take spooled messages
         // A message queued before this, with no connection known to wake, may wait unseen.
         self.pipes.wakes.push(IoWake::Flush(conn));
+    }
+
+    /// A spooled socket's peer that keeps receipts connected again as pipe `id` while an
+    /// older connection of the same receiver lingers (half-open after a host failure, or a
+    /// receiver replaced in-process): the older ones are closed and everything in flight is
+    /// sent again, lowest first, before anything newer goes to the new connection. Otherwise
+    /// newer messages could reach the receiver first, and its receipt (a high-water mark) would
+    /// then drop the older ones as duplicates.
+    fn retire_older_connections(&mut self, id: PipeId, receiver: u64) {
+        let older: Vec<(PipeId, Option<crate::pipe::ConnId>)> = self
+            .pipes
+            .ids()
+            .filter(|&other| other != id)
+            .filter_map(|other| self.pipes.get(other).map(|p| (other, p)))
+            .filter(|(_, p)| p.receiver == Some(receiver) && !p.detached)
+            .map(|(other, p)| (other, p.conn))
+            .collect();
+        if let Some(pipe) = self.pipes.get_mut(id) {
+            pipe.receiver = Some(receiver);
+        }
+        if older.is_empty() {
+            return;
+        }
+        for (other, conn) in older {
+            log::debug!("a receiver connected again: its older connection is closed");
+            if let Some(conn) = conn {
+                self.pipes.wakes.push(IoWake::Refused(conn, SUPERSEDED));
+            }
+            self.detach_pipe(other, None);
+        }
+        if let Some(spool) = self.spool_link() {
+            spool.requeue_in_flight();
+        }
     }
 
     fn detach_conn(&mut self, detach: Detach) {
@@ -151,6 +191,7 @@ mod tests {
             outbound: Some(out_tx),
             fast: None,
             sequenced: None,
+            receiver: None,
         })));
         FakeConnection {
             id,

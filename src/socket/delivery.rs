@@ -132,6 +132,15 @@ impl Delivery {
         }
     }
 
+    /// Every message dispatched and not confirmed is sent again (where it went is in doubt).
+    pub fn requeue_in_flight(&mut self) {
+        for seq in self.low + 1..self.cursor {
+            if !self.acked_ahead.contains(&seq) {
+                self.requeue.insert(seq);
+            }
+        }
+    }
+
     /// Confirms deliveries; acknowledges the spool over the contiguous prefix.
     pub fn confirm(&mut self, seqs: impl IntoIterator<Item = u64>) {
         for seq in seqs {

@@ -36,6 +36,9 @@ const MAX_AWAITED: usize = 1 << 16;
 
 type Key = (u64, u64);
 
+/// Where a receipt store keeps the receiver's identity (spooled senders' stream ids are odd).
+const IDENTITY_STREAM: u64 = 0;
+
 /// See the module documentation.
 #[derive(Default)]
 pub(crate) struct Finishing {
@@ -336,10 +339,18 @@ impl SocketState {
         }
     }
 
-    /// Receipts for spooled senders' streams (see `Socket::set_receipts`).
-    pub(super) fn set_receipts(&mut self, receipts: Box<dyn Receipts>) {
+    /// Receipts for spooled senders' streams (see `Socket::set_receipts`). The store also
+    /// keeps the receiver's durable identity, under stream 0 (no sender's stream is 0): made
+    /// on first use, announced to senders.
+    pub(super) fn set_receipts(&mut self, mut receipts: Box<dyn Receipts>) -> Result<()> {
+        let mut identity = receipts.load(IDENTITY_STREAM)?;
+        if identity == 0 {
+            identity = crate::spool::new_stream_id();
+            receipts.commit(IDENTITY_STREAM, identity)?;
+        }
         self.finishing.receipts = Some(receipts);
-        self.opts.receipts = true;
+        self.opts.receipts = Some(identity);
+        Ok(())
     }
 
     /// Before a spooled sender's connection is followed: its stream's receipt, if any,

@@ -17,8 +17,10 @@ impl Socket {
     /// [`Socket::set_manual_ack`]. For PULL, DEALER, ROUTER and PAIR sockets. Receipts are
     /// high-water marks per stream, which holds when each spooled sender's stream goes to one
     /// receiver at a time (the README's spool section says what is and is not covered).
-    /// Set before `bind` or `connect`: the socket announces it to its peers (a spooled
-    /// sender then re-sends a lost connection's messages in order).
+    /// Set before `bind` or `connect`: the socket announces it to its peers, with a durable
+    /// identity the store keeps under stream 0 (a spooled sender then re-sends a lost
+    /// connection's messages in order, and retires an older connection of the same receiver
+    /// when it connects again).
     ///
     /// Acknowledge through [`Socket::recv_msg`]: with [`Socket::set_manual_ack`], a message
     /// received whole (`recv_multipart`, `recv_frames`, a proxy) carries no
@@ -48,8 +50,7 @@ impl Socket {
         if !guard.endpoints.is_empty() {
             return Err(Error::WrongState("set receipts before bind or connect"));
         }
-        guard.set_receipts(Box::new(receipts));
-        Ok(())
+        guard.set_receipts(Box::new(receipts))
     }
 
     /// With `true`, a message from a spooled sender is finished only when the application

@@ -33,6 +33,8 @@ struct Work {
     stop: bool,
     /// Ask the check-back again about prepared batches it did not know (`batch`).
     recheck: bool,
+    /// Send again everything in flight (a receiver that keeps receipts connected again).
+    requeue_in_flight: bool,
     /// The spool thread waits for work: a request must wake it (otherwise it will see the
     /// request when it looks next, and waking it would cost a system call per request).
     idle: bool,
@@ -143,7 +145,13 @@ impl SpoolLink {
     /// Whether lost deliveries wait to be re-queued by the spool thread's next round.
     fn requeues_waiting(&self) -> bool {
         let work = self.work.lock().unwrap_or_else(|e| e.into_inner());
-        !work.requeued.is_empty()
+        !work.requeued.is_empty() || work.requeue_in_flight
+    }
+
+    /// Everything dispatched and not yet confirmed is to be sent again, lowest first, before
+    /// anything newer (see `socket::attach`, a receiver's older connection retired).
+    pub fn requeue_in_flight(&self) {
+        self.request(|w| w.requeue_in_flight = true);
     }
 
     /// Pipes may have room for more (or a peer appeared).
@@ -254,7 +262,7 @@ impl SpoolLink {
             // Due whatever woke us, so that a busy spool thread still asks again.
             work.recheck |= self.recheck_in().is_some_and(|left| left.is_zero());
             let stop = work.stop;
-            let busy = !work.confirmed.is_empty() || !work.requeued.is_empty();
+            let busy = !work.confirmed.is_empty() || !work.requeued.is_empty() || work.requeue_in_flight;
             if busy || ((work.route || work.recheck) && !stop) {
                 let taken = std::mem::take(&mut *work);
                 work.stop = taken.stop;
@@ -283,6 +291,9 @@ impl SpoolLink {
             let mut delivery = self.lock();
             delivery.requeue(work.requeued);
             delivery.confirm(work.confirmed);
+            if work.requeue_in_flight {
+                delivery.requeue_in_flight();
+            }
             self.publish(&delivery);
         }
         self.room.wake_all();

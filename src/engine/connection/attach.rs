@@ -19,13 +19,17 @@ impl Connection {
         };
         let peer_identity = peer.identity.clone();
         let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
-        let peer_keeps_receipts = peer.metadata.get(PROP_RECEIPTS).is_some();
+        let receiver = peer
+            .metadata
+            .get(PROP_RECEIPTS)
+            .map(|v| parse_stream_id(v).unwrap_or(0));
+        let peer_keeps_receipts = receiver.is_some();
         self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
         self.attention = Some(Arc::clone(&self.socket.attention));
         self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
         self.tx_acks.keep_messages =
             self.tx_acks.by_peer && peer_keeps_receipts && self.attachment.persistent_pipe.is_some();
-        self.attach_direct(peer_identity);
+        self.attach_direct(peer_identity, receiver.filter(|&r| r != 0));
         Ok(())
     }
 
@@ -45,7 +49,7 @@ impl Connection {
     }
 
     /// Makes the pipes and hands the socket its ends.
-    fn attach_direct(&mut self, peer_identity: Bytes) {
+    fn attach_direct(&mut self, peer_identity: Bytes, receiver: Option<u64>) {
         let (in_tx, in_rx) = ypipe::channel(self.config.rcvhwm);
         let in_flight = self
             .config
@@ -82,6 +86,7 @@ impl Connection {
                 self.rx_acks.handled = Some(Arc::clone(&handled));
                 Sequenced { stream, handled }
             }),
+            receiver: receiver.filter(|_| self.config.spool.is_some()),
         };
         self.direct = Some(DirectIn::new(in_tx, in_flight));
         self.attached_direct = true;

@@ -32,9 +32,9 @@ pub(crate) struct Options {
     pub heartbeat_ivl: Option<Duration>,
     pub heartbeat_timeout: Option<Duration>,
     pub heartbeat_ttl: Option<Duration>,
-    /// The socket keeps receipts (`Socket::set_receipts`): its durable identity, which it
-    /// announces to its peers.
-    pub receipts: Option<u64>,
+    /// The socket keeps receipts (`Socket::set_receipts`): its identity, which it announces
+    /// to its peers.
+    pub receipts: Option<crate::engine::ReceiverId>,
 }
 
 impl Default for Options {

@@ -109,11 +109,36 @@ impl ReceiverAcks {
     }
 }
 
-/// Parses the hex stream id of `X-Zocket-Stream`.
+/// Parses the hex stream id of `X-Zocket-Stream` (0 is no stream: receipt stores keep the
+/// receiver's identity there).
 pub(super) fn parse_stream_id(value: &[u8]) -> Option<u64> {
     std::str::from_utf8(value)
         .ok()
         .and_then(|s| u64::from_str_radix(s, 16).ok())
+        .filter(|&id| id != 0)
+}
+
+/// A receiver that keeps receipts, as it announces itself in `X-Zocket-Receipts`: its durable
+/// identity and the socket's (a new one per socket), both 16 hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ReceiverId {
+    pub durable: u64,
+    pub socket: u64,
+}
+
+impl ReceiverId {
+    pub fn encode(self) -> String {
+        format!("{:016x}-{:016x}", self.durable, self.socket)
+    }
+
+    pub fn parse(value: &[u8]) -> Option<ReceiverId> {
+        let (durable, socket) = std::str::from_utf8(value).ok()?.split_once('-')?;
+        let hex = |s: &str| (s.len() == 16).then(|| u64::from_str_radix(s, 16).ok()).flatten();
+        Some(ReceiverId {
+            durable: hex(durable)?,
+            socket: hex(socket)?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -147,5 +172,12 @@ mod tests {
         let left: Vec<u64> = a.take_unconfirmed().0.iter().map(|(seq, _)| *seq).collect();
         assert_eq!(left, [4, 2]);
         assert_eq!(parse_stream_id(b"00ff"), Some(255));
+        assert_eq!(parse_stream_id(b"0"), None, "stream 0 is the receiver's identity");
+        let id = ReceiverId {
+            durable: 7,
+            socket: u64::MAX,
+        };
+        assert_eq!(ReceiverId::parse(id.encode().as_bytes()), Some(id));
+        assert_eq!(ReceiverId::parse(b"1"), None);
     }
 }

@@ -47,7 +47,7 @@ impl ConnConfig {
             extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
         }
         if let Some(receiver) = opts.receipts {
-            extra_metadata.push((PROP_RECEIPTS.to_string(), Bytes::from(format!("{receiver:016x}"))));
+            extra_metadata.push((PROP_RECEIPTS.to_string(), Bytes::from(receiver.encode())));
         }
         if let Some(spool) = &spool {
             let id = format!("{:016x}", spool.stream_id());

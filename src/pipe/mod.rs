@@ -108,8 +108,9 @@ pub(crate) struct Pipe {
     /// Copies of pending messages from spooled senders held back for this pipe (see
     /// `socket::finishing`): they count against the receive high-water mark.
     pub held_copies: usize,
-    /// The peer's durable identity, when it keeps receipts and this socket sends from a spool.
-    pub receiver: Option<u64>,
+    /// The peer's identity, when it keeps receipts and this socket sends from a spool over a
+    /// pipe of the connection's own.
+    pub receiver: Option<crate::engine::ReceiverId>,
     /// The socket's end of an inproc connection: messages go to and come from the peer
     /// socket's pipe directly, with no connection in between.
     pub inproc: Option<Box<InprocEnd>>,

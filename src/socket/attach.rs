@@ -101,13 +101,22 @@ impl SocketState {
     /// sent again, lowest first, before anything newer goes to the new connection. Otherwise
     /// newer messages could reach the receiver first, and its receipt (a high-water mark) would
     /// then drop the older ones as duplicates.
-    fn retire_older_connections(&mut self, id: PipeId, receiver: u64) {
+    ///
+    /// Only pipes of a connection's own (a bound sender's) are concerned: a connecting
+    /// sender's connector has one connection at a time and re-sends in order itself. Another
+    /// connection of the same receiver *socket* (it connected twice) is not retired: only one
+    /// of an older socket of the same receiver (restarted, or replaced).
+    fn retire_older_connections(&mut self, id: PipeId, receiver: crate::engine::ReceiverId) {
         let older: Vec<(PipeId, Option<crate::pipe::ConnId>)> = self
             .pipes
             .ids()
             .filter(|&other| other != id)
             .filter_map(|other| self.pipes.get(other).map(|p| (other, p)))
-            .filter(|(_, p)| p.receiver == Some(receiver) && !p.detached)
+            .filter(|(_, p)| !p.detached && p.connector.is_none())
+            .filter(|(_, p)| {
+                p.receiver
+                    .is_some_and(|r| r.durable == receiver.durable && r.socket != receiver.socket)
+            })
             .map(|(other, p)| (other, p.conn))
             .collect();
         if let Some(pipe) = self.pipes.get_mut(id) {

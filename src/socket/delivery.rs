@@ -147,6 +147,7 @@ impl Delivery {
             if seq > self.low {
                 self.acked_ahead.insert(seq);
             }
+            self.requeue.remove(&seq); // re-sent meanwhile: no need any more
         }
         let before = self.low;
         while self.acked_ahead.remove(&(self.low + 1)) {

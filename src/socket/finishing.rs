@@ -349,7 +349,10 @@ impl SocketState {
             receipts.commit(IDENTITY_STREAM, identity)?;
         }
         self.finishing.receipts = Some(receipts);
-        self.opts.receipts = Some(identity);
+        self.opts.receipts = Some(crate::engine::ReceiverId {
+            durable: identity,
+            socket: crate::spool::new_stream_id(),
+        });
         Ok(())
     }
 

@@ -48,8 +48,8 @@ pub(crate) struct Attach {
     pub fast: Option<Arc<dyn DirectWrite>>,
     /// The peer is a spooled zocket sender: each message comes with its sequence number.
     pub sequenced: Option<Sequenced>,
-    /// For a spooled socket: the peer keeps receipts, with this durable identity.
-    pub receiver: Option<u64>,
+    /// For a spooled socket's pipe of its own: the peer keeps receipts, with this identity.
+    pub receiver: Option<crate::engine::ReceiverId>,
 }
 
 /// A spooled sender's connection (see `socket::sequenced`).

@@ -173,7 +173,10 @@ impl FileReceipts {
         let entry = self.marks.entry(stream).or_insert((0, 0));
         self.by_age.remove(&entry.1);
         *entry = (entry.0.max(seq), self.clock);
-        self.by_age.insert(self.clock, stream);
+        if stream != 0 {
+            // Stream 0 is the receiver's identity (see `Socket::set_receipts`): never forgotten.
+            self.by_age.insert(self.clock, stream);
+        }
         if self.marks.len() > MAX_STREAMS
             && let Some((_, oldest)) = self.by_age.pop_first()
         {
@@ -194,6 +197,9 @@ impl FileReceipts {
         let path = self.path();
         let fresh = self.dir.join(format!("{LOG}.new"));
         let mut bytes = Vec::with_capacity(self.marks.len() * RECORD_LEN);
+        if let Some(&(identity, _)) = self.marks.get(&0) {
+            bytes.extend_from_slice(&encode(0, identity));
+        }
         for stream in self.by_age.values() {
             if let Some(&(seq, _)) = self.marks.get(stream) {
                 bytes.extend_from_slice(&encode(*stream, seq));

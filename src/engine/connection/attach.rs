@@ -19,17 +19,17 @@ impl Connection {
         };
         let peer_identity = peer.identity.clone();
         let peer_confirms = peer.metadata.get(PROP_ACK).is_some();
+        let peer_keeps_receipts = peer.metadata.get(PROP_RECEIPTS).is_some();
         let receiver = peer
             .metadata
             .get(PROP_RECEIPTS)
-            .map(|v| parse_stream_id(v).unwrap_or(0));
-        let peer_keeps_receipts = receiver.is_some();
+            .and_then(|v| ReceiverId::parse(v));
         self.rx_acks.stream = peer.metadata.get(PROP_STREAM).and_then(|v| parse_stream_id(v));
         self.attention = Some(Arc::clone(&self.socket.attention));
         self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
         self.tx_acks.keep_messages =
             self.tx_acks.by_peer && peer_keeps_receipts && self.attachment.persistent_pipe.is_some();
-        self.attach_direct(peer_identity, receiver.filter(|&r| r != 0));
+        self.attach_direct(peer_identity, receiver);
         Ok(())
     }
 
@@ -49,7 +49,7 @@ impl Connection {
     }
 
     /// Makes the pipes and hands the socket its ends.
-    fn attach_direct(&mut self, peer_identity: Bytes, receiver: Option<u64>) {
+    fn attach_direct(&mut self, peer_identity: Bytes, receiver: Option<ReceiverId>) {
         let (in_tx, in_rx) = ypipe::channel(self.config.rcvhwm);
         let in_flight = self
             .config
@@ -86,7 +86,9 @@ impl Connection {
                 self.rx_acks.handled = Some(Arc::clone(&handled));
                 Sequenced { stream, handled }
             }),
-            receiver: receiver.filter(|_| self.config.spool.is_some()),
+            // Only a pipe of its own can be retired (see `socket::attach`).
+            receiver: receiver
+                .filter(|_| self.config.spool.is_some() && self.attachment.persistent_pipe.is_none()),
         };
         self.direct = Some(DirectIn::new(in_tx, in_flight));
         self.attached_direct = true;

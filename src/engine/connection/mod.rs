@@ -6,7 +6,9 @@ mod close;
 mod inbound;
 mod write;
 
-use super::acks::{PROP_ACK, PROP_RECEIPTS, PROP_STREAM, ReceiverAcks, SenderAcks, parse_stream_id};
+use super::acks::{
+    PROP_ACK, PROP_RECEIPTS, PROP_STREAM, ReceiverAcks, ReceiverId, SenderAcks, parse_stream_id,
+};
 use super::config::ConnConfig;
 use super::fast_path::FastPath;
 use super::heartbeat::{Due, Heartbeat};

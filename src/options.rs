@@ -34,7 +34,7 @@ pub(crate) struct Options {
     pub heartbeat_ttl: Option<Duration>,
     /// The socket keeps receipts (`Socket::set_receipts`): its identity, which it announces
     /// to its peers.
-    pub receipts: Option<crate::engine::ReceiverId>,
+    pub receipts: Option<ReceiverId>,
 }
 
 impl Default for Options {
@@ -57,5 +57,28 @@ impl Default for Options {
             heartbeat_ttl: None,
             receipts: None,
         }
+    }
+}
+
+/// A receiver that keeps receipts, as it announces itself in `X-Zocket-Receipts`: its durable
+/// identity and the socket's (a new one per socket), both 16 hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ReceiverId {
+    pub durable: u64,
+    pub socket: u64,
+}
+
+impl ReceiverId {
+    pub fn encode(self) -> String {
+        format!("{:016x}-{:016x}", self.durable, self.socket)
+    }
+
+    pub fn parse(value: &[u8]) -> Option<ReceiverId> {
+        let (durable, socket) = std::str::from_utf8(value).ok()?.split_once('-')?;
+        let hex = |s: &str| (s.len() == 16).then(|| u64::from_str_radix(s, 16).ok()).flatten();
+        Some(ReceiverId {
+            durable: hex(durable)?,
+            socket: hex(socket)?,
+        })
     }
 }

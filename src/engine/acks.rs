@@ -9,6 +9,7 @@
 //! sequenced messages received, which is what ZACK counts.
 
 use crate::message::Parts;
+pub(crate) use crate::options::ReceiverId;
 use crate::pipe::Outgoing;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -116,29 +117,6 @@ pub(super) fn parse_stream_id(value: &[u8]) -> Option<u64> {
         .ok()
         .and_then(|s| u64::from_str_radix(s, 16).ok())
         .filter(|&id| id != 0)
-}
-
-/// A receiver that keeps receipts, as it announces itself in `X-Zocket-Receipts`: its durable
-/// identity and the socket's (a new one per socket), both 16 hex digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ReceiverId {
-    pub durable: u64,
-    pub socket: u64,
-}
-
-impl ReceiverId {
-    pub fn encode(self) -> String {
-        format!("{:016x}-{:016x}", self.durable, self.socket)
-    }
-
-    pub fn parse(value: &[u8]) -> Option<ReceiverId> {
-        let (durable, socket) = std::str::from_utf8(value).ok()?.split_once('-')?;
-        let hex = |s: &str| (s.len() == 16).then(|| u64::from_str_radix(s, 16).ok()).flatten();
-        Some(ReceiverId {
-            durable: hex(durable)?,
-            socket: hex(socket)?,
-        })
-    }
 }
 
 #[cfg(test)]

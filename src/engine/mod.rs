@@ -4,7 +4,6 @@
 //! threads; each connection lives on one thread for its whole life.
 
 pub(crate) mod acks;
-pub(crate) use acks::ReceiverId;
 pub(crate) mod config;
 mod connection;
 mod connector;

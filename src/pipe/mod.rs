@@ -110,7 +110,7 @@ pub(crate) struct Pipe {
     pub held_copies: usize,
     /// The peer's identity, when it keeps receipts and this socket sends from a spool over a
     /// pipe of the connection's own.
-    pub receiver: Option<crate::engine::ReceiverId>,
+    pub receiver: Option<crate::options::ReceiverId>,
     /// The socket's end of an inproc connection: messages go to and come from the peer
     /// socket's pipe directly, with no connection in between.
     pub inproc: Option<Box<InprocEnd>>,

@@ -106,7 +106,7 @@ impl SocketState {
     /// sender's connector has one connection at a time and re-sends in order itself. Another
     /// connection of the same receiver *socket* (it connected twice) is not retired: only one
     /// of an older socket of the same receiver (restarted, or replaced).
-    fn retire_older_connections(&mut self, id: PipeId, receiver: crate::engine::ReceiverId) {
+    fn retire_older_connections(&mut self, id: PipeId, receiver: crate::options::ReceiverId) {
         let older: Vec<(PipeId, Option<crate::pipe::ConnId>)> = self
             .pipes
             .ids()

@@ -349,7 +349,7 @@ impl SocketState {
             receipts.commit(IDENTITY_STREAM, identity)?;
         }
         self.finishing.receipts = Some(receipts);
-        self.opts.receipts = Some(crate::engine::ReceiverId {
+        self.opts.receipts = Some(crate::options::ReceiverId {
             durable: identity,
             socket: crate::spool::new_stream_id(),
         });

@@ -49,7 +49,7 @@ pub(crate) struct Attach {
     /// The peer is a spooled zocket sender: each message comes with its sequence number.
     pub sequenced: Option<Sequenced>,
     /// For a spooled socket's pipe of its own: the peer keeps receipts, with this identity.
-    pub receiver: Option<crate::engine::ReceiverId>,
+    pub receiver: Option<crate::options::ReceiverId>,
 }
 
 /// A spooled sender's connection (see `socket::sequenced`).

@@ -116,6 +116,22 @@ impl Delivery {
         (next < self.spool.next_seq()).then_some(next)
     }
 
+    /// Whether `seq` is the next message to route: nothing re-queued, nothing older waiting.
+    pub fn is_next_to_route(&self, seq: u64) -> bool {
+        self.requeue.is_empty() && self.cursor == seq
+    }
+
+    /// Whether what waits to be routed is only never-dispatched messages (nothing re-queued).
+    pub fn in_order_backlog(&self) -> bool {
+        self.requeue.is_empty()
+    }
+
+    /// Whether `seq`, from an earlier [`Delivery::next_batch`], still waits to be routed
+    /// (another thread may have routed it since).
+    pub fn is_undispatched(&self, seq: u64) -> bool {
+        seq >= self.cursor || self.requeue.contains(&seq)
+    }
+
     /// A message from [`Delivery::next_batch`] was routed to a pipe.
     pub fn dispatched(&mut self, seq: u64) {
         if !self.requeue.remove(&seq) {
@@ -143,13 +159,17 @@ impl Delivery {
 
     /// Confirms deliveries; acknowledges the spool over the contiguous prefix.
     pub fn confirm(&mut self, seqs: impl IntoIterator<Item = u64>) {
+        let before = self.low;
         for seq in seqs {
-            if seq > self.low {
+            if seq == self.low + 1 && self.acked_ahead.is_empty() {
+                self.low = seq; // in order, the common case: no set to keep
+            } else if seq > self.low {
                 self.acked_ahead.insert(seq);
             }
-            self.requeue.remove(&seq); // re-sent meanwhile: no need any more
+            if !self.requeue.is_empty() {
+                self.requeue.remove(&seq); // re-sent meanwhile: no need any more
+            }
         }
-        let before = self.low;
         while self.acked_ahead.remove(&(self.low + 1)) {
             self.low += 1;
         }

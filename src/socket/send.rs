@@ -66,10 +66,11 @@ impl Socket {
         }
     }
 
-    /// With a spool, `send` appends (waiting while the quota is reached) and returns; the
-    /// socket's spool thread routes it into the pipes as they have room. The socket's lock is
-    /// released first: the append (and its sync, per the spool's policy) holds only the
-    /// spool's own lock.
+    /// With a spool, `send` appends (waiting while the quota is reached) and returns. When
+    /// nothing older waits and a pipe has room, the message is routed at once, as an
+    /// unspooled one; otherwise the socket's spool thread routes it as pipes have room. A
+    /// sender that waits on the quota, or whose spool syncs every append as a group, releases
+    /// the socket's lock first: that wait holds only the spool's own lock.
     fn send_spooled(
         &self,
         mut guard: Locked<'_>,
@@ -80,6 +81,13 @@ impl Socket {
         guard.sync_polled(); // inproc confirmations
         let Some(link) = guard.spool_link().cloned() else {
             return Err(Error::WrongState("the spool was removed"));
+        };
+        let parts = match link.routes_appends() {
+            true => match link.append_routed(&mut guard, parts)? {
+                None => return Ok(()),
+                Some(full) => full, // the quota is reached: wait below, without the lock
+            },
+            false => parts,
         };
         drop(guard);
         let wait = (flags & DONTWAIT == 0).then_some(deadline);

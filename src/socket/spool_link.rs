@@ -172,6 +172,46 @@ impl SpoolLink {
         self.append_waiting(deadline, alive, |delivery| delivery.append(&frames))
     }
 
+    /// Appends a message from a sending thread that holds the socket's lock, and routes it
+    /// into a pipe at once, as an unspooled message, when a pipe has room: first the few
+    /// older ones that wait (the spool thread routes a longer backlog, and what lost
+    /// connections left), then this one. The common case then costs no trip through the
+    /// spool thread. `Ok(Some(parts))` hands the message back when the quota is reached, for
+    /// the caller to wait on it without the socket's lock.
+    ///
+    /// Not with a group commit: there a message may leave only once its sync is done, which
+    /// happens after the lock (see [`SpoolLink::append_waiting`]).
+    pub fn append_routed(
+        &self,
+        st: &mut super::shared::SocketState,
+        parts: crate::message::Parts,
+    ) -> Result<Option<crate::message::Parts>, SpoolError> {
+        debug_assert!(self.group.is_none());
+        let frames: SmallVec<[Bytes; 3]> = parts.iter().map(Frame::to_bytes).collect();
+        let mut delivery = self.lock();
+        let seq = match delivery.append(&frames) {
+            Ok(seq) => seq,
+            Err(SpoolError::Full { .. }) => return Ok(Some(parts)),
+            Err(e) => return Err(e),
+        };
+        let outcome = match self.requeues_waiting() {
+            true => Routed::Later,
+            false => route_in_order(&mut delivery, st, seq, parts),
+        };
+        self.publish(&delivery);
+        drop(delivery);
+        // Without room, the I/O thread asks for a route when it takes from the pipe.
+        if outcome == Routed::Later {
+            self.route();
+        }
+        Ok(None)
+    }
+
+    /// Whether appends route from the sending thread ([`SpoolLink::append_routed`]).
+    pub fn routes_appends(&self) -> bool {
+        self.group.is_none()
+    }
+
     /// Appends a batch of messages atomically (see `Spool::append_batch`), waiting for the
     /// quota as [`SpoolLink::append`] does.
     pub fn append_batch(
@@ -308,39 +348,100 @@ impl SpoolLink {
             let (Some(socket), Some(io)) = (socket.upgrade(), io.upgrade()) else {
                 return;
             };
-            let mut routed = Vec::new();
-            {
-                let mut guard = socket.lock_app(&*io);
-                guard.notify_on_drop();
-                guard.sync_polled(); // inproc peers' confirmations and room
-                // The sync may have found deliveries lost (a peer that left): they go out
-                // before this batch, whose messages are newer, so the round ends here and the
-                // next one re-queues them first.
-                let lost_first = self.requeues_waiting();
-                let st = &mut *guard;
-                for (seq, parts) in batch.iter().cloned().take_while(|_| !lost_first) {
-                    if !st.pattern.can_send(&st.pipes) {
-                        break;
-                    }
-                    st.pipes.sending_seq = seq;
-                    let sent = st.pattern.send(parts, &mut st.pipes);
-                    st.pipes.sending_seq = 0;
-                    if sent.is_err() {
-                        break;
-                    }
-                    routed.push(seq);
-                }
-            }
+            let mut guard = socket.lock_app(&*io);
+            guard.notify_on_drop();
+            guard.sync_polled(); // inproc peers' confirmations and room
+            // The sync may have found deliveries lost (a peer that left): they go out before
+            // this batch, whose messages are newer, so the round ends here and the next one
+            // re-queues them first.
+            let lost_first = self.requeues_waiting();
+            let st = &mut *guard;
+            // Marked dispatched before the socket's lock is released: a sending thread routes
+            // in order under both locks too (`append_routed`), and skips what is marked.
             let mut delivery = self.lock();
-            for &seq in &routed {
+            let mut routed = 0;
+            for (seq, parts) in batch.iter().cloned().take_while(|_| !lost_first) {
+                if !delivery.is_undispatched(seq) {
+                    routed += 1; // a sending thread routed it meanwhile
+                    continue;
+                }
+                if !st.pattern.can_send(&st.pipes) {
+                    break;
+                }
+                st.pipes.sending_seq = seq;
+                let sent = st.pattern.send(parts, &mut st.pipes);
+                st.pipes.sending_seq = 0;
+                if sent.is_err() {
+                    break;
+                }
                 delivery.dispatched(seq);
+                routed += 1;
             }
             self.publish(&delivery);
-            if routed.len() < batch.len() || batch.is_empty() {
+            drop(delivery);
+            drop(guard);
+            if routed < batch.len() || batch.is_empty() {
                 return;
             }
         }
     }
+}
+
+/// Older messages a sending thread routes before its own; a longer backlog is left to the
+/// spool thread, so that a send does not stall behind it.
+const CATCH_UP: usize = 16;
+
+/// What became of an appended message in [`SpoolLink::append_routed`].
+#[derive(PartialEq, Eq)]
+enum Routed {
+    Now,
+    /// No pipe has room (or no peer): the I/O thread, or the next peer, asks for a route.
+    NoRoom,
+    /// Left to the spool thread.
+    Later,
+}
+
+/// Routes the few older messages that wait, then `parts` (message `seq`), while a pipe has
+/// room. Both the socket's lock and the spool's are held.
+fn route_in_order(
+    delivery: &mut Delivery,
+    st: &mut super::shared::SocketState,
+    seq: u64,
+    parts: crate::message::Parts,
+) -> Routed {
+    let mut caught_up = 0;
+    while !delivery.is_next_to_route(seq) {
+        if caught_up == CATCH_UP || !delivery.in_order_backlog() {
+            return Routed::Later;
+        }
+        if !st.pattern.can_send(&st.pipes) {
+            return Routed::NoRoom;
+        }
+        let Some((older, older_parts)) = delivery.next_batch(1).pop() else {
+            return Routed::Later;
+        };
+        if !send_seq(st, older, older_parts) {
+            return Routed::Later;
+        }
+        delivery.dispatched(older);
+        caught_up += 1;
+    }
+    if !st.pattern.can_send(&st.pipes) {
+        return Routed::NoRoom;
+    }
+    if !send_seq(st, seq, parts) {
+        return Routed::Later;
+    }
+    delivery.dispatched(seq);
+    Routed::Now
+}
+
+/// Routes spooled message `seq` through the pattern; whether it went into a pipe.
+fn send_seq(st: &mut super::shared::SocketState, seq: u64, parts: crate::message::Parts) -> bool {
+    st.pipes.sending_seq = seq;
+    let sent = st.pattern.send(parts, &mut st.pipes);
+    st.pipes.sending_seq = 0;
+    sent.is_ok()
 }
 
 /// A socket's spool thread; stopping it (on drop) closes the spool once the thread exits.

@@ -38,6 +38,9 @@ fn main() {
             "{name:<28} {:>12} {:>10} {last:>12} {:>10} {:>12}",
             seg.first_seq, seg.records, seg.unacked, seg.bytes
         );
+        if seg.preallocated > 0 {
+            println!("    {} byte(s) preallocated for appends", seg.preallocated);
+        }
         for (offset, reason) in &seg.damage {
             println!("    damage at byte {offset}: {reason}");
         }

@@ -77,7 +77,16 @@ fn inspect_reports_records_the_mark_and_damage_without_the_lock() {
     let seg = &report.segments[0];
     assert_eq!((seg.records, seg.last_seq, seg.unacked), (10, Some(10), 6));
     assert!(!report.damaged());
+    assert!(
+        seg.preallocated > 0,
+        "the open spool's segment has room ahead: {seg:?}"
+    );
     drop(spool);
+    assert_eq!(
+        zocket::spool::inspect(&dir).unwrap().segments[0].preallocated,
+        0,
+        "cut on close"
+    );
 
     // A byte flipped in the third record's body: damage there, and the records after it are
     // still found.

@@ -22,6 +22,7 @@ mod cache;
 pub(super) mod dir;
 mod durability;
 mod inspect;
+mod mapped;
 mod prepared;
 mod recovery;
 #[cfg(test)]
@@ -34,11 +35,11 @@ use cache::RecentCache;
 use dir::{io_err, segment_name};
 use durability::Durability;
 pub use inspect::{SegmentReport, SpoolReport, inspect};
+use mapped::Mapping;
 use prepared::PreparedStore;
 use recovery::recover_segments;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -127,6 +128,8 @@ pub struct FileSpool {
     config: FileSpoolConfig,
     segments: VecDeque<Segment>,
     active: Arc<File>,
+    /// The active segment mapped for appends (`None`: appends use `pwrite`).
+    mapping: Option<Mapping>,
     next_seq: u64,
     acked: u64,
     size: u64,
@@ -205,6 +208,8 @@ impl FileSpool {
         }
         let active_path = scanned.back().expect("an active segment").path.clone();
         let active = Arc::new(open_for_append(&active_path)?);
+        let active_len = scanned.back().map_or(0, |s| s.len);
+        let mapping = map_active(&active, &active_path, active_len, config.segment_size)?;
         let durability = Durability::start(&dir, config.fsync, Arc::clone(&active), active_path, acked)?;
         if dir_changed {
             durability.dir_changed();
@@ -219,6 +224,7 @@ impl FileSpool {
             config,
             segments: scanned,
             active,
+            mapping,
             next_seq,
             acked,
             size,
@@ -263,12 +269,14 @@ impl FileSpool {
     /// Starts a new segment at `next_seq`. The full one is synced first (per the policy), so
     /// that data not yet synced is only ever at the end of the newest segment.
     fn roll(&mut self) -> Result<(), SpoolError> {
+        self.cut_preallocated()?;
         if self.durability.durable() {
             let path = &self.active_segment().path;
             self.active.sync_data().map_err(io_err(path))?;
         }
         let path = self.dir.join(segment_name(self.next_seq));
         let file = Arc::new(open_for_append(&path)?);
+        self.mapping = map_active(&file, &path, 0, self.config.segment_size)?;
         self.active = Arc::clone(&file);
         self.durability.set_active(file, path.clone());
         self.durability.dir_changed();
@@ -349,15 +357,35 @@ impl FileSpool {
         Ok(())
     }
 
-    /// Writes the encoded record; on failure, cuts what was written of it, so that a torn
+    /// Unmaps the active segment and cuts the zeros preallocated past its last record, so
+    /// that only the newest segment ever ends with a crash tail.
+    fn cut_preallocated(&mut self) -> Result<(), SpoolError> {
+        if self.mapping.take().is_some() {
+            let seg = self.active_segment();
+            self.active.set_len(seg.len).map_err(io_err(&seg.path))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the encoded record at the end of the active segment: a store into its mapping,
+    /// or a `pwrite`. On a failed `pwrite`, cuts what was written of it, so that a torn
     /// record never lies before later ones.
     fn write_record(&mut self) -> Result<(), SpoolError> {
         let seg = self.active_segment();
         let (path, len) = (seg.path.clone(), seg.len);
-        let Err(e) = (&*self.active).write_all(&self.encode_buf) else {
+        if let Some(mapping) = &mut self.mapping {
+            match mapping.store(&self.active, len, &self.encode_buf) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {} // larger than the mapping: written below
+                Err(e) => return Err(SpoolError::Io { path, source: e }), // nothing stored
+            }
+        }
+        let Err(e) = self.active.write_all_at(&self.encode_buf, len) else {
             return Ok(());
         };
         let err = SpoolError::Io { path, source: e };
+        // The cut also removes preallocated blocks: the mapping must not store past it.
+        self.mapping = None;
         if let Err(cut) = self.active.set_len(len) {
             log::error!("spool {}: cannot cut a failed append ({cut})", self.dir.display());
             self.durability.fail(&err);
@@ -450,12 +478,21 @@ impl FileSpool {
     }
 }
 
+/// Opens a segment for appends, which write at its logical end (not `O_APPEND`: the file
+/// extends past it when preallocated for the mapping).
 fn open_for_append(path: &Path) -> Result<File, SpoolError> {
     OpenOptions::new()
         .create(true)
-        .append(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
         .open(path)
         .map_err(io_err(path))
+}
+
+/// Maps the active segment for appends, where the file system allows it.
+fn map_active(file: &File, path: &Path, len: u64, segment_size: u64) -> Result<Option<Mapping>, SpoolError> {
+    Mapping::new(file, len, segment_size).map_err(io_err(path))
 }
 
 impl Spool for FileSpool {
@@ -554,6 +591,12 @@ impl Drop for FileSpool {
     fn drop(&mut self) {
         if let Err(e) = self.durability.flush() {
             log::error!("spool {}: flushing on close failed: {e}", self.dir.display());
+        }
+        if let Err(e) = self.cut_preallocated() {
+            log::warn!(
+                "spool {}: the next open cuts the preallocated tail: {e}",
+                self.dir.display()
+            );
         }
     }
 }

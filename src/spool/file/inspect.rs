@@ -51,6 +51,11 @@ pub struct SegmentReport {
     pub unacked: u64,
     /// The file's size.
     pub bytes: u64,
+    /// Zeros after the last record: room preallocated for appends (the open spool's active
+    /// segment, or one left by a crash, which the next open cuts). After a power loss they
+    /// may also stand for appends that never reached the disk, within the fsync policy's
+    /// window.
+    pub preallocated: u64,
     /// Where records are damaged: (byte offset, what is wrong). Damage at the very end of the
     /// newest segment is usually a write torn by a crash, which the next open cuts.
     pub damage: Vec<(u64, &'static str)>,
@@ -108,6 +113,7 @@ fn scan(first_seq: u64, path: PathBuf, data: &Bytes, acked: u64) -> SegmentRepor
         last_seq: None,
         unacked: 0,
         bytes: data.len() as u64,
+        preallocated: 0,
         damage: Vec::new(),
     };
     let mut offset = 0;
@@ -123,6 +129,10 @@ fn scan(first_seq: u64, path: PathBuf, data: &Bytes, acked: u64) -> SegmentRepor
             Decoded::Incomplete => "truncated record",
             Decoded::Corrupt(reason) => reason,
         };
+        if data[offset..].iter().all(|&b| b == 0) {
+            report.preallocated = (data.len() - offset) as u64;
+            break;
+        }
         report.damage.push((offset as u64, reason));
         let min_seq = report.last_seq.map_or(first_seq, |s| s + 1);
         match record::find_record(data, offset, min_seq) {

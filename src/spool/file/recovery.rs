@@ -152,7 +152,13 @@ fn scan_segment(first_seq: u64, path: &Path, cx: &mut ScanContext<'_>) -> Result
             Decoded::Incomplete => "truncated record",
             Decoded::Corrupt(reason) => reason,
         };
-        let Some((at, seq)) = record::find_record(&data, offset, expected) else {
+        // Zeros to the end (a preallocated tail, see `mapped`) hide no record.
+        let zeros = data[offset..].iter().all(|&b| b == 0);
+        let found = match zeros {
+            true => None,
+            false => record::find_record(&data, offset, expected),
+        };
+        let Some((at, seq)) = found else {
             tail_damage = Some(damage);
             break;
         };

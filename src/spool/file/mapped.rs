@@ -1,0 +1,172 @@
+//! The active segment's appends as stores into a shared memory mapping of the file.
+//!
+//! A store into a `MAP_SHARED` mapping is in the kernel's page cache as soon as it is made,
+//! exactly like the data of a `write()`: it survives a crash of the process, and an fsync of
+//! the file makes it durable. An append then costs a copy instead of a system call.
+//!
+//! The file is extended ahead of the appends, a chunk at a time, with `fallocate`, so that
+//! its blocks exist before any store reaches them: a store past the end of the file, or into
+//! a block the disk has no room for, would kill the process with `SIGBUS`. Between the last
+//! record and the end of the chunk the file holds zeros, which the next open cuts as a crash
+//! tail; rolling the segment and closing the spool cut them at once.
+//!
+//! Where `fallocate` is not supported, or a record does not fit the mapping (one larger than
+//! the segment size), the spool writes with `pwrite` instead.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+
+/// How far ahead of the appends the file is extended.
+const CHUNK: u64 = 1 << 20;
+
+/// A shared, writable mapping of the first `capacity` bytes of the active segment, of which
+/// the first `allocated` exist in the file.
+pub(super) struct Mapping {
+    base: *mut u8,
+    capacity: usize,
+    allocated: u64,
+}
+
+// SAFETY: the mapping is owned by one `FileSpool`, used under `&mut self` only, and unmapped
+// once, on drop; the memory it points at is shared with the kernel, not with other threads.
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    /// Maps `file` (whose valid data ends at `len`) for appends up to `capacity` bytes, or
+    /// `None` if the file system cannot preallocate (appends then use `pwrite`).
+    pub fn new(file: &File, len: u64, capacity: u64) -> io::Result<Option<Mapping>> {
+        let page = page_size();
+        let capacity = capacity.max(len).div_ceil(page) * page;
+        let Ok(capacity_usize) = usize::try_from(capacity) else {
+            return Ok(None);
+        };
+        // SAFETY: a fresh mapping chosen by the kernel (no address given) of an open file
+        // descriptor; the result is checked before use.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                capacity_usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let mut mapping = Mapping {
+            base: base.cast(),
+            capacity: capacity_usize,
+            allocated: 0,
+        };
+        match mapping.reserve(file, len) {
+            Ok(()) => Ok(Some(mapping)),
+            Err(e) if unsupported(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores `bytes` at `offset`, extending the file first if needed. `Ok(false)` if they
+    /// do not fit the mapping: the caller writes them another way.
+    pub fn store(&mut self, file: &File, offset: u64, bytes: &[u8]) -> io::Result<bool> {
+        let end = offset + bytes.len() as u64;
+        if end > self.capacity as u64 {
+            return Ok(false);
+        }
+        if end > self.allocated {
+            self.reserve(file, end)?;
+        }
+        // SAFETY: `offset..end` lies within the mapping (checked above) and within the file's
+        // allocated blocks (`reserve`), and `bytes` is not inside the mapping.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(offset as usize), bytes.len());
+        }
+        Ok(true)
+    }
+
+    /// Allocates the file's blocks up to at least `end`, a chunk past it, within the mapping.
+    fn reserve(&mut self, file: &File, end: u64) -> io::Result<()> {
+        let target = (end + CHUNK).min(self.capacity as u64).max(end);
+        if target <= self.allocated {
+            return Ok(());
+        }
+        let (from, len) = (self.allocated, target - self.allocated);
+        let (Ok(from), Ok(len)) = (libc::off_t::try_from(from), libc::off_t::try_from(len)) else {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        };
+        // SAFETY: a plain system call on an open file descriptor.
+        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, from, len) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        self.allocated = target;
+        Ok(())
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once; nothing refers into it.
+        unsafe {
+            libc::munmap(self.base.cast(), self.capacity);
+        }
+    }
+}
+
+fn unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL)
+    )
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::FileExt;
+
+    #[test]
+    fn stores_reach_the_file_and_extend_it_ahead() {
+        let dir = std::env::temp_dir().join(format!("zocket-mapped-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("seg");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let Some(mut map) = Mapping::new(&file, 0, 8 << 20).unwrap() else {
+            return; // no fallocate here: the spool writes instead
+        };
+        assert!(map.store(&file, 0, b"hello").unwrap());
+        assert!(map.store(&file, 5, b" world").unwrap());
+        let mut back = [0u8; 11];
+        file.read_exact_at(&mut back, 0).unwrap();
+        assert_eq!(&back, b"hello world", "a store is visible to reads of the file");
+        let len = file.metadata().unwrap().len();
+        assert!(
+            (11..=CHUNK + 11).contains(&len),
+            "extended a chunk ahead, not to the capacity: {len}"
+        );
+        assert!(
+            map.store(&file, 3 << 20, b"far").unwrap(),
+            "extends as the appends go"
+        );
+        assert!(
+            !map.store(&file, (8 << 20) - 1, b"xy").unwrap(),
+            "past the mapping: refused"
+        );
+        drop(map);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

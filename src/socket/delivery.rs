@@ -121,6 +121,11 @@ impl Delivery {
         self.requeue.is_empty() && self.cursor == seq
     }
 
+    /// Whether any message waits to be routed (re-queued, or never dispatched).
+    pub fn has_undispatched(&self) -> bool {
+        !self.requeue.is_empty() || self.cursor < self.spool.next_seq()
+    }
+
     /// Whether what waits to be routed is only never-dispatched messages (nothing re-queued).
     pub fn in_order_backlog(&self) -> bool {
         self.requeue.is_empty()

@@ -4,9 +4,11 @@
 //! syncs) and routes what it read into the pipes.
 //!
 //! The spool and its bookkeeping are behind their own lock, which no I/O thread takes: a
-//! slow disk or an fsync stalls this socket's spool thread (and a sender waiting on the
-//! quota), never the reactor or another socket. Routing takes the socket's lock only for
-//! the moment it queues messages that were already read.
+//! slow disk or an fsync stalls this socket's spool thread and its senders, never the reactor
+//! or another socket. The spool thread takes the socket's lock only for the moment it queues
+//! messages that were already read; a sender holds it across its append, to route the
+//! message at once when a pipe has room (`append_routed`). Lock order: the socket's, then
+//! the delivery's, then the work queue's.
 
 use super::delivery::Delivery;
 use super::shared::{SocketShared, WakeIo};
@@ -35,6 +37,9 @@ struct Work {
     recheck: bool,
     /// Send again everything in flight (a receiver that keeps receipts connected again).
     requeue_in_flight: bool,
+    /// Re-queues were taken by the spool thread and are not applied to the delivery yet:
+    /// senders must not route newer messages meanwhile. Survives the taking, like `stop`.
+    requeues_applying: bool,
     /// The spool thread waits for work: a request must wake it (otherwise it will see the
     /// request when it looks next, and waking it would cost a system call per request).
     idle: bool,
@@ -145,7 +150,7 @@ impl SpoolLink {
     /// Whether lost deliveries wait to be re-queued by the spool thread's next round.
     fn requeues_waiting(&self) -> bool {
         let work = self.work.lock().unwrap_or_else(|e| e.into_inner());
-        !work.requeued.is_empty() || work.requeue_in_flight
+        !work.requeued.is_empty() || work.requeue_in_flight || work.requeues_applying
     }
 
     /// Everything dispatched and not yet confirmed is to be sent again, lowest first, before
@@ -306,6 +311,7 @@ impl SpoolLink {
             if busy || ((work.route || work.recheck) && !stop) {
                 let taken = std::mem::take(&mut *work);
                 work.stop = taken.stop;
+                work.requeues_applying = !taken.requeued.is_empty() || taken.requeue_in_flight;
                 return Some(taken);
             }
             if stop {
@@ -334,6 +340,11 @@ impl SpoolLink {
             if work.requeue_in_flight {
                 delivery.requeue_in_flight();
             }
+            // Applied: senders see them in the delivery now (lock order: delivery, then work).
+            self.work
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .requeues_applying = false;
             self.publish(&delivery);
         }
         self.room.wake_all();
@@ -377,10 +388,13 @@ impl SpoolLink {
                 delivery.dispatched(seq);
                 routed += 1;
             }
+            // A sender may have appended after this batch was read, and found no room that
+            // this round's sync found: it asked for no route, so look again while there is room.
+            let more = delivery.has_undispatched() && st.pattern.can_send(&st.pipes);
             self.publish(&delivery);
             drop(delivery);
             drop(guard);
-            if routed < batch.len() || batch.is_empty() {
+            if routed < batch.len() || !more {
                 return;
             }
         }

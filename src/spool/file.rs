@@ -209,7 +209,7 @@ impl FileSpool {
         let active_path = scanned.back().expect("an active segment").path.clone();
         let active = Arc::new(open_for_append(&active_path)?);
         let active_len = scanned.back().map_or(0, |s| s.len);
-        let mapping = map_active(&active, &active_path, active_len, config.segment_size)?;
+        let mapping = map_active(&active, &active_path, active_len, config.segment_size);
         let durability = Durability::start(&dir, config.fsync, Arc::clone(&active), active_path, acked)?;
         if dir_changed {
             durability.dir_changed();
@@ -276,7 +276,7 @@ impl FileSpool {
         }
         let path = self.dir.join(segment_name(self.next_seq));
         let file = Arc::new(open_for_append(&path)?);
-        self.mapping = map_active(&file, &path, 0, self.config.segment_size)?;
+        self.mapping = map_active(&file, &path, 0, self.config.segment_size);
         self.active = Arc::clone(&file);
         self.durability.set_active(file, path.clone());
         self.durability.dir_changed();
@@ -490,9 +490,17 @@ fn open_for_append(path: &Path) -> Result<File, SpoolError> {
         .map_err(io_err(path))
 }
 
-/// Maps the active segment for appends, where the file system allows it.
-fn map_active(file: &File, path: &Path, len: u64, segment_size: u64) -> Result<Option<Mapping>, SpoolError> {
-    Mapping::new(file, len, segment_size).map_err(io_err(path))
+/// Maps the active segment for appends, where the file system allows it. A failure (no
+/// address space, no disk room to preallocate) is logged and appends use `pwrite`: the
+/// segment file exists by now, and failing here would leave it behind, empty.
+fn map_active(file: &File, path: &Path, len: u64, segment_size: u64) -> Option<Mapping> {
+    Mapping::new(file, len, segment_size).unwrap_or_else(|e| {
+        log::warn!(
+            "spool {}: appends use pwrite, mapping failed: {e}",
+            path.display()
+        );
+        None
+    })
 }
 
 impl Spool for FileSpool {

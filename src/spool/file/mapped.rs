@@ -10,8 +10,15 @@
 //! record and the end of the chunk the file holds zeros, which the next open cuts as a crash
 //! tail; rolling the segment and closing the spool cut them at once.
 //!
-//! Where `fallocate` is not supported, or a record does not fit the mapping (one larger than
-//! the segment size), the spool writes with `pwrite` instead.
+//! Records are stored one after the other, each completely before the next begins: a copy
+//! may write its bytes in any order, and a process killed in the middle of a batch must
+//! leave a torn *last* record (a crash tail), never a hole before a whole one (corruption).
+//!
+//! Mapped only on Linux, on file systems that allocate at `fallocate` and write in place
+//! (ext4, XFS, tmpfs): on copy-on-write file systems a store can still need room when it
+//! first touches a page, and would get `SIGBUS` instead of an error. Elsewhere, where
+//! `fallocate` fails, or for a record that does not fit the mapping (one larger than the
+//! segment size), the spool writes with `pwrite` instead.
 
 use std::fs::File;
 use std::io;
@@ -36,11 +43,17 @@ impl Mapping {
     /// Maps `file` (whose valid data ends at `len`) for appends up to `capacity` bytes, or
     /// `None` if the file system cannot preallocate (appends then use `pwrite`).
     pub fn new(file: &File, len: u64, capacity: u64) -> io::Result<Option<Mapping>> {
+        if !writes_in_place(file) {
+            return Ok(None);
+        }
         let page = page_size();
         let capacity = capacity.max(len).div_ceil(page) * page;
         let Ok(capacity_usize) = usize::try_from(capacity) else {
             return Ok(None);
         };
+        if capacity_usize == 0 {
+            return Ok(None);
+        }
         // SAFETY: a fresh mapping chosen by the kernel (no address given) of an open file
         // descriptor; the result is checked before use.
         let base = unsafe {
@@ -68,22 +81,37 @@ impl Mapping {
         }
     }
 
-    /// Stores `bytes` at `offset`, extending the file first if needed. `Ok(false)` if they
-    /// do not fit the mapping: the caller writes them another way.
-    pub fn store(&mut self, file: &File, offset: u64, bytes: &[u8]) -> io::Result<bool> {
-        let end = offset + bytes.len() as u64;
+    /// Stores `records` (whole encoded records, one after the other) at `offset`, extending
+    /// the file first if needed. `Ok(false)` if they do not fit the mapping: the caller
+    /// writes them another way.
+    pub fn store(&mut self, file: &File, offset: u64, records: &[u8]) -> io::Result<bool> {
+        let end = offset + records.len() as u64;
         if end > self.capacity as u64 {
             return Ok(false);
         }
         if end > self.allocated {
             self.reserve(file, end)?;
         }
-        // SAFETY: `offset..end` lies within the mapping (checked above) and within the file's
-        // allocated blocks (`reserve`), and `bytes` is not inside the mapping.
+        let mut at = 0;
+        while at < records.len() {
+            let len = record_len(&records[at..]);
+            self.copy(offset + at as u64, &records[at..at + len]);
+            // The next record's stores may not be moved before this one's.
+            std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+            at += len;
+        }
+        Ok(true)
+    }
+
+    /// Copies `bytes` to `offset`, which the caller checked lies within the allocated mapping.
+    fn copy(&mut self, offset: u64, bytes: &[u8]) {
+        debug_assert!(offset + bytes.len() as u64 <= self.allocated);
+        // SAFETY: `offset..offset + len` lies within the mapping and within the file's
+        // allocated blocks (checked by `store`, which reserved them), and `bytes` is not
+        // inside the mapping.
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(offset as usize), bytes.len());
         }
-        Ok(true)
     }
 
     /// Allocates the file's blocks up to at least `end`, a chunk past it, within the mapping.
@@ -97,7 +125,13 @@ impl Mapping {
             return Err(io::Error::from(io::ErrorKind::InvalidInput));
         };
         // SAFETY: a plain system call on an open file descriptor.
+        #[cfg(target_os = "linux")]
         let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, from, len) };
+        #[cfg(not(target_os = "linux"))]
+        let rc = {
+            let _ = (file, from, len);
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -113,6 +147,34 @@ impl Drop for Mapping {
             libc::munmap(self.base.cast(), self.capacity);
         }
     }
+}
+
+/// The length of the record that `bytes` begins with (all of `bytes` if its header says
+/// more: the caller passes whole records).
+fn record_len(bytes: &[u8]) -> usize {
+    let body = bytes.get(..4).map_or(0, |b| {
+        u32::from_le_bytes(b.try_into().unwrap_or_default()) as usize
+    });
+    (super::super::record::HEADER_LEN + body).clamp(1, bytes.len())
+}
+
+/// Whether `file` lies on a file system where preallocated blocks are written in place.
+#[cfg(target_os = "linux")]
+fn writes_in_place(file: &File) -> bool {
+    const EXT4: i64 = 0xEF53;
+    const XFS: i64 = 0x5846_5342;
+    const TMPFS: i64 = 0x0102_1994;
+    // SAFETY: fstatfs fills the zeroed struct we pass for an open file descriptor.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), &mut stat) };
+    #[allow(clippy::unnecessary_cast)] // f_type's width differs between C libraries
+    let kind = stat.f_type as i64;
+    rc == 0 && matches!(kind, EXT4 | XFS | TMPFS)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn writes_in_place(_: &File) -> bool {
+    false
 }
 
 fn unsupported(e: &io::Error) -> bool {

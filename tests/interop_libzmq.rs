@@ -651,3 +651,39 @@ scenarios! {
         => |s| xpub_verbose(&s.l, &s.z, true);
     xpub_libzmq_quiet_sub_zocket(Z::Sub, zmq::XPUB) => |s| xpub_verbose(&s.l, &s.z, false);
 }
+
+/// `ipc://@name` is a name in Linux's abstract namespace, as in libzmq: a zocket binder and a
+/// libzmq connecter (and the reverse) meet there, and no file named `@name` appears.
+#[cfg(target_os = "linux")]
+#[test]
+fn abstract_ipc_interoperates_both_ways_and_creates_no_file() {
+    let timeout = Duration::from_secs(10);
+    for zocket_binds in [true, false] {
+        let name = format!("@zocket-abstract-{}-{zocket_binds}", std::process::id());
+        let endpoint = format!("ipc://{name}");
+        let ctx = zocket::Context::new();
+        let zpull = ctx.socket(zocket::SocketType::Pull).unwrap();
+        zpull.set_rcvtimeo(Some(timeout)).unwrap();
+        let lctx = zmq::Context::new();
+        let lpush = lctx.socket(zmq::PUSH).unwrap();
+        lpush.set_sndtimeo(ms(timeout)).unwrap();
+        lpush.set_linger(ms(timeout)).unwrap();
+        if zocket_binds {
+            zpull.bind(&endpoint).unwrap();
+            lpush.connect(&endpoint).unwrap();
+        } else {
+            lpush.bind(&endpoint).unwrap();
+            zpull.connect(&endpoint).unwrap();
+        }
+        lpush.send("over the abstract namespace", 0).unwrap();
+        let got = zpull.recv_bytes(0).unwrap();
+        assert_eq!(
+            got, b"over the abstract namespace",
+            "zocket binds: {zocket_binds}"
+        );
+        assert!(
+            !std::path::Path::new(&name).exists(),
+            "no file named {name} in the working directory"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! IPC over Unix-domain sockets: a stale socket file is replaced on bind, the file is removed
-//! when the listener closes.
+//! when the listener closes. On Linux, `ipc://@name` is `name` in the abstract namespace, as
+//! in libzmq: no file, gone with the last socket.
 
 use crate::error::{Error, Result};
 use std::io;
@@ -13,6 +14,20 @@ pub(crate) struct IpcListener {
 
 impl IpcListener {
     pub fn bind(endpoint: &str, path: &Path) -> Result<(IpcListener, String)> {
+        if let Some(name) = abstract_name(path) {
+            let listener = bind_abstract(name).map_err(|e| match e.kind() {
+                io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_string()),
+                _ => Error::Io(e),
+            })?;
+            let resolved = format!("ipc://{}", path.display());
+            return Ok((
+                IpcListener {
+                    inner: mio::net::UnixListener::from_std(listener),
+                    path: PathBuf::new(), // no file to remove
+                },
+                resolved,
+            ));
+        }
         let path = if path == Path::new("*") {
             fresh_path()
         } else {
@@ -64,7 +79,45 @@ impl IpcListener {
 
 impl Drop for IpcListener {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The abstract name an `ipc://@name` path stands for (Linux only; elsewhere `@name` is a
+/// file name, as in libzmq).
+pub(crate) fn abstract_name(path: &Path) -> Option<&[u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = path.as_os_str().as_bytes().strip_prefix(b"@")?;
+    cfg!(any(target_os = "linux", target_os = "android")).then_some(name)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn abstract_addr(name: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
+    #[cfg(target_os = "android")]
+    use std::os::android::net::SocketAddrExt;
+    #[cfg(target_os = "linux")]
+    use std::os::linux::net::SocketAddrExt;
+    std::os::unix::net::SocketAddr::from_abstract_name(name)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn abstract_addr(_: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+fn bind_abstract(name: &[u8]) -> io::Result<std::os::unix::net::UnixListener> {
+    let listener = std::os::unix::net::UnixListener::bind_addr(&abstract_addr(name)?)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Starts a non-blocking connection to `path`, an abstract name if it begins with `@`.
+pub(crate) fn connect(path: &Path) -> io::Result<mio::net::UnixStream> {
+    match abstract_name(path) {
+        Some(name) => mio::net::UnixStream::connect_addr(&abstract_addr(name)?),
+        None => mio::net::UnixStream::connect(path),
     }
 }
 

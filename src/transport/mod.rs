@@ -82,7 +82,7 @@ impl PeerAddr {
     pub fn connect(&self) -> io::Result<Stream> {
         match self {
             PeerAddr::Tcp(addr) => mio::net::TcpStream::connect(*addr).map(Stream::Tcp),
-            PeerAddr::Ipc(path) => mio::net::UnixStream::connect(path).map(Stream::Unix),
+            PeerAddr::Ipc(path) => ipc::connect(path).map(Stream::Unix),
         }
     }
 }

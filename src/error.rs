@@ -71,3 +71,69 @@ pub enum Error {
 
 /// Shorthand for `Result<T, zocket::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// libzmq's own error numbers, above the system's (`ZMQ_HAUSNUMERO` + n).
+const ZMQ_HAUSNUMERO: i32 = 156_384_712;
+/// libzmq `EFSM`: the operation is not allowed in the socket's state.
+pub const EFSM: i32 = ZMQ_HAUSNUMERO + 51;
+/// libzmq `ETERM`: the context was terminated.
+pub const ETERM: i32 = ZMQ_HAUSNUMERO + 53;
+
+impl Error {
+    /// The errno libzmq reports for this error, for code ported from libzmq that compares
+    /// numbers: `EAGAIN`, `EINVAL`, `EADDRINUSE`, …, and libzmq's own [`EFSM`] and
+    /// [`ETERM`]. An operating-system error gives its own number (`EIO` if it has none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pull = zocket::Context::new().socket(zocket::SocketType::Pull)?;
+    /// let err = pull.recv_bytes(zocket::DONTWAIT).unwrap_err(); // EAGAIN: nothing to receive
+    /// let os = std::io::Error::from_raw_os_error(err.errno());
+    /// assert_eq!(os.kind(), std::io::ErrorKind::WouldBlock);
+    /// assert_eq!(zocket::Error::Terminated.errno(), zocket::ETERM);
+    /// # Ok::<(), zocket::Error>(())
+    /// ```
+    #[doc(alias = "zmq_errno")]
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::WouldBlock => libc::EAGAIN,
+            Error::InvalidEndpoint { .. } | Error::InvalidOption(_) => libc::EINVAL,
+            Error::UnsupportedTransport(_) => libc::EPROTONOSUPPORT,
+            Error::AddrInUse(_) => libc::EADDRINUSE,
+            Error::AddrNotAvailable(_) => libc::EADDRNOTAVAIL,
+            Error::EndpointNotFound(_) => libc::ENOENT,
+            Error::NotSupported(_) => libc::ENOTSUP,
+            Error::WrongState(_) => EFSM,
+            Error::HostUnreachable => libc::EHOSTUNREACH,
+            Error::MessageTooLarge { .. } => libc::EMSGSIZE,
+            Error::Terminated => ETERM,
+            Error::Spool(crate::spool::SpoolError::Full { .. }) => libc::EAGAIN,
+            Error::Spool(_) => libc::EIO,
+            Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    /// An operating-system error comes back as it was; the others get the closest
+    /// [`io::ErrorKind`] and keep the zocket error as their source.
+    fn from(err: Error) -> io::Error {
+        let err = match err {
+            Error::Io(e) => return e,
+            err => err,
+        };
+        let kind = match &err {
+            Error::WouldBlock => io::ErrorKind::WouldBlock,
+            Error::InvalidEndpoint { .. } | Error::InvalidOption(_) => io::ErrorKind::InvalidInput,
+            Error::AddrInUse(_) => io::ErrorKind::AddrInUse,
+            Error::AddrNotAvailable(_) => io::ErrorKind::AddrNotAvailable,
+            Error::EndpointNotFound(_) => io::ErrorKind::NotFound,
+            Error::NotSupported(_) | Error::UnsupportedTransport(_) => io::ErrorKind::Unsupported,
+            Error::HostUnreachable => io::ErrorKind::HostUnreachable,
+            Error::MessageTooLarge { .. } => io::ErrorKind::InvalidData,
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, err)
+    }
+}

@@ -13,6 +13,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod about;
 mod context;
 mod deadline;
 mod engine;
@@ -41,8 +42,9 @@ mod transport;
 mod ypipe;
 mod zmtp;
 
+pub use about::{has, version};
 pub use context::Context;
-pub use error::{Error, Result};
+pub use error::{EFSM, ETERM, Error, Result};
 pub use message::{Delivery, IntoFrame, Message};
 pub use options::DEFAULT_LINGER;
 pub use poller::{POLLIN, POLLOUT, PollItem, poll};

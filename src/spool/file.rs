@@ -35,7 +35,7 @@ use cache::RecentCache;
 use dir::{io_err, segment_name};
 use durability::Durability;
 pub use inspect::{SegmentReport, SpoolReport, inspect};
-use mapped::Mapping;
+use mapped::{Mapping, map_active};
 use prepared::PreparedStore;
 use recovery::recover_segments;
 use std::collections::VecDeque;
@@ -488,19 +488,6 @@ fn open_for_append(path: &Path) -> Result<File, SpoolError> {
         .write(true)
         .open(path)
         .map_err(io_err(path))
-}
-
-/// Maps the active segment for appends, where the file system allows it. A failure (no
-/// address space, no disk room to preallocate) is logged and appends use `pwrite`: the
-/// segment file exists by now, and failing here would leave it behind, empty.
-fn map_active(file: &File, path: &Path, len: u64, segment_size: u64) -> Option<Mapping> {
-    Mapping::new(file, len, segment_size).unwrap_or_else(|e| {
-        log::warn!(
-            "spool {}: appends use pwrite, mapping failed: {e}",
-            path.display()
-        );
-        None
-    })
 }
 
 impl Spool for FileSpool {

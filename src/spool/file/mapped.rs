@@ -23,6 +23,7 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 /// How far ahead of the appends the file is extended.
 const CHUNK: u64 = 1 << 20;
@@ -147,6 +148,19 @@ impl Drop for Mapping {
             libc::munmap(self.base.cast(), self.capacity);
         }
     }
+}
+
+/// Maps the active segment for appends, where the file system allows it. A failure (no
+/// address space, no disk room to preallocate) is logged and appends use `pwrite`: the
+/// segment file exists by now, and failing here would leave it behind, empty.
+pub(super) fn map_active(file: &File, path: &Path, len: u64, segment_size: u64) -> Option<Mapping> {
+    Mapping::new(file, len, segment_size).unwrap_or_else(|e| {
+        log::warn!(
+            "spool {}: appends use pwrite, mapping failed: {e}",
+            path.display()
+        );
+        None
+    })
 }
 
 /// The length of the record that `bytes` begins with (all of `bytes` if its header says

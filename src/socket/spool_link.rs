@@ -376,13 +376,7 @@ impl SpoolLink {
                     routed += 1; // a sending thread routed it meanwhile
                     continue;
                 }
-                if !st.pattern.can_send(&st.pipes) {
-                    break;
-                }
-                st.pipes.sending_seq = seq;
-                let sent = st.pattern.send(parts, &mut st.pipes);
-                st.pipes.sending_seq = 0;
-                if sent.is_err() {
+                if !st.pattern.can_send(&st.pipes) || !send_seq(st, seq, parts) {
                     break;
                 }
                 delivery.dispatched(seq);

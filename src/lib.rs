@@ -26,6 +26,7 @@ mod live_count;
 #[allow(dead_code)]
 mod mailbox;
 mod message;
+pub mod monitor;
 mod options;
 mod pattern;
 mod pipe;
@@ -46,6 +47,13 @@ pub use about::{has, version};
 pub use context::Context;
 pub use error::{EFSM, ETERM, Error, Result};
 pub use message::{Delivery, IntoFrame, Message};
+pub use monitor::{
+    EVENT_ACCEPT_FAILED, EVENT_ACCEPTED, EVENT_ALL, EVENT_BIND_FAILED, EVENT_CLOSE_FAILED, EVENT_CLOSED,
+    EVENT_CONNECT_DELAYED, EVENT_CONNECT_RETRIED, EVENT_CONNECTED, EVENT_DISCONNECTED,
+    EVENT_HANDSHAKE_FAILED_AUTH, EVENT_HANDSHAKE_FAILED_NO_DETAIL, EVENT_HANDSHAKE_FAILED_PROTOCOL,
+    EVENT_HANDSHAKE_SUCCEEDED, EVENT_LISTENING, EVENT_MONITOR_STOPPED, Monitor, MonitorEvent, Peer,
+    PeerStats, SocketEvent, SocketStats,
+};
 pub use options::DEFAULT_LINGER;
 pub use poller::{POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{proxy, proxy_steerable};

@@ -82,6 +82,11 @@ impl Context {
         }
     }
 
+    /// A handle on the context a socket belongs to.
+    pub(crate) fn from_inner(inner: Arc<ContextInner>) -> Context {
+        Context { inner }
+    }
+
     /// Opens a socket of the given type.
     ///
     /// # Errors

@@ -14,7 +14,7 @@ pub(crate) struct ContextInner {
     pub(super) io_threads: usize,
     pub(super) next_socket: AtomicU64,
     /// Set by `shutdown`, so that a socket opened afterwards fails too.
-    pub(super) terminated: AtomicBool,
+    pub(crate) terminated: AtomicBool,
     /// Sockets not yet dropped, for `term` to wait on.
     pub(super) live_sockets: Mutex<usize>,
     pub(super) all_closed: Condvar,

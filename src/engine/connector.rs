@@ -34,14 +34,17 @@ pub(super) struct Connector {
 impl Connector {
     /// Schedules the next attempt after a failure and grows the back-off (doubling up to
     /// `max`; a `max` of zero keeps the interval constant, as libzmq does).
-    pub fn schedule_retry(&mut self, now: Instant, base: Duration, max: Duration) {
+    /// Returns the interval until the next attempt.
+    pub fn schedule_retry(&mut self, now: Instant, base: Duration, max: Duration) -> Duration {
         if self.backoff.is_zero() {
             self.backoff = base;
         }
-        self.retry_at = crate::deadline::after(now, self.backoff);
+        let ivl = self.backoff;
+        self.retry_at = crate::deadline::after(now, ivl);
         if max > base {
             self.backoff = self.backoff.saturating_mul(2).min(max);
         }
+        ivl
     }
 
     /// A handshake succeeded: start the back-off from the base interval again.

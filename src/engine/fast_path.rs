@@ -19,6 +19,7 @@ use crate::ypipe;
 use crate::zmtp::outbuf::OutBuf;
 use crate::zmtp::protocol::Encoder;
 use std::io::{self, IoSlice, Write};
+use std::sync::Arc;
 
 /// Where direct writes go: a duplicate of the connection's socket descriptor (a model stream
 /// in the loom tests).
@@ -34,6 +35,8 @@ impl DirectSink for socket2::Socket {
 
 pub(crate) struct FastPath<S = socket2::Socket> {
     state: Mutex<State<S>>,
+    /// The connection's counters, for what the application writes itself.
+    counters: Option<Arc<crate::monitor::PeerCounters>>,
 }
 
 struct State<S> {
@@ -51,12 +54,18 @@ struct State<S> {
 impl FastPath {
     /// A fast path for a connection whose handshake is done. The I/O thread owns the stream
     /// until it first releases it.
-    pub fn new(stream: &Stream, encoder: Encoder) -> io::Result<FastPath> {
+    pub fn new(
+        stream: &Stream,
+        encoder: Encoder,
+        counters: Option<Arc<crate::monitor::PeerCounters>>,
+    ) -> io::Result<FastPath> {
         let socket = match stream {
             Stream::Tcp(s) => socket2::SockRef::from(s).try_clone()?,
             Stream::Unix(s) => socket2::SockRef::from(s).try_clone()?,
         };
-        Ok(FastPath::with_sink(socket, encoder))
+        let mut fast = FastPath::with_sink(socket, encoder);
+        fast.counters = counters;
+        Ok(fast)
     }
 }
 
@@ -71,6 +80,7 @@ impl<S: DirectSink> FastPath<S> {
                 leftover: OutBuf::new(),
                 scratch: OutBuf::new(),
             }),
+            counters: None,
         }
     }
 
@@ -125,6 +135,9 @@ impl<S: DirectSink> DirectWrite for FastPath<S> {
             return Direct::Busy;
         };
         st.encoder.encode_message(msg, &mut st.scratch);
+        if let Some(counters) = &self.counters {
+            counters.add_out(1, msg.iter().map(|f| f.len() as u64).sum());
+        }
         let written = st.scratch.write_with(|bufs| socket.write_vectored(bufs));
         if written.is_ok() && st.scratch.is_empty() {
             return Direct::Written;

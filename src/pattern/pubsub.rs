@@ -160,8 +160,13 @@ impl Pattern for Publisher {
         let topic = msg.first().cloned().unwrap_or_default();
         for (id, trie) in &self.subs {
             // A subscriber past its high-water mark loses this message; nobody else does.
-            if trie.matches(&topic) && pipes.can_write(*id) {
+            if !trie.matches(&topic) {
+                continue;
+            }
+            if pipes.can_write(*id) {
                 pipes.push_out(*id, msg.clone());
+            } else {
+                pipes.dropped += 1;
             }
         }
         Ok(())

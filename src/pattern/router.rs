@@ -88,7 +88,10 @@ impl Pattern for Router {
             }
             Some(_) if self.mandatory => Err(SendError::WouldBlock(msg)),
             None if self.mandatory => Err(SendError::Fatal(Error::HostUnreachable)),
-            _ => Ok(()), // unroutable or full: dropped, as libzmq does
+            _ => {
+                pipes.dropped += 1; // unroutable or full: dropped, as libzmq does
+                Ok(())
+            }
         }
     }
 

@@ -302,6 +302,9 @@ pub(crate) struct Pipes {
     pub popped: smallvec::SmallVec<[(PipeId, Option<Origin>, bool); 2]>,
     /// Record every take in `popped` (a spooled sender was attached).
     pub track_pops: bool,
+    /// Messages the pattern dropped (high-water mark, unknown routing id) since the socket
+    /// last counted them.
+    pub dropped: u64,
 }
 
 impl Pipes {

@@ -11,6 +11,7 @@ pub(crate) mod delivery;
 mod finishing;
 pub(crate) mod from_io;
 pub(crate) mod inproc;
+mod monitoring;
 mod options;
 mod polled;
 mod readiness;
@@ -84,7 +85,23 @@ impl Socket {
             return self.ctx.inproc.bind(&self.io, &self.shared, endpoint, name?);
         }
         let parsed = Endpoint::parse(endpoint)?;
-        let (listener, resolved) = Listener::bind(endpoint, &parsed)?;
+        let (mut listener, resolved) = match Listener::bind(endpoint, &parsed) {
+            Ok(bound) => bound,
+            Err(e) => {
+                let errno = e.errno() as u64;
+                log::info!(
+                    "{:?} socket: bind to {endpoint} failed: {e}",
+                    self.shared.socket_type
+                );
+                let event = crate::SocketEvent::BindFailed;
+                self.shared.monitor.emit(event, errno, endpoint, || None);
+                return Err(e);
+            }
+        };
+        log::info!("{:?} socket: listening on {resolved}", self.shared.socket_type);
+        let event = crate::SocketEvent::Listening;
+        let fd = listener.raw_fd();
+        self.shared.monitor.emit(event, fd, &resolved, || None);
         let config = {
             let mut st = self.shared.lock();
             st.endpoints.push(EndpointRecord {
@@ -337,6 +354,7 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        self.shared.monitor.stop();
         self.ctx.inproc.close(&self.io, &self.shared);
         let (bound, linger) = {
             let st = self.shared.lock();

@@ -55,6 +55,12 @@ pub(crate) struct SocketShared {
     pub attention: Arc<AtomicBool>,
     /// Where the I/O threads queue attach and detach commands (see `from_io`).
     pub from_io: FromIoSender,
+    /// The socket's monitors, fed by the I/O threads and the application's calls.
+    pub monitor: crate::monitor::Hub,
+    /// Messages and bytes per connection, drops and reconnects.
+    pub counters: crate::monitor::Counters,
+    /// The last routing id a ROUTER's connection generated for a peer that gave none.
+    next_routing_id: std::sync::atomic::AtomicU32,
 }
 
 /// What the lock protects.
@@ -124,7 +130,40 @@ impl SocketShared {
             has_watchers: AtomicBool::new(false),
             attention,
             from_io,
+            monitor: Default::default(),
+            counters: Default::default(),
+            // Apart from the ROUTER's own generator (inproc peers), which starts at the same
+            // value: the two count up from opposite halves of the range.
+            next_routing_id: std::sync::atomic::AtomicU32::new(
+                std::process::id().wrapping_mul(2_654_435_761) ^ 0x8000_0000,
+            ),
         }
+    }
+
+    /// The pattern dropped `count` more messages: counted, and reported to the monitors and
+    /// the log at most ten times a second.
+    pub fn report_drops(&self, count: u64, endpoint: impl FnOnce() -> String) {
+        let total = self.counters.add_drops(count);
+        if self.counters.drop_report_due() {
+            log::debug!(
+                "{:?} socket: {total} messages dropped so far (high-water mark or unknown routing id)",
+                self.socket_type
+            );
+            let event = crate::SocketEvent::Dropped;
+            self.monitor.emit(event, total, &endpoint(), || None);
+        }
+    }
+
+    /// A routing id for a ROUTER's peer that gave none: libzmq's form, a zero byte then a
+    /// 32-bit big-endian counter (ids beginning with a zero byte are reserved for this).
+    pub fn generate_routing_id(&self) -> bytes::Bytes {
+        let n = self
+            .next_routing_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(1);
+        let mut id = [0; 5];
+        id[1..].copy_from_slice(&n.to_be_bytes());
+        bytes::Bytes::copy_from_slice(&id)
     }
 
     /// Locks the state. A poisoned lock (a panic elsewhere while holding it) is recovered:
@@ -434,6 +473,13 @@ impl std::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
+        if let Some(guard) = self.guard.as_mut()
+            && guard.pipes.dropped != 0
+        {
+            let dropped = std::mem::take(&mut guard.pipes.dropped);
+            let endpoint = || guard.last_endpoint.clone().unwrap_or_default();
+            self.shared.report_drops(dropped, endpoint);
+        }
         let owes = self
             .guard
             .as_ref()

@@ -13,6 +13,11 @@ pub(crate) struct IpcListener {
 }
 
 impl IpcListener {
+    pub fn raw_fd(&self) -> u64 {
+        use std::os::fd::AsRawFd;
+        self.inner.as_raw_fd() as u64
+    }
+
     pub fn bind(endpoint: &str, path: &Path) -> Result<(IpcListener, String)> {
         if let Some(name) = abstract_name(path) {
             let listener = bind_abstract(name).map_err(|e| match e.kind() {

@@ -127,6 +127,15 @@ impl Listener {
             Listener::Ipc(l) => l.source(),
         }
     }
+
+    /// The descriptor, as monitor events report it.
+    pub fn raw_fd(&mut self) -> u64 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd() as u64,
+            Listener::Ipc(l) => l.raw_fd(),
+        }
+    }
 }
 
 /// A connected (or connecting) byte stream.
@@ -140,6 +149,27 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s,
             Stream::Unix(s) => s,
+        }
+    }
+
+    /// The descriptor, as monitor events report it.
+    pub fn raw_fd(&self) -> u64 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd() as u64,
+            Stream::Unix(s) => s.as_raw_fd() as u64,
+        }
+    }
+
+    /// The peer's address as an endpoint (`tcp://a.b.c.d:port`, `ipc://path`), when known:
+    /// a Unix-domain client is usually unnamed.
+    pub fn peer_endpoint(&self) -> Option<String> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok().map(|a| format!("tcp://{a}")),
+            Stream::Unix(s) => {
+                let addr = s.peer_addr().ok()?;
+                addr.as_pathname().map(|p| format!("ipc://{}", p.display()))
+            }
         }
     }
 

@@ -61,3 +61,38 @@ pub enum ProtocolError {
     #[error("peer reported an error: {0}")]
     PeerError(String),
 }
+
+impl ProtocolError {
+    /// How a monitor reports this error when it ends a handshake: libzmq's event and value
+    /// (`None`: no handshake event, only the disconnection; libzmq reports a peer's ERROR
+    /// that way unless it carries a ZAP status code).
+    pub(crate) fn handshake_event(&self) -> Option<(crate::SocketEvent, u32)> {
+        use crate::SocketEvent::{HandshakeFailedAuth, HandshakeFailedProtocol};
+        use crate::monitor::*;
+        let code = match self {
+            ProtocolError::BadGreeting(_) | ProtocolError::UnsupportedVersion(_) => {
+                PROTOCOL_ERROR_ZMTP_UNSPECIFIED
+            }
+            ProtocolError::MechanismMismatch(_) => PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+            ProtocolError::Handshake(_) | ProtocolError::IncompatibleSocketType { .. } => match self {
+                ProtocolError::Handshake(what)
+                    if what.contains("expected") || what.contains("before READY") =>
+                {
+                    PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND
+                }
+                _ => PROTOCOL_ERROR_ZMTP_INVALID_METADATA,
+            },
+            ProtocolError::BadCommand(_) | ProtocolError::BadFrame(_) => {
+                PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED
+            }
+            ProtocolError::UnknownCommand(_)
+            | ProtocolError::TooLarge { .. }
+            | ProtocolError::TooManyFrames { .. } => PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+            ProtocolError::PeerError(reason) => {
+                let status = reason.parse::<u32>().ok().filter(|s| (300..600).contains(s))?;
+                return Some((HandshakeFailedAuth, status));
+            }
+        };
+        Some((HandshakeFailedProtocol, code))
+    }
+}

@@ -260,6 +260,11 @@ impl RawPeer {
     }
 
     /// Sends `bytes`; fails the test if zocket does not take them.
+    /// This end's address, as the zocket side sees the peer.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.stream.local_addr().unwrap()
+    }
+
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.try_send_raw(bytes)
             .unwrap_or_else(|e| panic!("writing to zocket: {e}"));

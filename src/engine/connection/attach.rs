@@ -29,7 +29,13 @@ impl Connection {
         self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
         self.tx_acks.keep_messages =
             self.tx_acks.by_peer && peer_keeps_receipts && self.attachment.persistent_pipe.is_some();
-        self.attach_direct(peer_identity, receiver);
+        let mut routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
+        if routing_id.is_empty() && self.socket.socket_type == crate::SocketType::Router {
+            // Generated here rather than by the socket, so that monitors name the peer.
+            routing_id = self.socket.generate_routing_id();
+        }
+        self.report_handshake(&routing_id);
+        self.attach_direct(routing_id, receiver);
         Ok(())
     }
 
@@ -49,7 +55,7 @@ impl Connection {
     }
 
     /// Makes the pipes and hands the socket its ends.
-    fn attach_direct(&mut self, peer_identity: Bytes, receiver: Option<ReceiverId>) {
+    fn attach_direct(&mut self, routing_id: Bytes, receiver: Option<ReceiverId>) {
         let (in_tx, in_rx) = ypipe::channel(self.config.rcvhwm);
         let in_flight = self
             .config
@@ -74,7 +80,7 @@ impl Connection {
             conn: self.id,
             persistent: self.attachment.persistent_pipe,
             reconnection: self.attachment.reconnection,
-            routing_id: Frame::from(self.attachment.routing_id.clone().unwrap_or(peer_identity)),
+            routing_id: Frame::from(routing_id),
             sndhwm: self.config.sndhwm,
             rcvhwm: self.config.rcvhwm,
             inbound: in_rx,
@@ -101,7 +107,7 @@ impl Connection {
     }
 
     fn new_fast_path(&self) -> Option<Arc<FastPath>> {
-        match FastPath::new(&self.stream, self.proto.encoder()) {
+        match FastPath::new(&self.stream, self.proto.encoder(), self.counters.clone()) {
             Ok(fast) => Some(Arc::new(fast)),
             Err(e) => {
                 log::debug!("no direct-write path for this connection: {e}");

@@ -64,6 +64,13 @@ impl Connection {
     /// Hands what was decoded to the socket: publishes the pipe's new messages, waking the
     /// socket if it slept on it.
     pub(super) fn deliver(&mut self) {
+        // Counted before the socket can see them: `stats` never lags what was received.
+        if self.uncounted_in.0 > 0 {
+            let (messages, bytes) = std::mem::take(&mut self.uncounted_in);
+            if let Some(counters) = &self.counters {
+                counters.add_in(messages, bytes);
+            }
+        }
         let Some(direct) = &mut self.direct else {
             return;
         };

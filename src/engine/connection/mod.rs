@@ -3,6 +3,8 @@
 
 mod attach;
 mod close;
+mod events;
+pub(super) use events::EINPROGRESS;
 mod inbound;
 mod write;
 
@@ -45,8 +47,25 @@ const DELIVER_BATCH: usize = 256;
 pub(super) enum Origin {
     /// Accepted by the listener bound at this endpoint (on any of the context's threads).
     Listener(std::sync::Arc<str>),
-    /// Opened by this thread's connector with this id.
-    Connector(u64),
+    /// Opened by this thread's connector with this id, for this endpoint.
+    Connector(u64, std::sync::Arc<str>),
+}
+
+impl Origin {
+    /// The socket's endpoint the connection belongs to.
+    pub fn endpoint(&self) -> &std::sync::Arc<str> {
+        match self {
+            Origin::Listener(endpoint) | Origin::Connector(_, endpoint) => endpoint,
+        }
+    }
+}
+
+/// Why a connection ended, when a monitor reports more than a disconnection.
+pub(super) enum Ending {
+    /// The peer broke the protocol; during the handshake, the event that reports it.
+    Protocol(Option<(crate::SocketEvent, u32)>),
+    HandshakeTimeout,
+    HeartbeatTimeout,
 }
 
 /// How a connection is attached to its socket once the handshake completes.
@@ -73,6 +92,18 @@ pub(super) struct Connection {
     /// The socket's options when it bound or connected (see `ConnConfig`).
     config: Arc<ConnConfig>,
     pub origin: Origin,
+    /// The socket's endpoint this connection belongs to (bound, or given to `connect`).
+    pub endpoint: Arc<str>,
+    /// The peer as monitors and logs name it (its address once known, its routing id after
+    /// the handshake).
+    pub peer: crate::Peer,
+    /// Why it ended, when that is more than a disconnection.
+    ending: Option<Ending>,
+    /// What it moved, in the socket's counters (from the handshake on).
+    counters: Option<Arc<crate::monitor::PeerCounters>>,
+    /// Messages and bytes decoded and not yet added to the counters (added as they are
+    /// handed to the socket).
+    uncounted_in: (u64, u64),
     pub stream: Stream,
     /// A non-blocking connect is still in progress.
     pub connecting: bool,
@@ -130,11 +161,20 @@ impl Connection {
         let mut out = OutBuf::new();
         let proto = Protocol::new(config.local.clone(), &mut out);
         let handshake_deadline = crate::deadline::from_now(config.handshake_ivl);
+        let peer = crate::Peer {
+            address: if connecting { None } else { stream.peer_endpoint() },
+            routing_id: None,
+        };
         Connection {
             id,
             socket,
             config,
+            endpoint: Arc::clone(origin.endpoint()),
             origin,
+            peer,
+            ending: None,
+            counters: None,
+            uncounted_in: (0, 0),
             stream,
             connecting,
             half_closed_at: None,
@@ -164,7 +204,7 @@ impl Connection {
     pub fn on_event(&mut self, drain: bool) -> Result<(), CloseReason> {
         if self.connecting {
             match self.stream.finish_connect() {
-                Ok(true) => self.connecting = false,
+                Ok(true) => self.on_connected(),
                 Ok(false) => return Ok(()),
                 Err(e) => return Err(format!("connect failed: {e}")),
             }
@@ -198,11 +238,15 @@ impl Connection {
     /// heartbeats took too long, sends a PING when one is due.
     pub fn on_timer(&mut self, now: Instant) -> Result<(), CloseReason> {
         if self.handshake_deadline.is_some_and(|d| d <= now) {
+            self.ending = Some(Ending::HandshakeTimeout);
             return Err("handshake timed out".into());
         }
         match self.heartbeat.poll(now) {
             Due::Nothing => Ok(()),
-            Due::Expired => Err("heartbeat timed out: nothing from the peer".into()),
+            Due::Expired => {
+                self.ending = Some(Ending::HeartbeatTimeout);
+                Err("heartbeat timed out: nothing from the peer".into())
+            }
             Due::Ping(ttl) => {
                 self.proto.push_ping(ttl, &mut self.out);
                 self.write()
@@ -260,6 +304,8 @@ impl Connection {
                 Ok(Some(Event::Ready)) => self.on_handshake()?,
                 Ok(Some(Event::Message(msg))) => {
                     messages += 1;
+                    self.uncounted_in.0 += 1;
+                    self.uncounted_in.1 += msg.iter().map(|f| f.len() as u64).sum::<u64>();
                     self.take_message(msg)?;
                     if self.pending_in.len() >= DELIVER_BATCH {
                         self.deliver();
@@ -281,6 +327,8 @@ impl Connection {
                 Err(e) => {
                     self.deliver();
                     let _ = self.write(); // flush an ERROR command if one was queued
+                    let handshake = (!self.proto.is_active()).then(|| e.handshake_event());
+                    self.ending = Some(Ending::Protocol(handshake.flatten()));
                     return Err(e.to_string());
                 }
             }

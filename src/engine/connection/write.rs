@@ -75,6 +75,7 @@ impl Connection {
         // The writer's progress is fetched once per refill (once per write to the stream):
         // fetching it per message would move its cache line between the cores per message.
         let mut fetched = false;
+        let (mut messages, mut bytes) = (0, 0);
         while self.out.len() < REFILL_UP_TO {
             let (seq, msg) = match self.attachment.resend.pop_front() {
                 Some(again) => again,
@@ -92,9 +93,16 @@ impl Connection {
                 push_command(&Command::Seq { seq, low }, &mut self.out);
             }
             self.proto.encode_message(&msg, &mut self.out);
+            messages += 1;
+            bytes += msg.iter().map(|f| f.len() as u64).sum::<u64>();
             if seq != 0 {
                 self.tx_acks.sent(seq, self.written + self.out.len() as u64, &msg);
             }
+        }
+        if let Some(counters) = &self.counters
+            && messages > 0
+        {
+            counters.add_out(messages, bytes);
         }
         // Room is announced first: the spool thread's routing syncs and must see it.
         if room_made && let Some(attention) = &self.attention {

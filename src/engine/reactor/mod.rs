@@ -1,9 +1,13 @@
 //! The event loop: accepts, connects, reads, writes, runs timers and commands.
 
+mod closing;
+mod listening;
+
 use super::config::ConnConfig;
-use super::connection::{Attachment, Connection, Origin};
+use super::connection::{Attachment, Connection, EINPROGRESS, Origin};
 use super::connector::Connector;
 use super::{Command, IoThreads, WAKER};
+use crate::SocketEvent;
 use crate::pipe::IoWake;
 use crate::socket::shared::SocketShared;
 use crate::transport::Listener;
@@ -11,11 +15,6 @@ use mio::{Events, Interest, Poll, Token};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How long a closed socket's connection waits for the peer's end-of-stream after
-/// everything was written, when the linger period does not end the wait first (it is
-/// infinite): a peer that never closes cannot keep the context alive for longer.
-const HALF_CLOSE_MAX: Duration = Duration::from_secs(10);
 
 struct ListenerEntry {
     socket_id: u64,
@@ -104,31 +103,10 @@ impl Reactor {
         match cmd {
             Command::Bind {
                 socket,
-                mut listener,
+                listener,
                 endpoint,
                 config,
-            } => {
-                let token = self.token();
-                if let Err(e) = self
-                    .poll
-                    .registry()
-                    .register(listener.source(), token, Interest::READABLE)
-                {
-                    log::error!("cannot watch listener {endpoint}: {e}");
-                    return;
-                }
-                let socket_id = socket.id;
-                self.socket_entry(socket);
-                self.listeners.insert(
-                    token,
-                    ListenerEntry {
-                        socket_id,
-                        endpoint: endpoint.into(),
-                        listener,
-                        config,
-                    },
-                );
-            }
+            } => self.listen(socket, listener, endpoint, config),
             Command::Connect {
                 key,
                 socket,
@@ -166,28 +144,7 @@ impl Reactor {
                 endpoint,
                 done,
             } => {
-                // The listener is on one thread; what it accepted may be on every thread.
-                let found: Vec<Token> = self
-                    .listeners
-                    .iter()
-                    .filter(|(_, l)| l.socket_id == socket_id && *l.endpoint == *endpoint)
-                    .map(|(t, _)| *t)
-                    .collect();
-                for token in found {
-                    if let Some(mut l) = self.listeners.remove(&token) {
-                        let _ = self.poll.registry().deregister(l.listener.source());
-                    }
-                }
-                let accepted: Vec<Token> = self
-                    .conns
-                    .iter()
-                    .filter(|(_, c)| c.socket.id == socket_id)
-                    .filter(|(_, c)| matches!(&c.origin, Origin::Listener(e) if **e == *endpoint))
-                    .map(|(t, _)| *t)
-                    .collect();
-                for t in accepted {
-                    self.close_conn(t, "unbound");
-                }
+                self.unbind(socket_id, &endpoint);
                 signal(done);
             }
             Command::Disconnect { socket_id, endpoint } => {
@@ -265,14 +222,7 @@ impl Reactor {
     /// Readiness on a connection; `drain` asks to read until the socket would block (the peer
     /// closed, or an error is pending), otherwise a short read ends the reading.
     fn conn_event(&mut self, token: Token, drain: bool) {
-        let was_connecting = self.conns.get(&token).is_some_and(|c| c.connecting);
         self.with_conn(token, |c| c.on_event(drain));
-        if was_connecting
-            && let Some(c) = self.conns.get(&token)
-            && !c.connecting
-        {
-            log::debug!("connected ({token:?})");
-        }
     }
 
     /// Wake-ups produced on this thread (e.g. a pattern queued on another pipe).
@@ -285,49 +235,6 @@ impl Reactor {
                 self.command(Command::Wake(wake));
             } else {
                 self.io.send_to(thread, Command::Wake(wake));
-            }
-        }
-    }
-
-    fn accept(&mut self, token: Token) {
-        loop {
-            let Some(entry) = self.listeners.get(&token) else {
-                return;
-            };
-            let socket_id = entry.socket_id;
-            let endpoint = Arc::clone(&entry.endpoint);
-            let stream = match entry.listener.accept() {
-                Ok(s) => s,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) => {
-                    // Out of descriptors and the like: log and try later.
-                    log::warn!("accept failed on {}: {e}", entry.endpoint);
-                    return;
-                }
-            };
-            let Some(socket) = self.sockets.get(&socket_id).map(|s| Arc::clone(&s.shared)) else {
-                return;
-            };
-            // Accepted connections are spread over the context's I/O threads.
-            let target = if self.io.len() == 1 {
-                self.index
-            } else {
-                self.io.next_index()
-            };
-            let config = Arc::clone(&entry.config);
-            if target == self.index {
-                let origin = Origin::Listener(endpoint);
-                let _ = self.add_conn(socket, config, origin, stream, false, unattached());
-            } else {
-                self.io.send_to(
-                    target,
-                    Command::Adopt {
-                        socket,
-                        stream,
-                        endpoint,
-                        config,
-                    },
-                );
             }
         }
     }
@@ -367,7 +274,6 @@ impl Reactor {
             return;
         };
         let config = Arc::clone(&c.config);
-        let (base, max) = (config.reconnect_ivl, config.reconnect_ivl_max);
         match c.addr.connect() {
             Ok(stream) => {
                 let attachment = Attachment {
@@ -377,9 +283,18 @@ impl Reactor {
                     out_reader: c.out_reader.take().map(Box::new),
                     resend: std::mem::take(&mut c.resend),
                 };
-                let origin = Origin::Connector(id);
-                let token = match self.add_conn(socket, config, origin, stream, true, attachment) {
-                    Ok(token) => Some(token),
+                let origin = Origin::Connector(id, c.endpoint.as_str().into());
+                let added = self.add_conn(socket, config, origin, stream, true, attachment);
+                let token = match added {
+                    Ok(token) => {
+                        if let Some(conn) = self.conns.get(&token).filter(|c| c.connecting) {
+                            let event = SocketEvent::ConnectDelayed;
+                            conn.socket
+                                .monitor
+                                .emit(event, EINPROGRESS, &conn.endpoint, || None);
+                        }
+                        Some(token)
+                    }
                     Err(attachment) => {
                         if let Some(c) = self.connectors.get_mut(&id) {
                             c.out_reader = attachment.out_reader.map(|reader| *reader);
@@ -392,14 +307,30 @@ impl Reactor {
                     if c.conn.is_none() && token.is_some_and(|t| self.conns.contains_key(&t)) {
                         c.conn = token;
                     } else if c.conn.is_none() && c.retry_at.is_none() {
-                        c.schedule_retry(Instant::now(), base, max);
+                        self.retry_later(id);
                     }
                 }
             }
             Err(e) => {
-                log::debug!("connect to {} failed: {e}", c.endpoint);
-                c.schedule_retry(Instant::now(), base, max);
+                log::debug!("{:?} {}: connect failed: {e}", socket.socket_type, c.endpoint);
+                self.retry_later(id);
             }
+        }
+    }
+
+    /// Schedules the connector's next attempt, and tells the monitors when.
+    fn retry_later(&mut self, id: u64) {
+        let Some(c) = self.connectors.get_mut(&id) else {
+            return;
+        };
+        let (base, max) = (c.config.reconnect_ivl, c.config.reconnect_ivl_max);
+        let ivl = c.schedule_retry(Instant::now(), base, max);
+        if let Some(socket) = self.sockets.get(&c.socket_id) {
+            let ms = ivl.as_millis() as u64;
+            socket
+                .shared
+                .monitor
+                .emit(SocketEvent::ConnectRetried, ms, &c.endpoint, || None);
         }
     }
 
@@ -425,10 +356,10 @@ impl Reactor {
         let Some(mut conn) = self.conns.remove(&token) else {
             return;
         };
-        log::debug!("closing connection {token:?}: {reason}");
+        conn.report_closed(reason);
         let _ = self.poll.registry().deregister(conn.stream.source());
         conn.release();
-        if let Origin::Connector(id) = conn.origin {
+        if let Origin::Connector(id, _) = conn.origin {
             let Some(c) = self.connectors.get_mut(&id) else {
                 return;
             };
@@ -445,8 +376,7 @@ impl Reactor {
                     c.was_connected = true;
                     c.reset_backoff();
                 }
-                let (base, max) = (c.config.reconnect_ivl, c.config.reconnect_ivl_max);
-                c.schedule_retry(Instant::now(), base, max);
+                self.retry_later(id);
             }
         }
     }
@@ -484,77 +414,6 @@ impl Reactor {
             self.start_connect(id);
         }
     }
-
-    fn close_socket(&mut self, socket_id: u64, linger: Option<Duration>) {
-        let listeners: Vec<Token> = self
-            .listeners
-            .iter()
-            .filter(|(_, l)| l.socket_id == socket_id)
-            .map(|(t, _)| *t)
-            .collect();
-        for token in listeners {
-            if let Some(mut l) = self.listeners.remove(&token) {
-                let _ = self.poll.registry().deregister(l.listener.source());
-            }
-        }
-        let Some(entry) = self.sockets.get_mut(&socket_id) else {
-            return;
-        };
-        entry.linger_until = Some(crate::deadline::from_now(linger));
-    }
-
-    /// Closes what a closed socket no longer needs: flushed connections, connectors with
-    /// nothing to deliver, and everything once the linger period is over.
-    fn finish_closing_sockets(&mut self) {
-        let now = Instant::now();
-        let closing: Vec<(u64, bool)> = self
-            .sockets
-            .iter()
-            .filter_map(|(id, s)| s.linger_until.map(|until| (*id, until.is_some_and(|u| u <= now))))
-            .collect();
-        for (socket_id, expired) in closing {
-            let gave_up = |c: &Connection| {
-                c.half_closed_at
-                    .is_some_and(|t| now.saturating_duration_since(t) >= HALF_CLOSE_MAX)
-            };
-            let expired_conns: Vec<Token> = self
-                .conns
-                .iter()
-                .filter(|(_, c)| c.socket.id == socket_id && (expired || gave_up(c)))
-                .map(|(t, _)| *t)
-                .collect();
-            for token in expired_conns {
-                self.close_conn(token, "socket closed: linger expired");
-            }
-            let wakes = &mut self.wakes;
-            let flushed: Vec<Token> = self
-                .conns
-                .iter_mut()
-                .filter(|(_, c)| c.socket.id == socket_id && c.half_closed_at.is_none())
-                .filter_map(|(t, c)| c.is_flushed(wakes).then_some(*t))
-                .collect();
-            for token in flushed {
-                self.with_conn(token, |c| c.half_close(now));
-            }
-            let socket = &self.sockets[&socket_id].shared;
-            let done_connectors: Vec<u64> = self
-                .connectors
-                .iter_mut()
-                .filter(|(_, c)| c.socket_id == socket_id)
-                .filter_map(|(id, c)| {
-                    (expired || (c.conn.is_none() && !has_pending(socket, c))).then_some(*id)
-                })
-                .collect();
-            for id in done_connectors {
-                self.remove_connector(id);
-            }
-            let busy = self.conns.values().any(|c| c.socket.id == socket_id)
-                || self.connectors.values().any(|c| c.socket_id == socket_id);
-            if !busy {
-                self.sockets.remove(&socket_id);
-            }
-        }
-    }
 }
 
 /// How an accepted connection attaches: with a pipe of its own.
@@ -572,15 +431,4 @@ fn signal(done: super::Done) {
     if let Some(tx) = done {
         let _ = tx.try_send(());
     }
-}
-
-/// Whether a closed socket's connector still holds messages to deliver (the socket's state
-/// is the I/O thread's alone once the socket is closed).
-fn has_pending(socket: &SocketShared, c: &mut super::connector::Connector) -> bool {
-    let Some(id) = c.pipe else { return false };
-    if c.out_reader.as_mut().is_some_and(|rx| rx.peek()) || !c.resend.is_empty() {
-        return true;
-    }
-    let st = socket.lock();
-    st.pipes.get(id).is_some_and(|p| p.has_outbound()) || st.spool_pending()
 }

@@ -10,7 +10,7 @@ use super::{Command, IoThreads, WAKER};
 use crate::SocketEvent;
 use crate::pipe::IoWake;
 use crate::socket::shared::SocketShared;
-use crate::transport::Listener;
+use crate::transport::{Listener, Stream};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -283,18 +283,15 @@ impl Reactor {
                     out_reader: c.out_reader.take().map(Box::new),
                     resend: std::mem::take(&mut c.resend),
                 };
+                if matches!(stream, Stream::Tcp(_)) {
+                    // A non-blocking TCP connect is always in progress at first.
+                    let event = SocketEvent::ConnectDelayed;
+                    socket.monitor.emit(event, EINPROGRESS, &c.endpoint, || None);
+                }
                 let origin = Origin::Connector(id, c.endpoint.as_str().into());
                 let added = self.add_conn(socket, config, origin, stream, true, attachment);
                 let token = match added {
-                    Ok(token) => {
-                        if let Some(conn) = self.conns.get(&token).filter(|c| c.connecting) {
-                            let event = SocketEvent::ConnectDelayed;
-                            conn.socket
-                                .monitor
-                                .emit(event, EINPROGRESS, &conn.endpoint, || None);
-                        }
-                        Some(token)
-                    }
+                    Ok(token) => Some(token),
                     Err(attachment) => {
                         if let Some(c) = self.connectors.get_mut(&id) {
                             c.out_reader = attachment.out_reader.map(|reader| *reader);

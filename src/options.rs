@@ -35,6 +35,8 @@ pub(crate) struct Options {
     /// The socket keeps receipts (`Socket::set_receipts`): its identity, which it announces
     /// to its peers.
     pub receipts: Option<ReceiverId>,
+    /// Application properties announced to peers (`ZMQ_METADATA`): `X-` names.
+    pub metadata: Vec<(String, Bytes)>,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             heartbeat_timeout: None,
             heartbeat_ttl: None,
             receipts: None,
+            metadata: Vec::new(),
         }
     }
 }

@@ -42,7 +42,7 @@ impl ConnConfig {
 
     /// The options `opts` of a socket of type `socket_type` sending from `spool`.
     pub fn new(socket_type: SocketType, opts: &Options, spool: Option<Arc<SpoolLink>>) -> Self {
-        let mut extra_metadata = Vec::new();
+        let mut extra_metadata = opts.metadata.clone();
         if socket_type.acknowledges_spools() {
             extra_metadata.push((PROP_ACK.to_string(), Bytes::from_static(b"1")));
         }

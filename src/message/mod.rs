@@ -2,9 +2,11 @@
 
 mod arena;
 mod frame;
+mod properties;
 
 pub use arena::FrameArena;
 pub(crate) use frame::{Frame, INLINE_MAX};
+pub(crate) use properties::Properties;
 
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -29,6 +31,8 @@ pub struct Message {
     data: Frame,
     more: bool,
     delivery: Option<Delivery>,
+    /// The connection's properties, for a frame from `recv_msg`.
+    properties: Option<std::sync::Arc<Properties>>,
 }
 
 /// Where a message from a spooled zocket sender stands in its sender's stream: the stream's
@@ -99,12 +103,52 @@ impl Message {
         self.delivery
     }
 
+    /// A property of the connection the message came on, as libzmq's `zmq_msg_gets` reads
+    /// them (names compare case-insensitively):
+    ///
+    /// - `Socket-Type`: the peer's socket type (`"DEALER"`);
+    /// - `Routing-Id` (and `Identity`): the routing id the peer announced, if any;
+    /// - `Peer-Address`: the peer's IP address (TCP only, without the port);
+    /// - the application properties the peer announced (libzmq's `ZMQ_METADATA`, zocket's
+    ///   [`Socket::set_metadata`](crate::Socket::set_metadata)), named `X-…`.
+    ///
+    /// Only frames from [`Socket::recv_msg`](crate::Socket::recv_msg) carry them, from TCP
+    /// and IPC peers; values that are not UTF-8 text read as `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zocket::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let router = ctx.socket(SocketType::Router)?;
+    /// router.bind("tcp://127.0.0.1:0")?;
+    /// let dealer = ctx.socket(SocketType::Dealer)?;
+    /// dealer.set_metadata("X-Service:billing")?;
+    /// dealer.connect(&router.last_endpoint()?)?;
+    /// dealer.send("hi", 0)?;
+    /// let id = router.recv_msg(0)?;
+    /// assert_eq!(id.gets("Socket-Type"), Some("DEALER"));
+    /// assert_eq!(id.gets("X-Service"), Some("billing"));
+    /// assert_eq!(id.gets("Peer-Address"), Some("127.0.0.1"));
+    /// # Ok::<(), zocket::Error>(())
+    /// ```
+    pub fn gets(&self, property: &str) -> Option<&str> {
+        self.properties.as_deref()?.get(property)
+    }
+
     pub(crate) fn from_frame(data: Frame, more: bool) -> Message {
         Message {
             data,
             more,
             delivery: None,
+            properties: None,
         }
+    }
+
+    pub(crate) fn with_properties(mut self, properties: Option<std::sync::Arc<Properties>>) -> Message {
+        self.properties = properties;
+        self
     }
 
     pub(crate) fn with_delivery(mut self, delivery: Option<Delivery>) -> Message {

@@ -92,6 +92,8 @@ pub(crate) struct Pipe {
     pub rcvhwm: usize,
     /// The peer's routing id (ROUTER) or announced identity.
     pub routing_id: Frame,
+    /// The serving connection's properties, given to what `recv_msg` returns from it.
+    pub properties: Option<Arc<crate::message::Properties>>,
     /// The live connection serving this pipe, if any.
     pub conn: Option<ConnId>,
     /// The connector serving this pipe, for one made at `connect` (its key).
@@ -160,6 +162,7 @@ impl Pipe {
             sndhwm,
             rcvhwm,
             routing_id: Frame::new(),
+            properties: None,
             conn: None,
             connector: None,
             detached: false,
@@ -302,6 +305,10 @@ pub(crate) struct Pipes {
     pub popped: smallvec::SmallVec<[(PipeId, Option<Origin>, bool); 2]>,
     /// Record every take in `popped` (a spooled sender was attached).
     pub track_pops: bool,
+    /// The properties of the pipe the last `pop_in` took from (`source_taken`: since the
+    /// socket last cleared it), kept without a reference count change while they stay the same.
+    pub source: Option<Arc<crate::message::Properties>>,
+    pub source_taken: bool,
     /// Messages the pattern dropped (high-water mark, unknown routing id) since the socket
     /// last counted them.
     pub dropped: u64,
@@ -490,6 +497,11 @@ impl Pipes {
     pub fn pop_in(&mut self, id: PipeId) -> Option<Parts> {
         let pipe = self.map.get_mut(&id)?;
         let msg = pipe.inbound.pop_front()?;
+        self.source_taken = true;
+        let ptr = |p: &Option<Arc<crate::message::Properties>>| p.as_ref().map(Arc::as_ptr);
+        if ptr(&self.source) != ptr(&pipe.properties) {
+            self.source = pipe.properties.clone();
+        }
         if let Some(end) = &pipe.inproc
             && end.consumed_one(pipe.inbound.is_empty())
         {

@@ -30,6 +30,7 @@ impl SocketState {
             persistent,
             reconnection,
             routing_id,
+            properties,
             sndhwm,
             rcvhwm,
             inbound,
@@ -61,6 +62,7 @@ impl SocketState {
                 };
                 pipe.conn = Some(conn);
                 pipe.fast = fast;
+                pipe.properties = Some(properties);
                 if reconnection {
                     self.pattern.reconnected(id, &mut self.pipes);
                 }
@@ -70,6 +72,7 @@ impl SocketState {
                 let mut pipe = Pipe::new(sndhwm, rcvhwm);
                 pipe.wire_out = outbound.map(Outbox::new);
                 pipe.routing_id = routing_id;
+                pipe.properties = Some(properties);
                 pipe.conn = Some(conn);
                 pipe.fast = fast;
                 match self.attach_pipe(pipe) {
@@ -193,6 +196,7 @@ mod tests {
             persistent: None,
             reconnection: false,
             routing_id: crate::message::Frame::new(),
+            properties: Default::default(),
             sndhwm: 1000,
             rcvhwm: 1000,
             inbound,

@@ -36,6 +36,8 @@ pub(crate) struct Attach {
     pub reconnection: bool,
     /// The peer's routing id (ROUTER), for a new pipe.
     pub routing_id: Frame,
+    /// The peer's handshake properties, for `Message::gets`.
+    pub properties: Arc<crate::message::Properties>,
     pub sndhwm: usize,
     pub rcvhwm: usize,
     /// The messages the connection decodes.

@@ -89,6 +89,34 @@ impl Socket {
     pub fn routing_id(&self) -> Vec<u8> {
         self.with_options(|o| o.routing_id.to_vec())
     }
+    /// Adds an application property that this socket announces to every peer it connects
+    /// with from now on, as `"X-Name:value"` (libzmq `ZMQ_METADATA`); peers read it with
+    /// [`crate::Message::gets`]. The name must start with `X-` (names of zocket's own
+    /// properties, `X-Zocket-…`, are refused).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = zocket::Context::new();
+    /// let dealer = ctx.socket(zocket::SocketType::Dealer)?;
+    /// dealer.set_metadata("X-Region:eu-west")?;
+    /// assert!(dealer.set_metadata("Region:eu-west").is_err());
+    /// # Ok::<(), zocket::Error>(())
+    /// ```
+    pub fn set_metadata(&self, property: &str) -> Result<()> {
+        let invalid = || Error::InvalidOption(format!("metadata {property:?}: expected \"X-Name:value\""));
+        let (name, value) = property.split_once(':').ok_or_else(invalid)?;
+        let reserved = name
+            .as_bytes()
+            .get(..9)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"X-Zocket-"));
+        if !name.starts_with("X-") || name.len() < 3 || name.len() > 255 || reserved {
+            return Err(invalid());
+        }
+        let value = Bytes::copy_from_slice(value.as_bytes());
+        self.with_options(|o| o.metadata.push((name.to_string(), value)));
+        Ok(())
+    }
     /// The routing id to give the peer of the next `connect` (libzmq
     /// `ZMQ_CONNECT_ROUTING_ID`), for ROUTER sockets addressing peers they connect to.
     pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {

@@ -5,8 +5,12 @@ use super::Socket;
 use super::shared::Locked;
 use crate::Delivery;
 use crate::error::Result;
-use crate::message::{Frame, Message, Parts};
+use crate::message::{Frame, Message, Parts, Properties};
 use bytes::Bytes;
+use std::sync::Arc;
+
+/// The properties of the connection a message came on (see [`Message::gets`]).
+type Source = Option<Arc<Properties>>;
 
 /// Messages taken from the pipes at once by one receive, for types that allow it.
 const PREFETCH: usize = 64;
@@ -15,7 +19,39 @@ const PREFETCH: usize = 64;
 #[derive(Default)]
 pub(super) struct Inbox {
     partial: std::collections::VecDeque<Frame>,
-    prefetched: std::collections::VecDeque<Parts>,
+    /// The properties of the message `partial` belongs to.
+    partial_source: Source,
+    /// Each with where it came from: 1 + its index in `sources`, or 0 for nowhere known.
+    prefetched: std::collections::VecDeque<(Parts, usize)>,
+    /// The properties of the connections the prefetched messages came on, each once per
+    /// run of messages from it (messages carry an index, not a reference count).
+    sources: Vec<Arc<Properties>>,
+}
+
+impl Inbox {
+    /// The next prefetched message, with its source if `want_source`.
+    fn pop_prefetched(&mut self, want_source: bool) -> Option<(Parts, Source)> {
+        let (parts, index) = self.prefetched.pop_front()?;
+        let source = match index {
+            0 => None,
+            _ if !want_source => None,
+            i => self.sources.get(i - 1).cloned(),
+        };
+        Some((parts, source))
+    }
+
+    /// Records a prefetched message taken from the pipe whose properties are `source`.
+    fn push_prefetched(&mut self, parts: Parts, source: Option<&Arc<Properties>>) {
+        let index = match source {
+            None => 0,
+            Some(s) if self.sources.last().is_some_and(|last| Arc::ptr_eq(last, s)) => self.sources.len(),
+            Some(s) => {
+                self.sources.push(Arc::clone(s));
+                self.sources.len()
+            }
+        };
+        self.prefetched.push_back((parts, index));
+    }
 }
 
 impl Inbox {
@@ -32,7 +68,8 @@ impl Socket {
         &'a self,
         mut guard: Locked<'a>,
         flags: i32,
-    ) -> Result<(Locked<'a>, Parts, Option<Delivery>)> {
+        want_source: bool,
+    ) -> Result<(Locked<'a>, Parts, Option<Delivery>, Source)> {
         self.io.check()?;
         if guard.finishing.has_taken() && !guard.finishing.manual {
             guard.finish_taken()?; // automatic acknowledgement: the last message is done
@@ -41,6 +78,7 @@ impl Socket {
         loop {
             let st = &mut *guard;
             st.sync_polled();
+            st.pipes.source_taken = false;
             let got = st.pattern.recv(&mut st.pipes);
             let delivery = match st.pipes.popped.is_empty() {
                 true => None,
@@ -49,34 +87,44 @@ impl Socket {
             st.reap();
             if let Some(parts) = got? {
                 guard.pipes.fast_credit = true;
-                return Ok((guard, parts, delivery));
+                let taken = want_source && guard.pipes.source_taken;
+                let source = taken.then(|| guard.pipes.source.clone()).flatten();
+                return Ok((guard, parts, delivery, source));
             }
             self.wait(&mut guard, flags, deadline)?;
         }
     }
 
     /// The next whole message: from the prefetched ones, or from the pattern (waiting per
-    /// `flags`). Types whose receive is a plain fair-queued pop take a batch at once, so the
-    /// application thread touches the state it shares with the I/O thread once per batch
-    /// rather than once per message (what libzmq's pipes do too). Not when a spooled sender
-    /// is attached: its messages are acknowledged as they are taken.
-    fn next_message(&self, flags: i32) -> Result<(Parts, Option<Delivery>)> {
-        if let Some(parts) = self.lock_inbox().prefetched.pop_front() {
-            return Ok((parts, None));
+    /// `flags`), with its connection's properties if `want_source`. Types whose receive is a
+    /// plain fair-queued pop take a batch at once, so the application thread touches the
+    /// state it shares with the I/O thread once per batch rather than once per message (what
+    /// libzmq's pipes do too). Not when a spooled sender is attached: its messages are
+    /// acknowledged as they are taken.
+    fn next_message(&self, flags: i32, want_source: bool) -> Result<(Parts, Option<Delivery>, Source)> {
+        if let Some((parts, source)) = self.lock_inbox().pop_prefetched(want_source) {
+            return Ok((parts, None, source));
         }
-        let (mut guard, parts, delivery) = self.recv_locked(self.locked(), flags)?;
+        let (mut guard, parts, delivery, source) = self.recv_locked(self.locked(), flags, want_source)?;
         if self.prefetches && !guard.acked_senders {
             let mut inbox = self.lock_inbox();
+            if inbox.prefetched.is_empty() {
+                inbox.sources.clear();
+            }
             let st = &mut *guard;
             while inbox.prefetched.len() < PREFETCH {
+                st.pipes.source_taken = false;
                 match st.pattern.recv(&mut st.pipes) {
-                    Ok(Some(more)) => inbox.prefetched.push_back(more),
+                    Ok(Some(more)) => {
+                        let source = st.pipes.source.as_ref().filter(|_| st.pipes.source_taken);
+                        inbox.push_prefetched(more, source);
+                    }
                     _ => break,
                 }
             }
             st.reap();
         }
-        Ok((parts, delivery))
+        Ok((parts, delivery, source))
     }
 
     pub(super) fn lock_inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
@@ -86,32 +134,44 @@ impl Socket {
     /// Receives one frame; [`Message::more`] tells whether more frames of the same message
     /// follow (they are already here: messages arrive whole).
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        self.recv_frame(flags, true)
+    }
+
+    /// One frame, with its connection's properties if `want_source`.
+    fn recv_frame(&self, flags: i32, want_source: bool) -> Result<Message> {
         // One look at the inbox: the rest of a multipart message, or a prefetched message.
         let prefetched = {
             let mut inbox = self.lock_inbox();
             if let Some(frame) = inbox.partial.pop_front() {
                 let more = !inbox.partial.is_empty();
-                return Ok(Message::from_frame(frame, more));
+                let source = match more {
+                    true => inbox.partial_source.clone(),
+                    false => inbox.partial_source.take(),
+                };
+                return Ok(Message::from_frame(frame, more).with_properties(source));
             }
-            inbox.prefetched.pop_front()
+            inbox.pop_prefetched(want_source)
         };
-        let (mut parts, delivery) = match prefetched {
-            Some(parts) => (parts, None),
-            None => self.next_message(flags)?,
+        let (mut parts, delivery, source) = match prefetched {
+            Some((parts, source)) => (parts, None, source),
+            None => self.next_message(flags, want_source)?,
         };
         if parts.len() == 1 {
             let msg = Message::from_frame(parts.pop().unwrap_or_default(), false);
-            return Ok(msg.with_delivery(delivery));
+            return Ok(msg.with_delivery(delivery).with_properties(source));
         }
         let mut parts = parts.into_iter();
         let first = parts.next().unwrap_or_default();
-        self.lock_inbox().partial.extend(parts);
-        Ok(Message::from_frame(first, true).with_delivery(delivery))
+        let mut inbox = self.lock_inbox();
+        inbox.partial.extend(parts);
+        inbox.partial_source = source.clone();
+        let msg = Message::from_frame(first, true).with_delivery(delivery);
+        Ok(msg.with_properties(source))
     }
 
     /// Receives one frame as a `Vec<u8>`.
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
-        self.recv_msg(flags).map(|m| m.to_vec())
+        self.recv_frame(flags, false).map(|m| m.to_vec())
     }
 
     /// Receives one frame as a UTF-8 string; `Ok(Err(bytes))` if it is not UTF-8.
@@ -141,10 +201,11 @@ impl Socket {
         {
             let mut inbox = self.lock_inbox();
             if !inbox.partial.is_empty() {
+                inbox.partial_source = None;
                 return Ok(inbox.partial.drain(..).collect());
             }
         }
-        self.next_message(flags).map(|(parts, _)| parts)
+        self.next_message(flags, false).map(|(parts, _, _)| parts)
     }
 
     /// Whether the last frame received by [`Socket::recv_msg`] has more frames after it.

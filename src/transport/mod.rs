@@ -173,6 +173,14 @@ impl Stream {
         }
     }
 
+    /// The peer's IP address, for TCP (libzmq's `Peer-Address` property).
+    pub fn peer_ip(&self) -> Option<String> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok().map(|a| a.ip().to_string()),
+            Stream::Unix(_) => None,
+        }
+    }
+
     /// After a writable event on a connecting stream: `Ok(true)` once connected.
     pub fn finish_connect(&mut self) -> io::Result<bool> {
         match self {

@@ -35,8 +35,33 @@ impl Connection {
             routing_id = self.socket.generate_routing_id();
         }
         self.report_handshake(&routing_id);
-        self.attach_direct(routing_id, receiver);
+        let properties = Arc::new(self.properties());
+        self.attach_direct(routing_id, properties, receiver);
         Ok(())
+    }
+
+    /// What `Message::gets` reads on this connection's messages: the peer's READY
+    /// properties (not zocket's own), its routing id and its IP address.
+    fn properties(&self) -> crate::message::Properties {
+        let mut properties = crate::message::Properties::default();
+        let Some(peer) = self.proto.peer() else {
+            return properties;
+        };
+        for (name, value) in peer.metadata.iter() {
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            if !name.starts_with("X-Zocket-") {
+                properties.insert(name, value.clone());
+            }
+        }
+        if !peer.identity.is_empty() {
+            properties.insert("Routing-Id", peer.identity.clone());
+        }
+        if let Some(ip) = self.stream.peer_ip() {
+            properties.insert("Peer-Address", Bytes::from(ip));
+        }
+        properties
     }
 
     /// The persistent pipe's outbound reading end, for the connector to keep until the next
@@ -55,7 +80,12 @@ impl Connection {
     }
 
     /// Makes the pipes and hands the socket its ends.
-    fn attach_direct(&mut self, routing_id: Bytes, receiver: Option<ReceiverId>) {
+    fn attach_direct(
+        &mut self,
+        routing_id: Bytes,
+        properties: Arc<crate::message::Properties>,
+        receiver: Option<ReceiverId>,
+    ) {
         let (in_tx, in_rx) = ypipe::channel(self.config.rcvhwm);
         let in_flight = self
             .config
@@ -81,6 +111,7 @@ impl Connection {
             persistent: self.attachment.persistent_pipe,
             reconnection: self.attachment.reconnection,
             routing_id: Frame::from(routing_id),
+            properties,
             sndhwm: self.config.sndhwm,
             rcvhwm: self.config.rcvhwm,
             inbound: in_rx,

@@ -29,6 +29,8 @@ pub(super) struct Connector {
     pub backoff: Duration,
     /// Whether a handshake ever completed (the next one is a reconnection).
     pub was_connected: bool,
+    /// The retry interval the log last announced (see `Reactor::retry_later`).
+    pub logged_ivl: Option<Duration>,
 }
 
 impl Connector {
@@ -50,6 +52,7 @@ impl Connector {
     /// A handshake succeeded: start the back-off from the base interval again.
     pub fn reset_backoff(&mut self) {
         self.backoff = Duration::ZERO;
+        self.logged_ivl = None;
     }
 }
 
@@ -76,6 +79,7 @@ mod tests {
             retry_at: None,
             backoff: Duration::ZERO,
             was_connected: false,
+            logged_ivl: None,
         };
         let now = Instant::now();
         let base = Duration::from_millis(100);

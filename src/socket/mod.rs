@@ -90,7 +90,7 @@ impl Socket {
             Err(e) => {
                 let errno = e.errno() as u64;
                 log::info!(
-                    "{:?} socket: bind to {endpoint} failed: {e}",
+                    "{} socket: bind to {endpoint} failed: {e}",
                     self.shared.socket_type
                 );
                 let event = crate::SocketEvent::BindFailed;
@@ -98,7 +98,7 @@ impl Socket {
                 return Err(e);
             }
         };
-        log::info!("{:?} socket: listening on {resolved}", self.shared.socket_type);
+        log::info!("{} socket: listening on {resolved}", self.shared.socket_type);
         let event = crate::SocketEvent::Listening;
         let fd = listener.raw_fd();
         self.shared.monitor.emit(event, fd, &resolved, || None);
@@ -135,6 +135,7 @@ impl Socket {
         }
         let parsed = Endpoint::parse(endpoint)?;
         let addr = PeerAddr::resolve(endpoint, &parsed)?;
+        log::info!("{} socket: connecting to {endpoint}", self.shared.socket_type);
         let key = self.io.new_connector();
         let (pipe, out_reader, routing_id, config) = {
             let mut guard = self.locked();

@@ -146,7 +146,7 @@ impl SocketShared {
         let total = self.counters.add_drops(count);
         if self.counters.drop_report_due() {
             log::debug!(
-                "{:?} socket: {total} messages dropped so far (high-water mark or unknown routing id)",
+                "{} socket: {total} messages dropped so far (high-water mark or unknown routing id)",
                 self.socket_type
             );
             let event = crate::SocketEvent::Dropped;

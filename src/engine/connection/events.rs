@@ -54,7 +54,7 @@ impl Connection {
         let monitor = &self.socket.monitor;
         let peer = || Some(self.peer.clone());
         if self.connecting {
-            log::debug!("{}: connect failed: {reason}", self.label());
+            // The connector logs its retries (once per back-off step).
             monitor.emit(SocketEvent::Closed, fd, &self.endpoint, || None);
             return;
         }
@@ -83,7 +83,7 @@ impl Connection {
 
     /// How logs name the connection: the socket's type and the endpoint.
     pub(super) fn label(&self) -> String {
-        format!("{:?} {}", self.socket.socket_type, self.endpoint)
+        format!("{} {}", self.socket.socket_type, self.endpoint)
     }
 
     /// How logs name the peer: its address, and its routing id when it has one.

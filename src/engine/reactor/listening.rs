@@ -66,7 +66,7 @@ impl Reactor {
         let fd = l.listener.raw_fd();
         if let Some(socket) = self.sockets.get(&l.socket_id) {
             log::info!(
-                "{:?} socket: stopped listening on {}",
+                "{} socket: stopped listening on {}",
                 socket.shared.socket_type,
                 l.endpoint
             );

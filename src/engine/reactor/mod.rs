@@ -135,6 +135,7 @@ impl Reactor {
                         retry_at: None,
                         backoff: Duration::ZERO,
                         was_connected: false,
+                        logged_ivl: None,
                     },
                 );
                 self.start_connect(id);
@@ -304,25 +305,28 @@ impl Reactor {
                     if c.conn.is_none() && token.is_some_and(|t| self.conns.contains_key(&t)) {
                         c.conn = token;
                     } else if c.conn.is_none() && c.retry_at.is_none() {
-                        self.retry_later(id);
+                        self.retry_later(id, "the connection could not be watched");
                     }
                 }
             }
-            Err(e) => {
-                log::debug!("{:?} {}: connect failed: {e}", socket.socket_type, c.endpoint);
-                self.retry_later(id);
-            }
+            Err(e) => self.retry_later(id, &format!("connect failed: {e}")),
         }
     }
 
-    /// Schedules the connector's next attempt, and tells the monitors when.
-    fn retry_later(&mut self, id: u64) {
+    /// Schedules the connector's next attempt after a failure (`why`), and tells the
+    /// monitors when. The log hears of it once per back-off step, not at every attempt.
+    fn retry_later(&mut self, id: u64, why: &str) {
         let Some(c) = self.connectors.get_mut(&id) else {
             return;
         };
         let (base, max) = (c.config.reconnect_ivl, c.config.reconnect_ivl_max);
         let ivl = c.schedule_retry(Instant::now(), base, max);
         if let Some(socket) = self.sockets.get(&c.socket_id) {
+            if c.logged_ivl != Some(ivl) {
+                c.logged_ivl = Some(ivl);
+                let kind = socket.shared.socket_type;
+                log::debug!("{kind} {}: {why}; retrying every {ivl:?}", c.endpoint);
+            }
             let ms = ivl.as_millis() as u64;
             socket
                 .shared
@@ -373,7 +377,10 @@ impl Reactor {
                     c.was_connected = true;
                     c.reset_backoff();
                 }
-                self.retry_later(id);
+                self.retry_later(id, reason);
+            } else if c.conn.is_none() && c.retry_at.is_none() {
+                // Failed while `start_connect` was still opening it.
+                self.retry_later(id, reason);
             }
         }
     }

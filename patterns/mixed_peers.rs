@@ -23,7 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use zocket::{Context, DONTWAIT, POLLIN, PollItem, SocketType, poll};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/patterns/mixed_peers_worker.py");
+/// The Python worker, run with `python3 -c` (its arguments keep their places in `sys.argv`).
+const SCRIPT: &str = include_str!("mixed_peers_worker.py");
 
 /// Why the Python side cannot run here, if it cannot.
 fn python_missing() -> Option<&'static str> {
@@ -71,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut children = (0..workers)
         .map(|id| {
             Command::new("python3")
-                .arg(SCRIPT)
+                .args(["-c", SCRIPT])
                 .arg(format!("py{id}"))
                 .args(&eps)
                 .spawn()

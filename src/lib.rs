@@ -39,6 +39,8 @@ pub mod spool;
 // used by the core rewrite, issue 10
 #[allow(dead_code, unused_imports)]
 mod sync;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod transport;
 mod ypipe;
 mod zmtp;

@@ -92,7 +92,8 @@ impl Context {
     /// # Errors
     ///
     /// [`Error::Terminated`] after [`Context::shutdown`]; [`Error::Io`] if the I/O thread
-    /// cannot be started.
+    /// cannot be started, or the socket's readiness descriptor cannot be made (out of file
+    /// descriptors: each socket holds two, as libzmq's holds one).
     pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
         if self.inner.terminated.load(Ordering::Acquire) {
             return Err(Error::Terminated);
@@ -102,8 +103,11 @@ impl Context {
         let id = self.inner.next_socket.fetch_add(1, Ordering::Relaxed) + 1;
         let shared = Arc::new(SocketShared::new(id, socket_type));
         io.register(&shared);
-        *self.inner.lock_live() += 1;
-        Ok(Socket::new(shared, io, Arc::clone(&self.inner)))
+        let socket = Socket::new(shared, io, Arc::clone(&self.inner));
+        if socket.is_ok() {
+            *self.inner.lock_live() += 1;
+        }
+        socket
     }
 
     /// Makes every blocked and later call on this context's sockets return

@@ -15,6 +15,7 @@ mod monitoring;
 mod options;
 mod polled;
 mod readiness;
+mod readiness_api;
 mod receipts;
 mod recv;
 mod send;
@@ -53,23 +54,31 @@ pub struct Socket {
     inbox: std::sync::Mutex<recv::Inbox>,
     /// Whether this type's receive is a plain pop that may be batched.
     prefetches: bool,
-    readiness: std::sync::OnceLock<Arc<readiness::ReadinessFd>>,
+    /// The descriptor another event loop waits on (`readiness_fd`, `AsFd`), made with the
+    /// socket and watching it from the first time it is handed out.
+    readiness: Arc<readiness::ReadinessFd>,
+    readiness_watched: std::sync::Once,
     io: Arc<IoThreads>,
     // Keeps the context (and its I/O thread) alive while the socket lives.
     ctx: Arc<ContextInner>,
 }
 
 impl Socket {
-    pub(crate) fn new(shared: Arc<SocketShared>, io: Arc<IoThreads>, ctx: Arc<ContextInner>) -> Socket {
+    pub(crate) fn new(
+        shared: Arc<SocketShared>,
+        io: Arc<IoThreads>,
+        ctx: Arc<ContextInner>,
+    ) -> Result<Socket> {
         let socket_type = shared.socket_type;
-        Socket {
+        Ok(Socket {
             shared,
             io,
             ctx,
-            readiness: std::sync::OnceLock::new(),
+            readiness: Arc::new(readiness::ReadinessFd::new()?),
+            readiness_watched: std::sync::Once::new(),
             inbox: Default::default(),
             prefetches: socket_type.batches_receives(),
-        }
+        })
     }
 
     /// This socket's type.
@@ -287,44 +296,6 @@ impl Socket {
         let mut st = self.locked();
         st.sync_polled();
         st.pattern.can_recv(&st.pipes)
-    }
-
-    /// The events ready now: [`crate::POLLIN`] and/or [`crate::POLLOUT`] (libzmq
-    /// `ZMQ_EVENTS`). Also consumes the signal of [`Socket::readiness_fd`].
-    pub fn events(&self) -> i16 {
-        if let Some(fd) = self.readiness.get() {
-            fd.clear();
-        }
-        let mut events = 0;
-        if self.can_recv() {
-            events |= POLLIN;
-        }
-        if self.can_send() {
-            events |= POLLOUT;
-        }
-        events
-    }
-
-    /// A file descriptor for another event loop (libzmq `ZMQ_FD`): it becomes readable when
-    /// this socket's readiness may have changed.
-    ///
-    /// The contract is libzmq's, edge-triggered:
-    /// - The fd is readable right after this first call, so that messages that arrived before
-    ///   anyone watched are not missed: start by calling [`Socket::events`].
-    /// - It is a signal, not a level. After it fires, call [`Socket::events`] (which resets
-    ///   it), then receive (or send) until [`Error::WouldBlock`]; only then wait on the fd
-    ///   again. Waiting while `events()` still reports `POLLIN` may wait forever.
-    /// - Wake-ups can be spurious: `events()` may report nothing new.
-    ///
-    /// The fd belongs to the socket: do not read from or close it.
-    pub fn readiness_fd(&self) -> Result<std::os::fd::RawFd> {
-        if let Some(fd) = self.readiness.get() {
-            return Ok(fd.raw_fd());
-        }
-        let fd = Arc::new(readiness::ReadinessFd::new()?);
-        let fd = self.readiness.get_or_init(|| fd);
-        readiness::watch_with_fd(&self.shared, fd);
-        Ok(fd.raw_fd())
     }
 
     /// `Ok` while the socket's I/O thread runs.

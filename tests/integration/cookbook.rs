@@ -1,5 +1,6 @@
-//! The `patterns/` cookbook: runs each recipe's example binary with `--short` and checks the
-//! counts on its `SUMMARY` line (never its timings).
+//! The `patterns/` cookbook, and the example that mixes a blocking thread with an async
+//! task: runs each one's binary with `--short` and checks the counts on its `SUMMARY` line
+//! (never its timings).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RECIPES: [&str; 9] = [
+const RECIPES: [&str; 10] = [
     "pipeline",
     "pubsub_fanout",
     "reqrep_broker",
@@ -17,7 +18,16 @@ const RECIPES: [&str; 9] = [
     "reliable_pipeline",
     "exactly_once_pipeline",
     "transfer_with_checkback",
+    "blocking_and_async",
 ];
+
+/// A recipe's source, from the repository's root.
+fn source_of(name: &str) -> String {
+    match name {
+        "blocking_and_async" => "examples/tokio/blocking_and_async.rs".into(),
+        recipe => format!("patterns/{recipe}.rs"),
+    }
+}
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// A recipe's binary, next to the test binaries. A plain `cargo test` builds the examples;
@@ -35,7 +45,9 @@ fn example(name: &str) -> PathBuf {
     BUILT.call_once(|| {
         let modified = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
         let fresh = |r: &str| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("patterns/{r}.rs"));
+            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(source_of(r));
             modified(&dir.join(r)).is_some_and(|built| {
                 [source.as_path(), this.as_path()]
                     .iter()
@@ -223,4 +235,14 @@ fn transfer_with_checkback_balances_every_debit_with_one_credit() {
     assert_eq!(num(&s, "credits"), transfers, "{s:?}");
     assert_eq!(num(&s, "duplicates"), 0, "{s:?}");
     assert_eq!(s["balanced"], "true", "{s:?}");
+}
+
+#[test]
+fn a_blocking_thread_and_an_async_task_share_a_context() {
+    let s = run("blocking_and_async");
+    let round_trips = num(&s, "round_trips");
+    assert!(round_trips > 0);
+    assert_eq!(num(&s, "replies_ok"), round_trips, "{s:?}");
+    // The runtime has one thread: its ticker ran only because waiting never blocked it.
+    assert!(num(&s, "ticks") > 0, "{s:?}");
 }

@@ -1,7 +1,7 @@
 //! Spooled sending: an absent receiver, a sender killed with SIGKILL and restarted, libzmq
 //! receivers, and the quota.
 
-#[path = "common/slow_spool.rs"]
+#[path = "../common/slow_spool.rs"]
 mod slow_spool;
 
 use slow_spool::SlowSpool;

@@ -2,7 +2,7 @@
 //! throttled libzmq receiver, re-queued spooled messages that waited for the next `send`,
 //! huge durations, and the readiness fd.
 
-#[path = "common/slow_spool.rs"]
+#[path = "../common/slow_spool.rs"]
 mod slow_spool;
 
 use slow_spool::SlowSpool;

@@ -23,7 +23,9 @@ fn example(name: &str) -> PathBuf {
         }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.arg("build").current_dir(env!("CARGO_MANIFEST_DIR"));
+        // The tools are the main package's examples.
+        cmd.args(["build", "-p", "zocket"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
         if dir.ends_with("release") {
             cmd.arg("--release");
         }

@@ -37,6 +37,21 @@ pub(crate) struct Options {
     pub receipts: Option<ReceiverId>,
     /// Application properties announced to peers (`ZMQ_METADATA`): `X-` names.
     pub metadata: Vec<(String, Bytes)>,
+    /// The pattern's options as last set, for their getters (the pattern applies them).
+    pub pattern: PatternFlags,
+}
+
+/// The pattern options' values, as the application last set them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PatternFlags {
+    pub req_relaxed: bool,
+    pub req_correlate: bool,
+    pub router_mandatory: bool,
+    pub router_handover: bool,
+    pub xpub_verbose: bool,
+    pub xpub_verboser: bool,
+    pub xpub_manual: bool,
+    pub xpub_welcome_msg: Option<Bytes>,
 }
 
 impl Default for Options {
@@ -59,6 +74,7 @@ impl Default for Options {
             heartbeat_ttl: None,
             receipts: None,
             metadata: Vec::new(),
+            pattern: PatternFlags::default(),
         }
     }
 }

@@ -65,6 +65,11 @@ pub(crate) enum Command {
         config: Arc<config::ConnConfig>,
     },
     Wake(IoWake),
+    /// A named peer's address was looked up (or not) for connector `id` of this thread.
+    LookedUp {
+        id: u64,
+        result: Result<std::net::SocketAddr, String>,
+    },
     /// The application closed the socket: flush per linger, then forget it.
     Close {
         socket_id: u64,

@@ -82,6 +82,7 @@ impl Socket {
     }
 
     /// This socket's type.
+    #[doc(alias = "get_socket_type")]
     pub fn socket_type(&self) -> SocketType {
         self.shared.socket_type
     }
@@ -143,7 +144,7 @@ impl Socket {
             return self.ctx.inproc.connect(&self.io, &self.shared, endpoint, name?);
         }
         let parsed = Endpoint::parse(endpoint)?;
-        let addr = PeerAddr::resolve(endpoint, &parsed)?;
+        let addr = PeerAddr::for_connect(endpoint, &parsed)?;
         log::info!("{} socket: connecting to {endpoint}", self.shared.socket_type);
         let key = self.io.new_connector();
         let (pipe, out_reader, routing_id, config) = {
@@ -245,6 +246,7 @@ impl Socket {
     }
 
     /// The endpoint last bound or connected, with the real port after binding port 0.
+    #[doc(alias = "get_last_endpoint")]
     pub fn last_endpoint(&self) -> Result<String> {
         self.shared
             .lock()

@@ -63,7 +63,24 @@ impl Socket {
         Ok(self.watched_readiness().raw_fd())
     }
 
-    fn watched_readiness(&self) -> &readiness::ReadinessFd {
+    /// An item for [`crate::poll`] watching this socket for `events` (the same as
+    /// [`crate::PollItem::new`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ctx = zocket::Context::new();
+    /// let push = ctx.socket(zocket::SocketType::Push)?;
+    /// let mut items = [push.as_poll_item(zocket::POLLIN)];
+    /// assert_eq!(zocket::poll(&mut items, Some(Duration::ZERO))?, 0);
+    /// # Ok::<(), zocket::Error>(())
+    /// ```
+    pub fn as_poll_item(&self, events: i16) -> crate::PollItem<'_> {
+        crate::PollItem::new(self, events)
+    }
+
+    pub(crate) fn watched_readiness(&self) -> &readiness::ReadinessFd {
         self.readiness_watched
             .call_once(|| readiness::watch_with_fd(&self.shared, &self.readiness));
         &self.readiness

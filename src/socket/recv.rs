@@ -174,6 +174,31 @@ impl Socket {
         self.recv_frame(flags, false).map(|m| m.to_vec())
     }
 
+    /// Receives one frame into `buf` (libzmq's `zmq_recv`): copies as much as fits and
+    /// returns the frame's whole size, which is larger than `buf` when the frame was cut.
+    /// [`Socket::get_rcvmore`] tells whether more frames of the message follow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = zocket::Context::new();
+    /// let pull = ctx.socket(zocket::SocketType::Pull)?;
+    /// pull.bind("inproc://recv-into")?;
+    /// let push = ctx.socket(zocket::SocketType::Push)?;
+    /// push.connect("inproc://recv-into")?;
+    /// push.send("hello world", 0)?;
+    /// let mut buf = [0u8; 5];
+    /// assert_eq!(pull.recv_into(&mut buf, 0)?, 11);
+    /// assert_eq!(&buf, b"hello");
+    /// # Ok::<(), zocket::Error>(())
+    /// ```
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        let frame = self.recv_frame(flags, false)?;
+        let n = frame.len().min(buf.len());
+        buf[..n].copy_from_slice(&frame[..n]);
+        Ok(frame.len())
+    }
+
     /// Receives one frame as a UTF-8 string; `Ok(Err(bytes))` if it is not UTF-8.
     pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
         self.recv_bytes(flags)

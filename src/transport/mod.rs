@@ -12,8 +12,13 @@ use std::path::PathBuf;
 /// A parsed endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Endpoint {
-    /// `tcp://host:port`; host may be `*`, an IPv4 address, `[IPv6]` or a name.
-    Tcp { host: String, port: u16 },
+    /// `tcp://host:port`; host may be `*`, an IPv4 address, `[IPv6]`, an interface (bind)
+    /// or a host name. A connect may name its source first: `tcp://source;host:port`.
+    Tcp {
+        host: String,
+        port: u16,
+        source: Option<String>,
+    },
     /// `ipc://path`; `*` asks for a fresh path.
     Ipc(PathBuf),
 }
@@ -30,6 +35,11 @@ impl Endpoint {
         };
         match scheme {
             "tcp" => {
+                let (source, rest) = match rest.split_once(';') {
+                    Some((source, rest)) if !source.is_empty() => (Some(source.to_string()), rest),
+                    Some(_) => return Err(invalid("empty source address before `;`")),
+                    None => (None, rest),
+                };
                 let Some((host, port)) = rest.rsplit_once(':') else {
                     return Err(invalid("a tcp endpoint needs host:port"));
                 };
@@ -49,6 +59,7 @@ impl Endpoint {
                 Ok(Endpoint::Tcp {
                     host: host.to_string(),
                     port,
+                    source,
                 })
             }
             "ipc" => {
@@ -62,30 +73,64 @@ impl Endpoint {
     }
 }
 
-/// Where a connector connects to, resolved once at `connect`.
+/// Where a connector connects to. A host name is looked up at each attempt, off the I/O
+/// thread (see `engine::connector`), as libzmq does: a peer may come back on a new address,
+/// and a name need not resolve yet at `connect`.
 #[derive(Clone, Debug)]
 pub(crate) enum PeerAddr {
-    Tcp(SocketAddr),
+    Tcp {
+        target: tcp::Target,
+        source: Option<SocketAddr>,
+    },
     Ipc(PathBuf),
 }
 
 impl PeerAddr {
-    /// Resolves an endpoint for connecting (host names are looked up here).
-    pub fn resolve(endpoint: &str, parsed: &Endpoint) -> Result<PeerAddr> {
+    /// Checks an endpoint for connecting; names are not looked up here.
+    pub fn for_connect(endpoint: &str, parsed: &Endpoint) -> Result<PeerAddr> {
         match parsed {
-            Endpoint::Tcp { host, port } => tcp::resolve_peer(endpoint, host, *port).map(PeerAddr::Tcp),
+            Endpoint::Tcp { host, port, source } => {
+                let (target, source) = tcp::peer(endpoint, host, *port, source.as_deref())?;
+                Ok(PeerAddr::Tcp { target, source })
+            }
             Endpoint::Ipc(path) => Ok(PeerAddr::Ipc(path.clone())),
         }
     }
 
-    /// Starts a non-blocking connection.
-    pub fn connect(&self) -> io::Result<Stream> {
+    /// The host name to look up before each attempt, if the peer is named.
+    pub fn name(&self) -> Option<(&str, u16)> {
         match self {
-            PeerAddr::Tcp(addr) => mio::net::TcpStream::connect(*addr).map(Stream::Tcp),
+            PeerAddr::Tcp {
+                target: tcp::Target::Name(host, port),
+                ..
+            } => Some((host, *port)),
+            _ => None,
+        }
+    }
+
+    /// Starts a non-blocking connection; a named peer needs its address, `looked_up`.
+    pub fn connect(&self, looked_up: Option<SocketAddr>) -> io::Result<Stream> {
+        match self {
+            PeerAddr::Tcp { target, source } => {
+                let to = match (target, looked_up) {
+                    (tcp::Target::Addr(addr), _) => *addr,
+                    (tcp::Target::Name(..), Some(addr)) => addr,
+                    (tcp::Target::Name(host, _), None) => {
+                        let e = format!("{host} was not looked up");
+                        return Err(io::Error::new(io::ErrorKind::NotFound, e));
+                    }
+                };
+                tcp::connect(to, *source).map(Stream::Tcp)
+            }
             PeerAddr::Ipc(path) => ipc::connect(path).map(Stream::Unix),
         }
     }
 }
+
+/// Looks up a host name (blocking).
+pub(crate) use tcp::lookup;
+#[cfg(test)]
+pub(crate) use tcp::test_names;
 
 /// A bound listener.
 pub(crate) enum Listener {
@@ -98,7 +143,11 @@ impl Listener {
     /// system for port 0, or the generated path for `ipc://*`).
     pub fn bind(endpoint: &str, parsed: &Endpoint) -> Result<(Listener, String)> {
         match parsed {
-            Endpoint::Tcp { host, port } => {
+            Endpoint::Tcp { source: Some(_), .. } => Err(Error::InvalidEndpoint {
+                endpoint: endpoint.to_string(),
+                reason: "a source address (`source;`) is for connecting, not binding".into(),
+            }),
+            Endpoint::Tcp { host, port, .. } => {
                 let (l, resolved) = tcp::bind(endpoint, host, *port)?;
                 Ok((Listener::Tcp(l), resolved))
             }
@@ -250,23 +299,35 @@ mod tests {
             Endpoint::parse("tcp://127.0.0.1:5555").unwrap(),
             Endpoint::Tcp {
                 host: "127.0.0.1".into(),
-                port: 5555
+                port: 5555,
+                source: None
             }
         );
         assert_eq!(
             Endpoint::parse("tcp://[::1]:0").unwrap(),
             Endpoint::Tcp {
                 host: "::1".into(),
-                port: 0
+                port: 0,
+                source: None
             }
         );
         assert_eq!(
             Endpoint::parse("tcp://*:*").unwrap(),
             Endpoint::Tcp {
                 host: "*".into(),
-                port: 0
+                port: 0,
+                source: None
             }
         );
+        assert_eq!(
+            Endpoint::parse("tcp://eth0:7;host.example:5555").unwrap(),
+            Endpoint::Tcp {
+                host: "host.example".into(),
+                port: 5555,
+                source: Some("eth0:7".into())
+            }
+        );
+        assert!(Endpoint::parse("tcp://;h:1").is_err(), "an empty source");
         assert_eq!(
             Endpoint::parse("ipc:///tmp/x").unwrap(),
             Endpoint::Ipc("/tmp/x".into())

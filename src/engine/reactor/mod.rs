@@ -136,6 +136,8 @@ impl Reactor {
                         backoff: Duration::ZERO,
                         was_connected: false,
                         logged_ivl: None,
+                        looked_up: None,
+                        looking_up: false,
                     },
                 );
                 self.start_connect(id);
@@ -197,6 +199,7 @@ impl Reactor {
                 self.close_socket(socket_id, linger);
                 signal(done);
             }
+            Command::LookedUp { id, result } => self.looked_up(id, result),
             Command::Shutdown => self.shutting_down = true,
             #[cfg(test)]
             Command::Crash => panic!("crash requested by a test"),
@@ -274,8 +277,22 @@ impl Reactor {
         let Some(socket) = self.sockets.get(&c.socket_id).map(|s| Arc::clone(&s.shared)) else {
             return;
         };
+        if let Some((host, port)) = c.addr.name()
+            && c.looked_up.is_none()
+        {
+            // Looked up anew at each attempt, off this thread; the answer comes back as a
+            // command and starts the attempt.
+            if !c.looking_up {
+                let io = Arc::downgrade(&self.io);
+                c.looking_up = super::connector::spawn_lookup(io, self.index, id, host, port);
+                if !c.looking_up {
+                    self.retry_later(id, "no thread to look the host up");
+                }
+            }
+            return;
+        }
         let config = Arc::clone(&c.config);
-        match c.addr.connect() {
+        match c.addr.connect(c.looked_up.take()) {
             Ok(stream) => {
                 let attachment = Attachment {
                     persistent_pipe: c.pipe,
@@ -310,6 +327,24 @@ impl Reactor {
                 }
             }
             Err(e) => self.retry_later(id, &format!("connect failed: {e}")),
+        }
+    }
+
+    /// A named peer's lookup finished: connect to what it found, or try again later.
+    fn looked_up(&mut self, id: u64, result: Result<std::net::SocketAddr, String>) {
+        let Some(c) = self.connectors.get_mut(&id) else {
+            return; // disconnected meanwhile
+        };
+        c.looking_up = false;
+        match result {
+            Ok(addr) => {
+                c.looked_up = Some(addr);
+                self.start_connect(id);
+            }
+            Err(e) => {
+                let host = c.addr.name().map_or("", |(host, _)| host).to_string();
+                self.retry_later(id, &format!("cannot resolve {host}: {e}"));
+            }
         }
     }
 

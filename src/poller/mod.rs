@@ -4,25 +4,60 @@ use crate::error::Result;
 use crate::socket::Socket;
 use crate::socket::shared::Watcher;
 use crate::socket::sleepers::park;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
+mod fds;
+
 pub use crate::socket::{POLLIN, POLLOUT};
 
-/// One socket to poll, the events wanted, and after [`poll`] the events ready.
+/// One socket (or file descriptor) to poll, the events wanted, and after [`poll`] the events
+/// ready.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use zocket::{Context, PollItem, SocketType, POLLIN};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// let mut items = [pull.as_poll_item(POLLIN), PollItem::from_fd(0, POLLIN)]; // and stdin
+/// let ready = zocket::poll(&mut items, Some(Duration::from_millis(1)))?;
+/// assert!(!items[0].is_readable());
+/// # let _ = ready;
+/// # Ok::<(), zocket::Error>(())
+/// ```
 pub struct PollItem<'a> {
-    socket: &'a Socket,
+    target: Target<'a>,
     events: i16,
     revents: i16,
+}
+
+enum Target<'a> {
+    Socket(&'a Socket),
+    Fd(RawFd),
 }
 
 impl<'a> PollItem<'a> {
     /// Watches `socket` for `events` ([`POLLIN`], [`POLLOUT`] or both).
     pub fn new(socket: &'a Socket, events: i16) -> PollItem<'a> {
         PollItem {
-            socket,
+            target: Target::Socket(socket),
+            events,
+            revents: 0,
+        }
+    }
+
+    /// Watches a file descriptor that is not a zocket socket (stdin, a pipe, a socket of
+    /// another library) for `events`: [`POLLIN`] for readable, [`POLLOUT`] for writable, as
+    /// `poll(2)` reports them. The descriptor must stay open while it is polled.
+    pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'static> {
+        PollItem {
+            target: Target::Fd(fd),
             events,
             revents: 0,
         }
@@ -91,10 +126,13 @@ impl Watcher for PollSignal {
 /// Waits until at least one item is ready or `timeout` passes (`None`: forever). Returns the
 /// number of ready items; each item's [`PollItem::revents`] says what is ready.
 pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
+    if items.iter().any(|item| matches!(item.target, Target::Fd(_))) {
+        return fds::poll_with_fds(items, timeout);
+    }
     let signal = PollSignal::for_this_thread();
     let watcher: Arc<dyn Watcher> = signal.clone();
-    for item in items.iter() {
-        item.socket.shared().add_watcher(&watcher);
+    for socket in sockets(items) {
+        socket.shared().add_watcher(&watcher);
     }
     let deadline = crate::deadline::from_now(timeout);
     let ready = loop {
@@ -120,18 +158,28 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
             }
         }
     };
-    for item in items.iter() {
-        item.socket.shared().remove_watcher(&watcher);
+    for socket in sockets(items) {
+        socket.shared().remove_watcher(&watcher);
     }
     ready
 }
 
-/// Fills in each item's ready events; fails if a socket's I/O thread died.
+fn sockets<'a>(items: &'a [PollItem<'_>]) -> impl Iterator<Item = &'a Socket> {
+    items.iter().filter_map(|item| match item.target {
+        Target::Socket(socket) => Some(socket),
+        Target::Fd(_) => None,
+    })
+}
+
+/// Fills in each socket item's ready events; fails if a socket's I/O thread died.
 fn check(items: &mut [PollItem<'_>]) -> Result<usize> {
     let mut ready = 0;
     for item in items.iter_mut() {
-        item.socket.check_io()?;
-        item.revents = item.socket.events() & item.events;
+        let Target::Socket(socket) = item.target else {
+            continue;
+        };
+        socket.check_io()?;
+        item.revents = socket.events() & item.events;
         if item.revents != 0 {
             ready += 1;
         }

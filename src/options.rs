@@ -39,6 +39,11 @@ pub(crate) struct Options {
     pub metadata: Vec<(String, Bytes)>,
     /// The pattern's options as last set, for their getters (the pattern applies them).
     pub pattern: PatternFlags,
+    /// TCP options for listeners and connections.
+    pub tcp: crate::transport::TcpTuning,
+    /// How long a TCP connect may take before it is abandoned and retried (`None`: the
+    /// system's timeout).
+    pub connect_timeout: Option<Duration>,
 }
 
 /// The pattern options' values, as the application last set them.
@@ -75,6 +80,8 @@ impl Default for Options {
             receipts: None,
             metadata: Vec::new(),
             pattern: PatternFlags::default(),
+            tcp: Default::default(),
+            connect_timeout: None,
         }
     }
 }

@@ -410,10 +410,7 @@ fn bad_endpoints_return_the_right_errors() {
     assert_err!(s.connect("tcp://*:5555"), Error::InvalidEndpoint { .. });
     // None of the failures left a trace, and the socket still works.
     assert_err!(s.unbind("foo://x"), Error::EndpointNotFound(_));
-    assert_err!(
-        s.disconnect("tcp://not a host!:5555"),
-        Error::EndpointNotFound(_)
-    );
+    assert_err!(s.disconnect("tcp://not a host!:5555"), Error::EndpointNotFound(_));
     s.disconnect("tcp://no.such.host.invalid:5555").unwrap(); // the one that was accepted
     s.bind("tcp://127.0.0.1:0").unwrap();
     let push = socket(&ctx, SocketType::Push);

@@ -30,6 +30,9 @@ pub(crate) struct ConnConfig {
     pub rcvhwm: usize,
     /// The bytes a peer may have in flight to the pattern (`Pattern::incoming_byte_bound`).
     pub incoming_byte_bound: Option<usize>,
+    /// TCP options for the connections (and a connect's time limit).
+    pub tcp: crate::transport::TcpTuning,
+    pub connect_timeout: Option<Duration>,
 }
 
 impl ConnConfig {
@@ -72,6 +75,8 @@ impl ConnConfig {
             sndhwm: opts.sndhwm,
             rcvhwm: opts.rcvhwm,
             incoming_byte_bound: None,
+            tcp: opts.tcp.clone(),
+            connect_timeout: opts.connect_timeout,
         }
     }
 }

@@ -23,6 +23,7 @@ mod sequenced;
 pub(crate) mod shared;
 pub(crate) mod sleepers;
 pub(crate) mod spool_link;
+mod tcp_options;
 
 use crate::context::shared::ContextInner;
 use crate::engine::config::ConnConfig;
@@ -95,7 +96,8 @@ impl Socket {
             return self.ctx.inproc.bind(&self.io, &self.shared, endpoint, name?);
         }
         let parsed = Endpoint::parse(endpoint)?;
-        let (mut listener, resolved) = match Listener::bind(endpoint, &parsed) {
+        let tuning = self.with_options(|o| o.tcp.clone());
+        let (mut listener, resolved) = match Listener::bind(endpoint, &parsed, &tuning) {
             Ok(bound) => bound,
             Err(e) => {
                 let errno = e.errno() as u64;

@@ -3,6 +3,9 @@
 
 mod ipc;
 mod tcp;
+mod tuning;
+
+pub(crate) use tuning::TcpTuning;
 
 use crate::error::{Error, Result};
 use std::io::{self, IoSlice, Write};
@@ -108,8 +111,9 @@ impl PeerAddr {
         }
     }
 
-    /// Starts a non-blocking connection; a named peer needs its address, `looked_up`.
-    pub fn connect(&self, looked_up: Option<SocketAddr>) -> io::Result<Stream> {
+    /// Starts a non-blocking connection; a named peer needs its address, `looked_up`. A TCP
+    /// socket gets `tuning` before it connects.
+    pub fn connect(&self, looked_up: Option<SocketAddr>, tuning: &TcpTuning) -> io::Result<Stream> {
         match self {
             PeerAddr::Tcp { target, source } => {
                 let to = match (target, looked_up) {
@@ -120,7 +124,7 @@ impl PeerAddr {
                         return Err(io::Error::new(io::ErrorKind::NotFound, e));
                     }
                 };
-                tcp::connect(to, *source).map(Stream::Tcp)
+                tcp::connect(to, *source, tuning).map(Stream::Tcp)
             }
             PeerAddr::Ipc(path) => ipc::connect(path).map(Stream::Unix),
         }
@@ -141,14 +145,14 @@ pub(crate) enum Listener {
 impl Listener {
     /// Binds `parsed`; returns the listener and the real endpoint (with the port chosen by the
     /// system for port 0, or the generated path for `ipc://*`).
-    pub fn bind(endpoint: &str, parsed: &Endpoint) -> Result<(Listener, String)> {
+    pub fn bind(endpoint: &str, parsed: &Endpoint, tuning: &TcpTuning) -> Result<(Listener, String)> {
         match parsed {
             Endpoint::Tcp { source: Some(_), .. } => Err(Error::InvalidEndpoint {
                 endpoint: endpoint.to_string(),
                 reason: "a source address (`source;`) is for connecting, not binding".into(),
             }),
             Endpoint::Tcp { host, port, .. } => {
-                let (l, resolved) = tcp::bind(endpoint, host, *port)?;
+                let (l, resolved) = tcp::bind(endpoint, host, *port, tuning)?;
                 Ok((Listener::Tcp(l), resolved))
             }
             Endpoint::Ipc(path) => {
@@ -158,12 +162,15 @@ impl Listener {
         }
     }
 
-    /// Accepts one pending connection.
-    pub fn accept(&self) -> io::Result<Stream> {
+    /// Accepts one pending connection; a TCP one gets `tuning`.
+    pub fn accept(&self, tuning: &TcpTuning) -> io::Result<Stream> {
         match self {
             Listener::Tcp(l) => {
                 let (s, _) = l.accept()?;
                 let _ = s.set_nodelay(true);
+                if let Err(e) = tuning.apply(socket2::SockRef::from(&s)) {
+                    log::debug!("cannot apply TCP options to an accepted connection: {e}");
+                }
                 Ok(Stream::Tcp(s))
             }
             Listener::Ipc(l) => l.accept().map(Stream::Unix),

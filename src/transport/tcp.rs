@@ -151,32 +151,59 @@ fn source_addr(endpoint: &str, source: &str) -> Result<SocketAddr> {
     local_addr(endpoint, host, port)
 }
 
-pub(super) fn bind(endpoint: &str, host: &str, port: u16) -> Result<(mio::net::TcpListener, String)> {
-    let addr = local_addr(endpoint, host, port)?;
-    let listener = std::net::TcpListener::bind(addr).map_err(|e| match e.kind() {
+pub(super) fn bind(
+    endpoint: &str,
+    host: &str,
+    port: u16,
+    tuning: &super::TcpTuning,
+) -> Result<(mio::net::TcpListener, String)> {
+    let mut addr = local_addr(endpoint, host, port)?;
+    let dual_stack = tuning.ipv6 && host == "*";
+    if dual_stack {
+        addr = SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), port);
+    }
+    let io_error = |e: io::Error| match e.kind() {
         io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_string()),
         io::ErrorKind::AddrNotAvailable => Error::AddrNotAvailable(endpoint.to_string()),
         _ => Error::Io(e),
-    })?;
-    listener.set_nonblocking(true)?;
+    };
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM.cloexec(),
+        Some(socket2::Protocol::TCP),
+    )?;
+    if dual_stack {
+        socket.set_only_v6(false)?;
+    }
+    // As std's listeners do: rebinding right after a close does not wait for TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    tuning.apply(socket2::SockRef::from(&socket))?;
+    socket.bind(&addr.into()).map_err(io_error)?;
+    socket.listen(tuning.backlog).map_err(io_error)?;
+    socket.set_nonblocking(true)?;
+    let listener: std::net::TcpListener = socket.into();
     let local = listener.local_addr()?;
     let resolved = format!("tcp://{local}");
     Ok((mio::net::TcpListener::from_std(listener), resolved))
 }
 
-/// Starts a non-blocking connect to `to`, from `from` if given.
-pub(super) fn connect(to: SocketAddr, from: Option<SocketAddr>) -> io::Result<mio::net::TcpStream> {
-    let Some(from) = from else {
-        return mio::net::TcpStream::connect(to);
-    };
+/// Starts a non-blocking connect to `to`, from `from` if given, with `tuning` applied first.
+pub(super) fn connect(
+    to: SocketAddr,
+    from: Option<SocketAddr>,
+    tuning: &super::TcpTuning,
+) -> io::Result<mio::net::TcpStream> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(to),
         socket2::Type::STREAM.cloexec(),
         Some(socket2::Protocol::TCP),
     )?;
     socket.set_nonblocking(true)?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&from.into())?;
+    tuning.apply(socket2::SockRef::from(&socket))?;
+    if let Some(from) = from {
+        socket.set_reuse_address(true)?;
+        socket.bind(&from.into())?;
+    }
     match socket.connect(&to.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}

@@ -112,6 +112,8 @@ pub(super) struct Connection {
     /// end-of-stream (see [`Connection::half_close`]).
     pub half_closed_at: Option<Instant>,
     pub handshake_deadline: Option<Instant>,
+    /// While connecting: when the attempt is abandoned (CONNECT_TIMEOUT).
+    connect_deadline: Option<Instant>,
     proto: Protocol,
     inbuf: BytesMut,
     out: OutBuf,
@@ -161,6 +163,10 @@ impl Connection {
         let mut out = OutBuf::new();
         let proto = Protocol::new(config.local.clone(), &mut out);
         let handshake_deadline = crate::deadline::from_now(config.handshake_ivl);
+        let connect_deadline = config
+            .connect_timeout
+            .filter(|_| connecting)
+            .and_then(|t| crate::deadline::from_now(Some(t)));
         let peer = crate::Peer {
             address: if connecting { None } else { stream.peer_endpoint() },
             routing_id: None,
@@ -179,6 +185,7 @@ impl Connection {
             connecting,
             half_closed_at: None,
             handshake_deadline,
+            connect_deadline,
             proto,
             inbuf: BytesMut::with_capacity(8192),
             out,
@@ -228,15 +235,19 @@ impl Connection {
 
     /// When this connection's timers (handshake, heartbeats) next need attention.
     pub fn timer_deadline(&self) -> Option<Instant> {
-        match (self.handshake_deadline, self.heartbeat.deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let connect = self.connect_deadline.filter(|_| self.connecting);
+        [self.handshake_deadline, self.heartbeat.deadline(), connect]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs the timers that are due: fails the connection when the handshake or the peer's
     /// heartbeats took too long, sends a PING when one is due.
     pub fn on_timer(&mut self, now: Instant) -> Result<(), CloseReason> {
+        if self.connecting && self.connect_deadline.is_some_and(|d| d <= now) {
+            return Err("connect timed out".into());
+        }
         if self.handshake_deadline.is_some_and(|d| d <= now) {
             self.ending = Some(Ending::HandshakeTimeout);
             return Err("handshake timed out".into());

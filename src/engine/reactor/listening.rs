@@ -84,7 +84,7 @@ impl Reactor {
             };
             let socket_id = entry.socket_id;
             let endpoint = Arc::clone(&entry.endpoint);
-            let stream = match entry.listener.accept() {
+            let stream = match entry.listener.accept(&entry.config.tcp) {
                 Ok(s) => s,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) => {

@@ -292,7 +292,7 @@ impl Reactor {
             return;
         }
         let config = Arc::clone(&c.config);
-        match c.addr.connect(c.looked_up.take()) {
+        match c.addr.connect(c.looked_up.take(), &config.tcp) {
             Ok(stream) => {
                 let attachment = Attachment {
                     persistent_pipe: c.pipe,

@@ -59,6 +59,6 @@ pub use monitor::{
 pub use options::DEFAULT_LINGER;
 pub use poller::{POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{proxy, proxy_steerable};
-pub use socket::{Batch, BatchId, Checkback, DONTWAIT, SNDMORE, Socket};
+pub use socket::{Batch, BatchId, Checkback, DONTWAIT, NOTIFY_CONNECT, NOTIFY_DISCONNECT, SNDMORE, Socket};
 pub use socket_type::SocketType;
 pub use zmtp::protocol::MAX_FRAMES_PER_MESSAGE;

@@ -44,6 +44,26 @@ pub(crate) struct Options {
     /// How long a TCP connect may take before it is abandoned and retried (`None`: the
     /// system's timeout).
     pub connect_timeout: Option<Duration>,
+    /// Messages and signals at a peer's arrival and departure (see `socket::lifecycle`).
+    pub lifecycle: Lifecycle,
+    /// CONFLATE: a peer's queue keeps only its newest message.
+    pub conflate: bool,
+}
+
+/// libzmq's options for a peer's arrival and departure.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Lifecycle {
+    /// PROBE_ROUTER: an empty message to each new peer.
+    pub probe_router: bool,
+    /// ROUTER_NOTIFY: an empty message from a peer as it connects (bit 1) and disconnects
+    /// (bit 2).
+    pub router_notify: u8,
+    /// HELLO_MSG: sent to each new peer.
+    pub hello: Option<Bytes>,
+    /// DISCONNECT_MSG: received from a peer as it goes.
+    pub disconnect: Option<Bytes>,
+    /// HICCUP_MSG: received when a connection of a connect comes back after an interruption.
+    pub hiccup: Option<Bytes>,
 }
 
 /// The pattern options' values, as the application last set them.
@@ -57,6 +77,11 @@ pub(crate) struct PatternFlags {
     pub xpub_verboser: bool,
     pub xpub_manual: bool,
     pub xpub_welcome_msg: Option<Bytes>,
+    pub xpub_nodrop: bool,
+    pub xpub_manual_last_value: bool,
+    pub invert_matching: bool,
+    pub xsub_verbose_unsubscribe: bool,
+    pub only_first_subscribe: bool,
 }
 
 impl Default for Options {
@@ -82,6 +107,8 @@ impl Default for Options {
             pattern: PatternFlags::default(),
             tcp: Default::default(),
             connect_timeout: None,
+            lifecycle: Lifecycle::default(),
+            conflate: false,
         }
     }
 }

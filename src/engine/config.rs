@@ -33,6 +33,9 @@ pub(crate) struct ConnConfig {
     /// TCP options for the connections (and a connect's time limit).
     pub tcp: crate::transport::TcpTuning,
     pub connect_timeout: Option<Duration>,
+    /// Sent first on each connection, after the handshake: PROBE_ROUTER's empty message and
+    /// HELLO_MSG.
+    pub greetings: Vec<Bytes>,
 }
 
 impl ConnConfig {
@@ -77,6 +80,13 @@ impl ConnConfig {
             incoming_byte_bound: None,
             tcp: opts.tcp.clone(),
             connect_timeout: opts.connect_timeout,
+            greetings: greetings(&opts.lifecycle),
         }
     }
+}
+
+/// What a connection sends first (see [`ConnConfig::greetings`]).
+fn greetings(lifecycle: &crate::options::Lifecycle) -> Vec<Bytes> {
+    let probe = lifecycle.probe_router.then(Bytes::new);
+    probe.into_iter().chain(lifecycle.hello.clone()).collect()
 }

@@ -34,6 +34,11 @@ pub(crate) enum PatternOption {
     XpubVerboser(bool),
     XpubManual(bool),
     XpubWelcomeMsg(Option<Bytes>),
+    XpubNodrop(bool),
+    XpubManualLastValue(bool),
+    InvertMatching(bool),
+    XsubVerboseUnsubscribe(bool),
+    OnlyFirstSubscribe(bool),
 }
 
 /// Why a send did not happen.

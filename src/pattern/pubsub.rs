@@ -29,6 +29,19 @@ pub(crate) struct Publisher {
     /// XPUB_MANUAL: the pipe whose subscription the application is deciding on (the pipe of
     /// the last message it received, as in libzmq).
     last_pipe: Option<PipeId>,
+    /// INVERT_MATCHING: send to the subscribers whose subscriptions do *not* match.
+    invert: bool,
+    /// XPUB_NODROP: a send that a matching subscriber has no room for waits (or fails with
+    /// `WouldBlock`) instead of dropping the message for that subscriber.
+    nodrop: bool,
+    /// XPUB_MANUAL_LAST_VALUE: after the application subscribes a pipe, the next send goes
+    /// to that pipe only (to hand a newcomer the last value).
+    manual_last_value: bool,
+    /// The pipe the next send is for, under XPUB_MANUAL_LAST_VALUE.
+    last_value_for: Option<PipeId>,
+    /// ONLY_FIRST_SUBSCRIBE: the first frame of a multipart message from a subscriber may be
+    /// a subscription; the message then also goes to the application.
+    only_first: bool,
 }
 
 impl Publisher {
@@ -43,7 +56,17 @@ impl Publisher {
             to_app: VecDeque::new(),
             queued_from: BTreeMap::new(),
             last_pipe: None,
+            invert: false,
+            nodrop: false,
+            manual_last_value: false,
+            last_value_for: None,
+            only_first: false,
         }
+    }
+
+    /// Whether a message on `topic` goes to the subscriber with `subs`.
+    fn wants(&self, subs: &PeerSubs, topic: &[u8]) -> bool {
+        subs.matches(topic) != self.invert
     }
 
     fn anyone_has(&self, prefix: &[u8]) -> bool {
@@ -125,12 +148,34 @@ impl Pattern for Publisher {
         if self.xpub && self.app_queue_full(id, pipes) {
             return Err(msg);
         }
-        let Some((subscribe, prefix)) = subscription::decode(&msg) else {
+        let decoded = match msg.len() {
+            2.. if self.only_first => subscription::decode(&msg[..1]),
+            _ => subscription::decode(&msg),
+        };
+        let Some((subscribe, prefix)) = decoded else {
             if self.xpub {
                 self.queue_for_app(id, msg);
             }
             return Ok(());
         };
+        if msg.len() > 1 && !self.manual {
+            // ONLY_FIRST_SUBSCRIBE: the first frame subscribes; the whole message, data
+            // included, is the application's.
+            if let Some(subs) = self.subs.get_mut(&id) {
+                let changed = match subscribe {
+                    true => subs.subscribe(&prefix).map(|()| true),
+                    false => Ok(subs.unsubscribe(&prefix)),
+                };
+                if let Err(reason) = changed {
+                    pipes.refuse(id, reason);
+                    return Ok(());
+                }
+            }
+            if self.xpub {
+                self.queue_for_app(id, msg);
+            }
+            return Ok(());
+        }
         if self.manual {
             self.queue_for_app(id, msg);
             return Ok(());
@@ -158,9 +203,23 @@ impl Pattern for Publisher {
 
     fn send(&mut self, msg: Parts, pipes: &mut Pipes) -> Result<(), SendError> {
         let topic = msg.first().cloned().unwrap_or_default();
+        if let Some(id) = self.last_value_for.take() {
+            if self.subs.get(&id).is_some_and(|subs| self.wants(subs, &topic)) {
+                pipes.push_out(id, msg);
+            }
+            return Ok(());
+        }
+        if self.nodrop
+            && self
+                .subs
+                .iter()
+                .any(|(id, subs)| self.wants(subs, &topic) && !pipes.can_write(*id))
+        {
+            return Err(SendError::WouldBlock(msg));
+        }
         for (id, trie) in &self.subs {
             // A subscriber past its high-water mark loses this message; nobody else does.
-            if !trie.matches(&topic) {
+            if !self.wants(trie, &topic) {
                 continue;
             }
             if pipes.can_write(*id) {
@@ -202,10 +261,20 @@ impl Pattern for Publisher {
             PatternOption::XpubVerboser(on) if self.xpub => self.verboser = on,
             PatternOption::XpubManual(on) if self.xpub => self.manual = on,
             PatternOption::XpubWelcomeMsg(msg) if self.xpub => self.welcome = msg.map(Frame::from),
+            PatternOption::XpubNodrop(on) => self.nodrop = on,
+            PatternOption::InvertMatching(on) => self.invert = on,
+            PatternOption::OnlyFirstSubscribe(on) if self.xpub => self.only_first = on,
+            PatternOption::XpubManualLastValue(on) if self.xpub => {
+                self.manual = on;
+                self.manual_last_value = on;
+            }
             PatternOption::Subscribe(prefix) if self.manual => {
                 if let Some(trie) = self.last_pipe.and_then(|id| self.subs.get_mut(&id)) {
                     trie.subscribe(&prefix)
                         .map_err(|reason| Error::InvalidOption(reason.to_string()))?;
+                    if self.manual_last_value {
+                        self.last_value_for = self.last_pipe;
+                    }
                 }
             }
             PatternOption::Unsubscribe(prefix) if self.manual => {
@@ -225,6 +294,13 @@ pub(crate) struct Subscriber {
     fq: FairQueue,
     peers: Vec<PipeId>,
     subs: Trie,
+    /// INVERT_MATCHING: keep the messages that match no subscription.
+    invert: bool,
+    /// XSUB_VERBOSE_UNSUBSCRIBE: forward every unsubscription, not only the last for a prefix.
+    verbose_unsubscribe: bool,
+    /// ONLY_FIRST_SUBSCRIBE: a multipart message sent whose first frame is a subscription
+    /// changes the subscriptions; the whole message goes upstream.
+    only_first: bool,
 }
 
 impl Subscriber {
@@ -234,6 +310,9 @@ impl Subscriber {
             fq: FairQueue::default(),
             peers: Vec::new(),
             subs: Trie::default(),
+            invert: false,
+            verbose_unsubscribe: false,
+            only_first: false,
         }
     }
 
@@ -256,7 +335,7 @@ impl Subscriber {
             self.subs.add(prefix);
             true
         } else {
-            self.subs.remove(prefix)
+            self.subs.remove(prefix) || self.verbose_unsubscribe
         };
         if forward {
             self.send_to_all(&subscription::encode(subscribe, prefix), pipes);
@@ -287,7 +366,7 @@ impl Pattern for Subscriber {
 
     fn incoming(&mut self, id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
         let topic = msg.first().map(|f| &f[..]).unwrap_or(&[]);
-        if !self.subs.matches(topic) {
+        if self.subs.matches(topic) == self.invert {
             return Ok(());
         }
         queue_inbound(id, msg, pipes)
@@ -301,6 +380,16 @@ impl Pattern for Subscriber {
         }
         match subscription::decode(&msg) {
             Some((subscribe, prefix)) => self.change(subscribe, &prefix, pipes),
+            None if self.only_first && msg.len() > 1 => {
+                if let Some((subscribe, prefix)) = subscription::decode(&msg[..1]) {
+                    if subscribe {
+                        self.subs.add(&prefix);
+                    } else {
+                        self.subs.remove(&prefix);
+                    }
+                }
+                self.send_to_all(&msg, pipes);
+            }
             None => self.send_to_all(&msg, pipes),
         }
         Ok(())
@@ -322,6 +411,9 @@ impl Pattern for Subscriber {
         match option {
             PatternOption::Subscribe(prefix) => self.change(true, &prefix, pipes),
             PatternOption::Unsubscribe(prefix) => self.change(false, &prefix, pipes),
+            PatternOption::InvertMatching(on) => self.invert = on,
+            PatternOption::XsubVerboseUnsubscribe(on) if self.xsub => self.verbose_unsubscribe = on,
+            PatternOption::OnlyFirstSubscribe(on) if self.xsub => self.only_first = on,
             other => return Err(Error::InvalidOption(format!("{other:?} does not apply here"))),
         }
         Ok(())

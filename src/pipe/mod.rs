@@ -94,6 +94,8 @@ pub(crate) struct Pipe {
     pub routing_id: Frame,
     /// The serving connection's properties, given to what `recv_msg` returns from it.
     pub properties: Option<Arc<crate::message::Properties>>,
+    /// CONFLATE: a new message replaces what waits (not with acknowledged delivery).
+    pub conflate: bool,
     /// The live connection serving this pipe, if any.
     pub conn: Option<ConnId>,
     /// The connector serving this pipe, for one made at `connect` (its key).
@@ -163,6 +165,7 @@ impl Pipe {
             rcvhwm,
             routing_id: Frame::new(),
             properties: None,
+            conflate: false,
             conn: None,
             connector: None,
             detached: false,
@@ -179,6 +182,9 @@ impl Pipe {
     /// Queues a message for the application. With acknowledged delivery on the pipe, `origin`
     /// is where it came from on a spooled sender's connection (see [`RxAcks::record`]).
     pub fn push_inbound(&mut self, msg: Parts, origin: Option<Origin>) {
+        if self.conflate && self.rx.is_none() {
+            self.inbound.clear();
+        }
         self.inbound.push_back(msg);
         if let Some(rx) = &mut self.rx {
             rx.record(origin);

@@ -65,11 +65,14 @@ impl SocketState {
                 pipe.properties = Some(properties);
                 if reconnection {
                     self.pattern.reconnected(id, &mut self.pipes);
+                    self.greet(id);
+                    self.hiccup(id);
                 }
                 id
             }
             None => {
                 let mut pipe = Pipe::new(sndhwm, rcvhwm);
+                pipe.conflate = self.opts.conflate;
                 pipe.wire_out = outbound.map(Outbox::new);
                 pipe.routing_id = routing_id;
                 pipe.properties = Some(properties);

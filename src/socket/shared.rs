@@ -65,6 +65,8 @@ pub(crate) struct SocketShared {
 
 /// What the lock protects.
 pub(crate) struct SocketState {
+    /// The socket's type (as `SocketShared::socket_type`).
+    pub socket_type: SocketType,
     pub pipes: Pipes,
     pub pattern: Box<dyn Pattern>,
     pub opts: Options,
@@ -108,6 +110,7 @@ impl SocketShared {
             id,
             socket_type,
             state: Mutex::new(SocketState {
+                socket_type,
                 pipes: Pipes::new(),
                 pattern: pattern::for_type(socket_type),
                 opts: Options::default(),
@@ -287,7 +290,9 @@ impl SocketShared {
 impl SocketState {
     /// A new pipe with the socket's current high-water marks.
     pub fn new_pipe(&self) -> Pipe {
-        Pipe::new(self.opts.sndhwm, self.opts.rcvhwm)
+        let mut pipe = Pipe::new(self.opts.sndhwm, self.opts.rcvhwm);
+        pipe.conflate = self.opts.conflate;
+        pipe
     }
 
     /// A new pipe for a connection, with a lock-free outbound pipe whose reading end is
@@ -302,6 +307,7 @@ impl SocketState {
     pub fn attach_pipe(&mut self, pipe: Pipe) -> Option<PipeId> {
         let id = self.pipes.insert(pipe);
         if self.pattern.attach(id, &mut self.pipes) {
+            self.greet(id);
             Some(id)
         } else {
             self.pipes.remove(id);
@@ -333,6 +339,7 @@ impl SocketState {
         if let Some(spool) = self.spool_link() {
             spool.requeue(lost);
         }
+        self.farewell(id);
         if self.pipes.get(id).is_some_and(Pipe::drained) {
             self.pipes.remove(id);
             self.pipes.dead.push(id);

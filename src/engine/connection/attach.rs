@@ -35,6 +35,10 @@ impl Connection {
             routing_id = self.socket.generate_routing_id();
         }
         self.report_handshake(&routing_id);
+        for greeting in &self.config.greetings {
+            let msg: Parts = std::iter::once(Frame::from(greeting.clone())).collect();
+            self.proto.encode_message(&msg, &mut self.out);
+        }
         let properties = Arc::new(self.properties());
         self.attach_direct(routing_id, properties, receiver);
         Ok(())

@@ -101,6 +101,9 @@ impl SocketState {
             outcome = match end.read() {
                 Ok(Some((msg, wake))) => {
                     wake_peer |= wake;
+                    if pipe.conflate && pipe.rx.is_none() {
+                        pipe.inbound.clear();
+                    }
                     pipe.inbound.push_back(msg);
                     if let Some(rx) = &mut pipe.rx {
                         rx.record(None); // acknowledged delivery is for connections

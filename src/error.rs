@@ -6,6 +6,21 @@ use std::io;
 ///
 /// Each variant names the libzmq errno it corresponds to, so that code ported from libzmq
 /// can map its error handling one to one.
+///
+/// # Examples
+///
+/// ```
+/// use zocket::{Context, Error, SocketType, DONTWAIT};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// match pull.recv_bytes(DONTWAIT) {
+///     Err(Error::WouldBlock) => {} // nothing yet: libzmq's EAGAIN
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(matches!(pull.connect("nonsense"), Err(Error::InvalidEndpoint { .. })));
+/// # Ok::<(), zocket::Error>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -70,6 +85,17 @@ pub enum Error {
 }
 
 /// Shorthand for `Result<T, zocket::Error>`.
+///
+/// # Examples
+///
+/// ```
+/// fn endpoint_of(socket: &zocket::Socket) -> zocket::Result<String> {
+///     socket.last_endpoint()
+/// }
+/// # let ctx = zocket::Context::new();
+/// # assert!(endpoint_of(&ctx.socket(zocket::SocketType::Pull)?).is_err());
+/// # Ok::<(), zocket::Error>(())
+/// ```
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// libzmq's own error numbers, above the system's (`ZMQ_HAUSNUMERO` + n).

@@ -77,7 +77,7 @@ fn take_u8(data: &mut &[u8]) -> u8 {
 /// to each socket type. The READY is either built from a property list (then the outcome is
 /// predicted: the handshake succeeds exactly when the first `Socket-Type` names a compatible
 /// type, the first `Identity` is at most 255 bytes and there are at most
-/// [`MAX_PROPERTIES`]; and the peer's metadata must read back as sent) or taken raw. The rest
+/// `MAX_PROPERTIES`; and the peer's metadata must read back as sent) or taken raw. The rest
 /// of the input follows as frames.
 ///
 /// Layout: local type, flags (bit 0: ZMTP 3.1; bit 1: raw body; bits 2-5: a `Socket-Type` to

@@ -1,5 +1,16 @@
 //! zocket: brokerless messaging sockets in the ZeroMQ family, speaking ZMTP 3.1 over TCP and
-//! Unix-domain sockets, driven by its own mio I/O thread.
+//! Unix-domain sockets (and inproc within a process), driven by its own mio I/O thread.
+//!
+//! - [`Context`] makes [`Socket`]s of a [`SocketType`]; a socket binds, connects, sends and
+//!   receives ([`Message`] frames, multipart messages), with libzmq's options as typed
+//!   setters and getters.
+//! - [`poll`] waits on several sockets (and plain descriptors); [`proxy`] forwards between
+//!   two; `Socket` implements [`AsFd`](std::os::fd::AsFd) for other event loops, and the
+//!   `tokio` feature adds [`tokio::AsyncSocket`](crate::tokio).
+//! - [`monitor`]: what happens on a socket ([`Socket::monitor`] in libzmq's form,
+//!   [`Socket::monitor_events`] typed), and its counters ([`Socket::stats`]).
+//! - [`spool`]: keep outgoing messages on disk until delivered ([`Socket::set_spool`]), and
+//!   receipts for effectively-once delivery ([`Socket::set_receipts`]).
 //!
 //! ```no_run
 //! let ctx = zocket::Context::new();

@@ -3,6 +3,16 @@
 use std::fmt;
 
 /// The messaging pattern of a socket, as in ZeroMQ.
+///
+/// # Examples
+///
+/// ```
+/// use zocket::SocketType;
+/// assert_eq!(SocketType::Dealer.to_string(), "DEALER");
+/// let ctx = zocket::Context::new();
+/// assert_eq!(ctx.socket(SocketType::Dealer)?.socket_type(), SocketType::Dealer);
+/// # Ok::<(), zocket::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SocketType {
     /// Exclusive pair: one peer, messages both ways.

@@ -22,20 +22,21 @@ use ::tokio::io::unix::AsyncFd;
 /// # Examples
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> zocket::Result<()> {
 /// use zocket::tokio::AsyncSocket;
 /// use zocket::{Context, SocketType};
 ///
-/// let ctx = Context::new();
-/// let pull = AsyncSocket::new(ctx.socket(SocketType::Pull)?)?;
-/// pull.get_ref().bind("tcp://127.0.0.1:0")?;
-/// let push = AsyncSocket::new(ctx.socket(SocketType::Push)?)?;
-/// push.get_ref().connect(&pull.get_ref().last_endpoint()?)?;
-/// push.send("hello").await?;
-/// assert_eq!(pull.recv().await?.as_str(), Some("hello"));
-/// # Ok(())
-/// # }
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+/// runtime.block_on(async {
+///     let ctx = Context::new();
+///     let pull = AsyncSocket::new(ctx.socket(SocketType::Pull)?)?;
+///     pull.get_ref().bind("tcp://127.0.0.1:0")?;
+///     let push = AsyncSocket::new(ctx.socket(SocketType::Push)?)?;
+///     push.get_ref().connect(&pull.get_ref().last_endpoint()?)?;
+///     push.send("hello").await?;
+///     assert_eq!(pull.recv().await?.as_str(), Some("hello"));
+///     Ok::<(), zocket::Error>(())
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AsyncSocket {
     inner: AsyncFd<Socket>,

@@ -16,6 +16,13 @@ use crate::spool::SpoolError;
 use bytes::Bytes;
 
 /// Identifies a prepared batch (see [`Batch::prepare`]).
+///
+/// # Examples
+///
+/// ```
+/// let id = zocket::BatchId(0x2a);
+/// assert_eq!(id.to_string(), "000000000000002a");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BatchId(pub u64);
 
@@ -26,6 +33,19 @@ impl std::fmt::Display for BatchId {
 }
 
 /// What the check-back says of a prepared batch found after a restart.
+///
+/// # Examples
+///
+/// ```
+/// use zocket::{BatchId, Checkback};
+/// // A check-back that asks the application's own records about each batch.
+/// let committed_in_my_db = |id: BatchId| id.0 % 2 == 0;
+/// let decide = move |id: BatchId| match committed_in_my_db(id) {
+///     true => Checkback::Commit,
+///     false => Checkback::Rollback,
+/// };
+/// assert_eq!(decide(BatchId(4)), Checkback::Commit);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Checkback {
     /// Deliver it.

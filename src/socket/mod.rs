@@ -51,6 +51,23 @@ pub const POLLOUT: i16 = 2;
 
 /// A messaging socket. Safe to share between threads (calls are serialised internally);
 /// dropping it closes it, delivering what it queued for at most its linger period.
+///
+/// # Examples
+///
+/// ```
+/// use zocket::{Context, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("tcp://127.0.0.1:0")?;
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect(&pull.last_endpoint()?)?;
+/// std::thread::scope(|s| {
+///     s.spawn(|| push.send("from another thread", 0)); // sockets are Send + Sync
+/// });
+/// assert_eq!(pull.recv_bytes(0)?, b"from another thread");
+/// # Ok::<(), zocket::Error>(())
+/// ```
 pub struct Socket {
     shared: Arc<SocketShared>,
     /// What the application threads took from the socket and not yet handed out: the rest of

@@ -48,6 +48,15 @@ use std::time::Duration;
 /// When appended data and acknowledgements are forced to stable storage. Every policy but
 /// `Never` also syncs the directory after a segment is created or deleted and after the
 /// `acked` file is replaced, so that the files themselves survive a power failure.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use zocket::spool::{FileSpoolConfig, FsyncPolicy};
+/// let config = FileSpoolConfig { fsync: FsyncPolicy::Every(Duration::from_millis(10)), ..Default::default() };
+/// assert_ne!(config.fsync, FsyncPolicy::Always);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FsyncPolicy {
     /// After every append and acknowledgement, before the call returns: nothing accepted is
@@ -63,6 +72,14 @@ pub enum FsyncPolicy {
 }
 
 /// What to do when a damaged record is found.
+///
+/// # Examples
+///
+/// ```
+/// use zocket::spool::{FileSpoolConfig, OnCorruption};
+/// let lenient = FileSpoolConfig { on_corruption: OnCorruption::Skip, ..Default::default() };
+/// assert_eq!(lenient.on_corruption, OnCorruption::Skip);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnCorruption {
     /// Refuse to open (or to read), naming the file and offset.
@@ -72,6 +89,18 @@ pub enum OnCorruption {
 }
 
 /// Settings of a [`FileSpool`].
+///
+/// # Examples
+///
+/// ```
+/// use zocket::spool::{FileSpool, FileSpoolConfig};
+/// let dir = std::env::temp_dir().join(format!("zocket-doc-config-{}", std::process::id()));
+/// let config = FileSpoolConfig { quota: Some(64 << 20), segment_size: 8 << 20, ..Default::default() };
+/// let spool = FileSpool::open_with(&dir, config)?;
+/// # drop(spool);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), zocket::spool::SpoolError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct FileSpoolConfig {
     /// A segment is rolled when it would grow past this many bytes (default 64 MiB).
@@ -123,6 +152,22 @@ struct ReadCursor {
 ///
 /// The directory is locked while the spool is open: a second [`FileSpool::open`] of it, in
 /// this process or another, fails with [`SpoolError::Locked`].
+///
+/// # Examples
+///
+/// ```
+/// use zocket::{Context, SocketType, spool::FileSpool};
+/// let dir = std::env::temp_dir().join(format!("zocket-doc-spool-{}", std::process::id()));
+/// let ctx = Context::new();
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.set_spool(FileSpool::open(&dir)?)?;
+/// push.connect("tcp://127.0.0.1:5999")?; // nobody there yet: the message waits on disk
+/// push.send("kept until delivered", 0)?;
+/// # drop(push);
+/// # drop(ctx);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), zocket::Error>(())
+/// ```
 pub struct FileSpool {
     dir: PathBuf,
     config: FileSpoolConfig,

@@ -7,6 +7,17 @@ use std::collections::VecDeque;
 /// Keeps messages in memory until acknowledged. Survives nothing, but bounds memory with a
 /// quota and lets a socket spill past its high-water mark. The quota counts payload bytes; a
 /// message larger than the quota is refused with [`SpoolError::TooLarge`].
+///
+/// # Examples
+///
+/// ```
+/// use zocket::{Context, SocketType, spool::MemorySpool};
+/// let ctx = Context::new();
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.set_spool(MemorySpool::new(Some(16 << 20)))?; // up to 16 MiB past the HWM
+/// push.send("waits in memory until a peer takes it", 0)?;
+/// # Ok::<(), zocket::Error>(())
+/// ```
 pub struct MemorySpool {
     messages: VecDeque<Vec<Bytes>>,
     /// Prepared batches, oldest first.

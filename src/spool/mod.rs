@@ -20,6 +20,15 @@ use bytes::Bytes;
 use std::path::PathBuf;
 
 /// What can go wrong in a spool.
+///
+/// # Examples
+///
+/// ```
+/// use zocket::spool::{MemorySpool, Spool, SpoolError};
+/// let mut spool = MemorySpool::new(Some(4));
+/// let refused = spool.append(&[bytes::Bytes::from("too big")]);
+/// assert!(matches!(refused, Err(SpoolError::TooLarge { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SpoolError {
@@ -102,6 +111,19 @@ pub struct SpoolStats {
 
 /// A store of outgoing messages, numbered in append order. Object-safe: sockets hold a
 /// `Box<dyn Spool>`.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use zocket::spool::{MemorySpool, Spool};
+/// let mut spool: Box<dyn Spool> = Box::new(MemorySpool::new(None));
+/// let seq = spool.append(&[Bytes::from("hello")])?;
+/// assert_eq!(spool.read(seq)?, Some(vec![Bytes::from("hello")]));
+/// spool.ack(seq)?; // delivered: no longer held
+/// assert_eq!(spool.first_unacked(), seq + 1);
+/// # Ok::<(), zocket::spool::SpoolError>(())
+/// ```
 pub trait Spool: Send {
     /// Appends one message (all its frames, as one record) and returns its sequence number.
     ///
@@ -181,6 +203,19 @@ pub trait Spool: Send {
 }
 
 /// Makes a spool's appends durable in groups (see [`Spool::group_sync`]).
+///
+/// # Examples
+///
+/// ```
+/// use zocket::spool::{GroupSync, SpoolError};
+/// // A group sync that syncs nothing (a spool that needs none).
+/// struct Nothing;
+/// impl GroupSync for Nothing {
+///     fn mark(&self) -> u64 { 0 }
+///     fn sync_through(&self, _mark: u64) -> Result<(), SpoolError> { Ok(()) }
+/// }
+/// assert!(Nothing.sync_through(Nothing.mark()).is_ok());
+/// ```
 pub trait GroupSync: Send + Sync {
     /// A mark covering every change made so far (read while the spool is locked, after an
     /// append).

@@ -11,6 +11,22 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// What [`inspect`] found in a spool directory.
+///
+/// # Examples
+///
+/// ```
+/// use zocket::spool::{inspect, FileSpool, Spool};
+/// let dir = std::env::temp_dir().join(format!("zocket-doc-inspect-{}", std::process::id()));
+/// let mut spool = FileSpool::open(&dir)?;
+/// spool.append(&[bytes::Bytes::from("one")])?;
+/// spool.sync()?;
+/// let report = inspect(&dir)?;
+/// assert_eq!(report.unacked(), 1);
+/// assert!(report.segments.iter().all(|s| s.damage.is_empty()));
+/// # drop(spool);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), zocket::spool::SpoolError>(())
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SpoolReport {
@@ -36,6 +52,21 @@ impl SpoolReport {
 }
 
 /// One segment file.
+///
+/// # Examples
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("zocket-doc-segment-{}", std::process::id()));
+/// # let mut spool = zocket::spool::FileSpool::open(&dir)?;
+/// # zocket::spool::Spool::append(&mut spool, &[bytes::Bytes::from("x")])?;
+/// # zocket::spool::Spool::sync(&mut spool)?;
+/// for segment in zocket::spool::inspect(&dir)?.segments {
+///     println!("{}: {} records, {} unacknowledged", segment.path.display(), segment.records, segment.unacked);
+/// }
+/// # drop(spool);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), zocket::spool::SpoolError>(())
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SegmentReport {

@@ -76,6 +76,7 @@ impl Message {
     }
 
     /// Whether another frame of the same message follows this one.
+    #[doc(alias = "get_more")]
     pub fn more(&self) -> bool {
         self.more
     }

@@ -105,3 +105,73 @@ fn inspect_reports_records_the_mark_and_damage_without_the_lock() {
     assert!(report.damaged());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The monitor hears when the backlog reaches a limit (messages or bytes), and when it is
+/// back to half of each, once per crossing.
+#[test]
+fn backlog_alerts_reach_the_monitor_at_each_crossing() {
+    use zocket::spool::BacklogAlert;
+    use zocket::{MonitorEvent, SocketEvent};
+    let next = |events: &zocket::Monitor| -> MonitorEvent {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let e = events.recv_timeout(left).expect("a backlog event");
+            if matches!(e.event, SocketEvent::BacklogHigh | SocketEvent::BacklogNormal) {
+                return e;
+            }
+        }
+    };
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    assert!(push.set_backlog_alert(None).is_err(), "no spool yet");
+    push.set_spool(zocket::spool::MemorySpool::new(None)).unwrap();
+    let events = push.monitor_events().unwrap();
+    push.set_backlog_alert(Some(BacklogAlert {
+        messages: Some(10),
+        bytes: Some(1_000_000),
+    }))
+    .unwrap();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = pull.last_endpoint().unwrap();
+    drop(pull); // the port stays known; nobody listens
+    push.connect(&endpoint).unwrap();
+    for n in 0..9u32 {
+        push.send(n.to_be_bytes(), 0).unwrap();
+    }
+    assert!(!matches!(events.try_recv(), Ok(e) if e.event == SocketEvent::BacklogHigh));
+    push.send(9u32.to_be_bytes(), 0).unwrap();
+    let high = next(&events);
+    assert_eq!((high.event, high.value), (SocketEvent::BacklogHigh, 10));
+    for n in 10..30u32 {
+        push.send(n.to_be_bytes(), 0).unwrap(); // still high: no report
+    }
+    // A receiver drains it: normal again once at most 5 messages are held.
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind(&endpoint).unwrap();
+    for n in 0..30u32 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), n.to_be_bytes());
+    }
+    let normal = next(&events);
+    assert_eq!(normal.event, SocketEvent::BacklogNormal);
+    assert!(normal.value <= 5, "{normal:?}");
+    let later = events.try_recv();
+    assert!(
+        !matches!(later, Ok(e) if matches!(e.event, SocketEvent::BacklogHigh | SocketEvent::BacklogNormal))
+    );
+    // The byte limit alone: one large message reaches it.
+    push.set_backlog_alert(Some(BacklogAlert {
+        messages: None,
+        bytes: Some(64 * 1024),
+    }))
+    .unwrap();
+    drop(pull);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !push.stats().peers.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the receiver never went");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    push.send(vec![0u8; 100 * 1024], 0).unwrap();
+    assert_eq!(next(&events).event, SocketEvent::BacklogHigh);
+}

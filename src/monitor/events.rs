@@ -55,7 +55,7 @@ pub const PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: u32 = 0x1100_0002;
 /// What happened, as a monitor reports it.
 ///
 /// The first fifteen are libzmq's events, with its numbers ([`SocketEvent::to_raw`]); the
-/// last two are zocket's own and only the typed monitor ([`crate::Socket::monitor_events`])
+/// last four are zocket's own and only the typed monitor ([`crate::Socket::monitor_events`])
 /// reports them, as libzmq's event frame has no room for them.
 ///
 /// # Examples
@@ -106,9 +106,14 @@ pub enum SocketEvent {
     /// dropped in total so far. Reported at most ten times a second; [`crate::Socket::stats`]
     /// has the exact count at any time.
     Dropped,
+    /// zocket's own: a spooled socket's backlog reached a limit of its
+    /// [`crate::spool::BacklogAlert`]. Value: the messages held.
+    BacklogHigh,
+    /// zocket's own: the backlog fell back to half of every limit. Value: the messages held.
+    BacklogNormal,
 }
 
-const NUMBERS: [(SocketEvent, u32); 17] = [
+const NUMBERS: [(SocketEvent, u32); 19] = [
     (SocketEvent::Connected, 0x0001),
     (SocketEvent::ConnectDelayed, 0x0002),
     (SocketEvent::ConnectRetried, 0x0004),
@@ -126,6 +131,8 @@ const NUMBERS: [(SocketEvent, u32); 17] = [
     (SocketEvent::HandshakeFailedAuth, 0x4000),
     (SocketEvent::HeartbeatTimeout, 0x0100_0000),
     (SocketEvent::Dropped, 0x0200_0000),
+    (SocketEvent::BacklogHigh, 0x0400_0000),
+    (SocketEvent::BacklogNormal, 0x0800_0000),
 ];
 
 impl SocketEvent {

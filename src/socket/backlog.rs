@@ -98,6 +98,31 @@ impl Backlog {
     }
 }
 
+/// Reports a spooled socket's backlog crossing the application's limits
+/// ([`crate::spool::BacklogAlert`]) to its monitors: high once a limit is reached, normal
+/// again once the backlog is back to half of every limit (so that a backlog hovering at a
+/// limit does not report at every message).
+pub(crate) struct Alert {
+    pub limits: crate::spool::BacklogAlert,
+    pub hub: std::sync::Arc<crate::monitor::Hub>,
+    pub high: bool,
+}
+
+impl Alert {
+    pub fn check(&mut self, messages: u64, bytes: u64) {
+        let (m, b) = (self.limits.messages, self.limits.bytes);
+        let reached = m.is_some_and(|m| messages >= m) || b.is_some_and(|b| bytes >= b);
+        let relieved = m.is_none_or(|m| messages <= m / 2) && b.is_none_or(|b| bytes <= b / 2);
+        let event = match self.high {
+            false if reached => crate::SocketEvent::BacklogHigh,
+            true if relieved => crate::SocketEvent::BacklogNormal,
+            _ => return,
+        };
+        self.high = !self.high;
+        self.hub.emit(event, messages, "", || None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,8 @@ pub(crate) struct Delivery {
     /// Every message up to here is confirmed (and acknowledged in the spool).
     low: u64,
     backlog: super::backlog::Backlog,
+    /// Monitor events when the backlog crosses the application's limits.
+    alert: Option<super::backlog::Alert>,
 }
 
 impl Delivery {
@@ -31,6 +33,7 @@ impl Delivery {
             acked_ahead: BTreeSet::new(),
             low,
             backlog: super::backlog::Backlog::new(std::time::Instant::now()),
+            alert: None,
         }
     }
 
@@ -46,6 +49,19 @@ impl Delivery {
         self.low
     }
 
+    /// Reports to `hub` when the backlog crosses `limits` (`None`: no more reports).
+    pub fn set_alert(&mut self, alert: Option<super::backlog::Alert>) {
+        self.alert = alert;
+        self.check_alert();
+    }
+
+    fn check_alert(&mut self) {
+        if let Some(alert) = &mut self.alert {
+            let held = self.spool.next_seq().saturating_sub(self.low + 1);
+            alert.check(held, self.spool.size());
+        }
+    }
+
     /// Whether everything appended has been confirmed.
     pub fn is_drained(&self) -> bool {
         self.low + 1 >= self.spool.next_seq()
@@ -54,6 +70,7 @@ impl Delivery {
     pub fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
         let seq = self.spool.append(frames)?;
         self.backlog.appended(seq);
+        self.check_alert();
         Ok(seq)
     }
 
@@ -63,6 +80,7 @@ impl Delivery {
         for i in 0..messages.len() as u64 {
             self.backlog.appended(first + i);
         }
+        self.check_alert();
         Ok(first)
     }
 
@@ -180,6 +198,7 @@ impl Delivery {
         }
         if self.low > before {
             self.backlog.confirmed(self.low - before, self.low);
+            self.check_alert();
         }
         if self.low > before
             && let Err(e) = self.spool.ack(self.low)

@@ -139,4 +139,22 @@ impl Socket {
         let link = link.ok_or(Error::WrongState("the socket has no spool"))?;
         Ok(link.stats())
     }
+
+    /// Reports to this socket's monitors ([`Socket::monitor_events`]) when its spool's
+    /// backlog crosses `alert`'s limits (`None`: no more reports). See
+    /// [`crate::spool::BacklogAlert`] for an example. The events carry no endpoint.
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] if the socket has no spool (set it first).
+    pub fn set_backlog_alert(&self, alert: Option<crate::spool::BacklogAlert>) -> Result<()> {
+        let link = self.shared.lock().spool_link().cloned();
+        let link = link.ok_or(Error::WrongState("the socket has no spool"))?;
+        let hub = std::sync::Arc::clone(&self.shared.monitor);
+        link.set_alert(alert.map(|limits| super::backlog::Alert {
+            limits,
+            hub,
+            high: false,
+        }));
+        Ok(())
+    }
 }

@@ -56,7 +56,7 @@ pub(crate) struct SocketShared {
     /// Where the I/O threads queue attach and detach commands (see `from_io`).
     pub from_io: FromIoSender,
     /// The socket's monitors, fed by the I/O threads and the application's calls.
-    pub monitor: crate::monitor::Hub,
+    pub monitor: Arc<crate::monitor::Hub>,
     /// Messages and bytes per connection, drops and reconnects.
     pub counters: crate::monitor::Counters,
     /// The last routing id a ROUTER's connection generated for a peer that gave none.

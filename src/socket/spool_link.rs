@@ -121,6 +121,11 @@ impl SpoolLink {
         self.lock().stats()
     }
 
+    /// See `Delivery::set_alert`.
+    pub fn set_alert(&self, alert: Option<super::backlog::Alert>) {
+        self.lock().set_alert(alert);
+    }
+
     /// Every message up to this one is confirmed.
     pub fn low_water(&self) -> u64 {
         self.low.load(Ordering::Acquire)

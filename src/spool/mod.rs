@@ -80,6 +80,36 @@ pub enum SpoolError {
     },
 }
 
+/// Limits on a spooled socket's backlog that its monitors hear about
+/// ([`crate::Socket::set_backlog_alert`]): [`crate::SocketEvent::BacklogHigh`] once the spool
+/// holds at least `messages` messages or `bytes` bytes, then
+/// [`crate::SocketEvent::BacklogNormal`] once it is back to half of each.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use zocket::{Context, SocketEvent, SocketType, spool::{BacklogAlert, MemorySpool}};
+///
+/// let ctx = Context::new();
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.set_spool(MemorySpool::new(None))?;
+/// let events = push.monitor_events()?;
+/// push.set_backlog_alert(Some(BacklogAlert { messages: Some(2), bytes: None }))?;
+/// push.send("one", 0)?;
+/// push.send("two", 0)?; // nobody takes them: the backlog reaches 2
+/// let event = events.recv_timeout(Duration::from_secs(5))?;
+/// assert_eq!((event.event, event.value), (SocketEvent::BacklogHigh, 2));
+/// # Ok::<(), zocket::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BacklogAlert {
+    /// Messages held (not yet confirmed delivered).
+    pub messages: Option<u64>,
+    /// Bytes held, as the spool counts them.
+    pub bytes: Option<u64>,
+}
+
 /// What a spooled socket holds, and how fast it moves (`Socket::spool_stats`).
 ///
 /// # Examples

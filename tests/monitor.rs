@@ -614,3 +614,65 @@ fn an_accept_that_fails_reports_the_errno() {
     let line = child.expect_line("accept-failed ", DEADLINE);
     assert_eq!(line, format!("24 {endpoint}"), "EMFILE on the listener");
 }
+
+/// The connecting side's events through libzmq's form too, in the typed form's order.
+#[test]
+fn both_forms_report_a_connectors_events() {
+    let ctx = Context::new();
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    dealer.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
+    dealer
+        .monitor("inproc://dealer.events", zocket::EVENT_ALL)
+        .unwrap();
+    let reader = ctx.socket(SocketType::Pair).unwrap();
+    reader.connect("inproc://dealer.events").unwrap();
+    reader.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    let typed = dealer.monitor_events().unwrap();
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    dealer.connect(&endpoint).unwrap();
+    next_of(&typed, SocketEvent::ConnectRetried);
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.bind(&endpoint).unwrap();
+    next_of(&typed, SocketEvent::HandshakeSucceeded);
+    drop(router);
+    next_of(&typed, SocketEvent::Disconnected);
+    drop(dealer);
+    let mut libzmq_events = Vec::new();
+    loop {
+        let frames = reader.recv_multipart(0).unwrap();
+        let event = MonitorEvent::from_libzmq_frames(&frames[0], &frames[1]).unwrap();
+        if event.event != SocketEvent::MonitorStopped {
+            assert_eq!(event.endpoint, endpoint);
+        }
+        libzmq_events.push(event.event);
+        if event.event == SocketEvent::MonitorStopped {
+            break;
+        }
+    }
+    // Refused (delayed, closed, retried) any number of times, then connected.
+    let connected = libzmq_events
+        .iter()
+        .position(|e| *e == SocketEvent::Connected)
+        .unwrap();
+    for attempt in libzmq_events[..connected - 1].chunks(3) {
+        assert_eq!(
+            attempt,
+            [
+                SocketEvent::ConnectDelayed,
+                SocketEvent::Closed,
+                SocketEvent::ConnectRetried
+            ],
+            "{libzmq_events:?}"
+        );
+    }
+    assert_eq!(
+        &libzmq_events[connected - 1..connected + 3],
+        [
+            SocketEvent::ConnectDelayed,
+            SocketEvent::Connected,
+            SocketEvent::HandshakeSucceeded,
+            SocketEvent::Disconnected,
+        ],
+        "{libzmq_events:?}"
+    );
+}

@@ -44,6 +44,7 @@ mod pipe;
 mod poller;
 mod proxy;
 mod recycle;
+mod security;
 mod socket;
 mod socket_type;
 pub mod spool;
@@ -70,6 +71,7 @@ pub use monitor::{
 pub use options::DEFAULT_LINGER;
 pub use poller::{POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{proxy, proxy_steerable};
+pub use security::{CurveKeyPair, curve_public, z85_decode, z85_encode};
 pub use socket::{Batch, BatchId, Checkback, DONTWAIT, NOTIFY_CONNECT, NOTIFY_DISCONNECT, SNDMORE, Socket};
 pub use socket_type::SocketType;
 pub use zmtp::protocol::MAX_FRAMES_PER_MESSAGE;

@@ -12,18 +12,7 @@ use std::time::{Duration, Instant};
 use zocket::monitor::{PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH, PROTOCOL_ERROR_ZMTP_UNSPECIFIED};
 use zocket::{Context, Monitor, MonitorEvent, SocketEvent, SocketType};
 
-/// The next event of kind `kind`, skipping others; fails the test after the deadline.
-fn next_of(monitor: &Monitor, kind: SocketEvent) -> MonitorEvent {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match monitor.recv_timeout(left) {
-            Ok(event) if event.event == kind => return event,
-            Ok(_) => {}
-            Err(e) => panic!("no {kind:?} event within {DEADLINE:?}: {e}"),
-        }
-    }
-}
+use common::next_event as next_of;
 
 /// Every event until `last` (included), in order.
 fn events_until(monitor: &Monitor, last: SocketEvent) -> Vec<MonitorEvent> {

@@ -4,21 +4,11 @@
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
-use zocket::{Context, Monitor, MonitorEvent, Socket, SocketEvent, SocketType};
+use zocket::{Context, Socket, SocketEvent, SocketType};
 
-const DEADLINE: Duration = Duration::from_secs(5);
+mod common;
 
-fn next_of(monitor: &Monitor, kind: SocketEvent) -> MonitorEvent {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match monitor.recv_timeout(left) {
-            Ok(event) if event.event == kind => return event,
-            Ok(_) => {}
-            Err(e) => panic!("no {kind:?}: {e}"),
-        }
-    }
-}
+use common::{DEADLINE, next_event as next_of};
 
 fn getsockopt(fd: RawFd, level: i32, name: i32) -> i32 {
     let mut value: i32 = 0;

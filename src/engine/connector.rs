@@ -38,6 +38,35 @@ pub(super) struct Connector {
 }
 
 impl Connector {
+    /// A connector for `endpoint` of socket `socket_id`, not yet connecting.
+    pub fn new(
+        socket_id: u64,
+        endpoint: String,
+        addr: PeerAddr,
+        pipe: Option<PipeId>,
+        out_reader: Option<ypipe::Reader<Outgoing>>,
+        routing_id: Option<bytes::Bytes>,
+        config: std::sync::Arc<super::config::ConnConfig>,
+    ) -> Connector {
+        Connector {
+            socket_id,
+            endpoint,
+            addr,
+            pipe,
+            out_reader,
+            resend: Default::default(),
+            routing_id,
+            config,
+            conn: None,
+            retry_at: None,
+            backoff: Duration::ZERO,
+            was_connected: false,
+            logged_ivl: None,
+            looked_up: None,
+            looking_up: false,
+        }
+    }
+
     /// Schedules the next attempt after a failure and grows the back-off (doubling up to
     /// `max`; a `max` of zero keeps the interval constant, as libzmq does).
     /// Returns the interval until the next attempt.
@@ -88,27 +117,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_maximum() {
-        let mut c = Connector {
-            socket_id: 1,
-            endpoint: String::new(),
-            addr: PeerAddr::Ipc("/nonexistent".into()),
-            pipe: None,
-            out_reader: None,
-            resend: Default::default(),
-            routing_id: None,
-            config: std::sync::Arc::new(crate::engine::config::ConnConfig::new(
-                crate::socket_type::SocketType::Dealer,
-                &crate::options::Options::default(),
-                None,
-            )),
-            conn: None,
-            retry_at: None,
-            backoff: Duration::ZERO,
-            was_connected: false,
-            logged_ivl: None,
-            looked_up: None,
-            looking_up: false,
-        };
+        let config = std::sync::Arc::new(crate::engine::config::ConnConfig::new(
+            crate::socket_type::SocketType::Dealer,
+            &crate::options::Options::default(),
+            None,
+        ));
+        let addr = PeerAddr::Ipc("/nonexistent".into());
+        let mut c = Connector::new(1, String::new(), addr, None, None, None, config);
         let now = Instant::now();
         let base = Duration::from_millis(100);
         let max = Duration::from_millis(350);

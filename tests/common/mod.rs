@@ -14,6 +14,20 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 use zocket::{Context, Socket, SocketType};
 
+/// The next monitor event of kind `kind`, skipping others; fails the test after
+/// [`DEADLINE`].
+pub fn next_event(monitor: &zocket::Monitor, kind: zocket::SocketEvent) -> zocket::MonitorEvent {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match monitor.recv_timeout(left) {
+            Ok(event) if event.event == kind => return event,
+            Ok(_) => {}
+            Err(e) => panic!("no {kind:?} event within {DEADLINE:?}: {e}"),
+        }
+    }
+}
+
 /// How long anything may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(5);
 /// Read timeout of the raw streams: each blocking read returns after at most this.

@@ -122,23 +122,15 @@ impl Reactor {
                 let id = super::split_conn_id(key).1.0 as u64;
                 self.connectors.insert(
                     id,
-                    Connector {
+                    Connector::new(
                         socket_id,
                         endpoint,
                         addr,
                         pipe,
-                        out_reader: out_reader.map(|reader| *reader),
-                        resend: Default::default(),
+                        out_reader.map(|reader| *reader),
                         routing_id,
                         config,
-                        conn: None,
-                        retry_at: None,
-                        backoff: Duration::ZERO,
-                        was_connected: false,
-                        logged_ivl: None,
-                        looked_up: None,
-                        looking_up: false,
-                    },
+                    ),
                 );
                 self.start_connect(id);
             }

@@ -3,6 +3,7 @@
 
 use super::dir::{list_segments, store_acked};
 use super::*;
+use std::time::Duration;
 use std::time::Instant;
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -543,3 +543,29 @@ fn wrong_state_and_bad_options_return_errors() {
     let fresh = socket(&ctx, SocketType::Pair);
     assert_err!(fresh.last_endpoint(), Error::InvalidOption(_));
 }
+
+/// Review regressions: a peer cannot announce the properties the connection sets itself
+/// (`Peer-Address`, `Routing-Id`), nor an id of the generated form (a zero byte first).
+#[test]
+fn a_peer_cannot_forge_its_address_or_a_generated_id() {
+    let ctx = Context::new();
+    let router = socket(&ctx, SocketType::Router);
+    router.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = router.last_endpoint().unwrap();
+    let mut raw = RawPeer::connect(&endpoint);
+    raw.handshake(
+        1,
+        &[
+            ("Socket-Type", b"DEALER"),
+            ("Identity", b"\x00fake"),
+            ("Peer-Address", b"10.9.8.7"),
+        ],
+    );
+    raw.send_raw(&encode_message(&[b"hello"]));
+    router.set_rcvtimeo(Some(Duration::from_secs(5))).unwrap();
+    let id = router.recv_msg(0).unwrap();
+    assert_ne!(&id[..], b"\x00fake", "a generated id instead");
+    assert_eq!(id.len(), 5);
+    assert_eq!(id.gets("Peer-Address"), Some("127.0.0.1"));
+    assert_eq!(router.recv_bytes(0).unwrap(), b"hello");
+}

@@ -216,3 +216,94 @@ fn hello_disconnect_and_hiccup_messages() {
         [b"d".to_vec(), b"gone".to_vec()]
     );
 }
+
+/// Review regressions.
+#[test]
+fn lifecycle_messages_only_where_libzmq_has_them() {
+    let ctx = Context::new();
+    // Before, an XPUB queued a DISCONNECT_MSG nobody reads: the dead pipe stayed, and with
+    // XPUB_NODROP every later send blocked.
+    assert!(
+        socket(&ctx, SocketType::XPub)
+            .set_disconnect_msg(Some(b"bye"))
+            .is_err()
+    );
+    assert!(
+        socket(&ctx, SocketType::Push)
+            .set_hiccup_msg(Some(b"again"))
+            .is_err()
+    );
+    assert!(
+        socket(&ctx, SocketType::Router)
+            .set_disconnect_msg(Some(b"bye"))
+            .is_ok()
+    );
+    assert!(
+        socket(&ctx, SocketType::Dealer)
+            .set_hiccup_msg(Some(b"again"))
+            .is_ok()
+    );
+}
+
+/// A backlog larger than a sync's batch, with a receive mark of 1, over TCP and inproc:
+/// the newest message is the one received (before, the 256th, or plain FIFO).
+#[test]
+fn conflate_keeps_the_newest_of_a_long_backlog() {
+    for transport in ["tcp://127.0.0.1:0", "inproc://conflate-backlog"] {
+        let ctx = Context::new();
+        let pull = socket(&ctx, SocketType::Pull);
+        pull.set_conflate(true).unwrap();
+        pull.set_rcvhwm(1).unwrap();
+        pull.bind(transport).unwrap();
+        let push = socket(&ctx, SocketType::Push);
+        push.set_sndhwm(0).unwrap();
+        push.connect(&pull.last_endpoint().unwrap()).unwrap();
+        push.send("first", 0).unwrap();
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"first", "{transport}");
+        for n in 1..=1000u32 {
+            push.send(n.to_string().as_str(), 0).unwrap();
+        }
+        push.send("last", 0).unwrap();
+        // Everything read is older than "last" and the queue never holds two.
+        let deadline = Instant::now() + DEADLINE;
+        let mut taken = 0;
+        loop {
+            let msg = pull.recv_bytes(0).unwrap();
+            taken += 1;
+            if msg == b"last" {
+                break;
+            }
+            assert!(Instant::now() < deadline);
+        }
+        assert!(taken < 1000, "{transport}: {taken} messages taken, not conflated");
+    }
+}
+
+#[test]
+fn a_last_value_for_a_peer_that_left_goes_to_everyone() {
+    let ctx = Context::new();
+    let (xpub, endpoint) = bound(&ctx, SocketType::XPub);
+    xpub.set_xpub_manual_last_value(true).unwrap();
+    let stays = socket(&ctx, SocketType::Sub);
+    stays.set_subscribe(b"t").unwrap();
+    stays.connect(&endpoint).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01t");
+    xpub.set_subscribe(b"t").unwrap();
+    xpub.send("t:0", 0).unwrap();
+    assert_eq!(stays.recv_bytes(0).unwrap(), b"t:0");
+    let leaves = socket(&ctx, SocketType::Sub);
+    leaves.set_subscribe(b"t").unwrap();
+    leaves.connect(&endpoint).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01t");
+    xpub.set_subscribe(b"t").unwrap(); // the next send is for `leaves` only...
+    drop(leaves); // ...which goes first
+    let deadline = Instant::now() + DEADLINE;
+    while xpub.stats().peers.len() > 1 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // The XPUB learns of it at its next call; then the send goes to everyone left.
+    let _ = xpub.recv_bytes(DONTWAIT);
+    xpub.send("t:1", 0).unwrap();
+    assert_eq!(stays.recv_bytes(0).unwrap(), b"t:1");
+}

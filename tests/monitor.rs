@@ -665,3 +665,26 @@ fn both_forms_report_a_connectors_events() {
         "{libzmq_events:?}"
     );
 }
+
+/// Review regression: a second monitor on the same endpoint replaced the first but could
+/// not bind (the first one's PAIR still held it), leaving no monitor.
+#[test]
+fn a_monitor_can_replace_itself_on_the_same_endpoint() {
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.monitor("inproc://same", zocket::EVENT_ALL).unwrap();
+    pull.monitor("inproc://same", zocket::EVENT_LISTENING).unwrap();
+    let reader = ctx.socket(SocketType::Pair).unwrap();
+    reader.connect("inproc://same").unwrap();
+    reader.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let frames = reader.recv_multipart(0).unwrap();
+    let event = MonitorEvent::from_libzmq_frames(&frames[0], &frames[1]).unwrap();
+    assert_eq!(event.event, SocketEvent::Listening);
+    // Closing the socket ends the monitor and its PAIR: the context has nothing left.
+    drop(pull);
+    drop(reader);
+    let started = std::time::Instant::now();
+    ctx.term();
+    assert!(started.elapsed() < DEADLINE);
+}

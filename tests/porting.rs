@@ -216,3 +216,16 @@ fn the_readiness_fd_wakes_for_a_message_sent_before_the_first_events_call() {
     assert_ne!(pull.events() & zocket::POLLIN, 0);
     assert_eq!(pull.recv_bytes(DONTWAIT).unwrap(), b"early");
 }
+
+/// Review regression: a closed descriptor in `poll` is an error, not a wait that spins.
+#[test]
+fn polling_a_closed_descriptor_is_an_error() {
+    use std::os::fd::AsRawFd;
+    let (reader, writer) = std::io::pipe().unwrap();
+    let fd = reader.as_raw_fd();
+    drop((reader, writer));
+    let mut items = [zocket::PollItem::from_fd(fd, zocket::POLLIN)];
+    let started = std::time::Instant::now();
+    assert!(zocket::poll(&mut items, Some(std::time::Duration::from_secs(5))).is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}

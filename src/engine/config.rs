@@ -36,6 +36,9 @@ pub(crate) struct ConnConfig {
     /// Sent first on each connection, after the handshake: PROBE_ROUTER's empty message and
     /// HELLO_MSG.
     pub greetings: Vec<Bytes>,
+    /// CONFLATE: the connection keeps reading, keeping only the newest message it could not
+    /// hand over yet.
+    pub conflate: bool,
 }
 
 impl ConnConfig {
@@ -81,6 +84,7 @@ impl ConnConfig {
             tcp: opts.tcp.clone(),
             connect_timeout: opts.connect_timeout,
             greetings: greetings(&opts.lifecycle),
+            conflate: opts.conflate,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 const CHECK: Duration = Duration::from_millis(50);
 
 /// Binds the PAIR at `endpoint` and starts the thread forwarding `monitor`'s events to it.
-pub(crate) fn start(ctx: Context, endpoint: &str, monitor: Monitor) -> Result<()> {
+pub(crate) fn start(ctx: Context, endpoint: &str, monitor: Monitor) -> Result<std::thread::JoinHandle<()>> {
     if !endpoint.starts_with("inproc://") {
         // libzmq publishes events over inproc only (EPROTONOSUPPORT).
         return Err(Error::UnsupportedTransport(endpoint.to_string()));
@@ -23,8 +23,7 @@ pub(crate) fn start(ctx: Context, endpoint: &str, monitor: Monitor) -> Result<()
     std::thread::Builder::new()
         .name("zocket-monitor".into())
         .spawn(move || forward(&pair, &monitor))
-        .map_err(Error::Io)?;
-    Ok(())
+        .map_err(Error::Io)
 }
 
 /// Sends every event until the socket stops. An event waits while the reader is absent or

@@ -21,6 +21,8 @@ pub(crate) struct Hub {
     /// Someone watches: events are worth building.
     watched: AtomicBool,
     channels: Mutex<Vec<Arc<Channel>>>,
+    /// The thread of the libzmq-form monitor, if one runs (see `forward`).
+    forwarder: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 struct Channel {
@@ -129,6 +131,21 @@ impl Hub {
         channels.push(Arc::clone(&channel));
         self.watched.store(true, Ordering::Relaxed);
         Monitor { channel, ctx }
+    }
+
+    /// Keeps the libzmq-form monitor's thread, to be joined when it stops.
+    pub fn set_forwarder(&self, thread: std::thread::JoinHandle<()>) {
+        *self.forwarder.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
+    }
+
+    /// Waits for the libzmq-form monitor's thread, stopped by the caller (it ends within
+    /// its check interval, 50 ms), so that its PAIR socket is gone: the endpoint is free and
+    /// the context is not kept alive by it.
+    pub fn join_forwarder(&self) {
+        let thread = self.forwarder.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 
     /// The socket closed: every monitor gets `MonitorStopped`, then nothing more.

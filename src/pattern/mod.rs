@@ -105,7 +105,7 @@ pub(crate) trait Pattern: Send {
 /// queue is full (the I/O thread then stops reading from that peer).
 pub(crate) fn queue_inbound(id: PipeId, msg: Parts, pipes: &mut Pipes) -> Result<(), Parts> {
     match pipes.get_mut(id) {
-        Some(pipe) if pipe.inbound_full() => Err(msg),
+        Some(pipe) if pipe.inbound_full() && !pipe.conflate => Err(msg),
         Some(pipe) => {
             pipe.push_inbound(msg, None);
             Ok(())

@@ -35,8 +35,10 @@ pub(crate) struct Publisher {
     /// `WouldBlock`) instead of dropping the message for that subscriber.
     nodrop: bool,
     /// XPUB_MANUAL_LAST_VALUE: after the application subscribes a pipe, the next send goes
-    /// to that pipe only (to hand a newcomer the last value).
+    /// to that pipe only (to hand a newcomer the last value). Manual mode is on with it or
+    /// with XPUB_MANUAL (`manual_explicit`).
     manual_last_value: bool,
+    manual_explicit: bool,
     /// The pipe the next send is for, under XPUB_MANUAL_LAST_VALUE.
     last_value_for: Option<PipeId>,
     /// ONLY_FIRST_SUBSCRIBE: the first frame of a multipart message from a subscriber may be
@@ -59,6 +61,7 @@ impl Publisher {
             invert: false,
             nodrop: false,
             manual_last_value: false,
+            manual_explicit: false,
             last_value_for: None,
             only_first: false,
         }
@@ -128,6 +131,9 @@ impl Pattern for Publisher {
         self.queued_from.remove(&id);
         if self.last_pipe == Some(id) {
             self.last_pipe = None;
+        }
+        if self.last_value_for == Some(id) {
+            self.last_value_for = None; // the next send goes to everyone, as in libzmq
         }
     }
 
@@ -259,14 +265,17 @@ impl Pattern for Publisher {
         match option {
             PatternOption::XpubVerbose(on) if self.xpub => self.verbose = on,
             PatternOption::XpubVerboser(on) if self.xpub => self.verboser = on,
-            PatternOption::XpubManual(on) if self.xpub => self.manual = on,
+            PatternOption::XpubManual(on) if self.xpub => {
+                self.manual_explicit = on;
+                self.manual = on || self.manual_last_value;
+            }
             PatternOption::XpubWelcomeMsg(msg) if self.xpub => self.welcome = msg.map(Frame::from),
             PatternOption::XpubNodrop(on) => self.nodrop = on,
             PatternOption::InvertMatching(on) => self.invert = on,
             PatternOption::OnlyFirstSubscribe(on) if self.xpub => self.only_first = on,
             PatternOption::XpubManualLastValue(on) if self.xpub => {
-                self.manual = on;
                 self.manual_last_value = on;
+                self.manual = on || self.manual_explicit;
             }
             PatternOption::Subscribe(prefix) if self.manual => {
                 if let Some(trie) = self.last_pipe.and_then(|id| self.subs.get_mut(&id)) {

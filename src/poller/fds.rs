@@ -32,6 +32,14 @@ pub(super) fn poll_with_fds(items: &mut [PollItem<'_>], timeout: Option<Duration
             }
             return Err(Error::Io(e));
         }
+        if let Some(bad) = fds.iter().find(|fd| fd.revents & libc::POLLNVAL != 0) {
+            // A closed descriptor: poll(2) would report it at once, forever.
+            let e = std::io::Error::from_raw_os_error(libc::EBADF);
+            return Err(Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("descriptor {}: {e}", bad.fd),
+            )));
+        }
         for (item, fd) in items.iter_mut().zip(&fds) {
             if let Target::Fd(_) = item.target {
                 item.revents = revents(fd.revents) & item.events;
@@ -56,7 +64,9 @@ fn pollfd(item: &PollItem<'_>) -> Result<libc::pollfd> {
             if item.events & POLLOUT != 0 {
                 events |= libc::POLLOUT;
             }
-            (fd, events)
+            // Nothing wanted: left out (poll(2) skips a negative descriptor), so that an error
+            // or hang-up on it, which poll(2) reports whatever is asked, cannot spin the wait.
+            (if events == 0 { -1 } else { fd }, events)
         }
         Target::Socket(socket) => (socket.readiness_fd()?, libc::POLLIN),
     };

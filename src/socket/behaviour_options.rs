@@ -149,9 +149,10 @@ impl Socket {
         self.with_options(|o| o.lifecycle.hello.as_ref().map(|m| m.to_vec()))
     }
 
-    /// A message the application receives from a peer as it disconnects (libzmq
-    /// `ZMQ_DISCONNECT_MSG`; a ROUTER receives it after the peer's routing id).
+    /// A message a ROUTER receives from a peer as it disconnects, after the peer's routing
+    /// id (libzmq `ZMQ_DISCONNECT_MSG`; ROUTER only).
     pub fn set_disconnect_msg(&self, msg: Option<&[u8]>) -> Result<()> {
+        self.for_types(&[SocketType::Router], "DISCONNECT_MSG")?;
         self.with_options(|o| o.lifecycle.disconnect = msg.map(Bytes::copy_from_slice));
         Ok(())
     }
@@ -161,9 +162,10 @@ impl Socket {
         self.with_options(|o| o.lifecycle.disconnect.as_ref().map(|m| m.to_vec()))
     }
 
-    /// A message the application receives when a connection made with `connect` comes back
-    /// after an interruption (libzmq `ZMQ_HICCUP_MSG`), so that it can resend state.
+    /// A message a DEALER receives when a connection made with `connect` comes back after an
+    /// interruption (libzmq `ZMQ_HICCUP_MSG`), so that it can resend state (DEALER only).
     pub fn set_hiccup_msg(&self, msg: Option<&[u8]>) -> Result<()> {
+        self.for_types(&[SocketType::Dealer], "HICCUP_MSG")?;
         self.with_options(|o| o.lifecycle.hiccup = msg.map(Bytes::copy_from_slice));
         Ok(())
     }

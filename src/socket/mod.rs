@@ -351,6 +351,8 @@ impl Socket {
 impl Drop for Socket {
     fn drop(&mut self) {
         self.shared.monitor.stop();
+        // Its PAIR holds the context: gone before this socket's close, as libzmq's is.
+        self.shared.monitor.join_forwarder();
         self.ctx.inproc.close(&self.io, &self.shared);
         let (bound, linger) = {
             let st = self.shared.lock();

@@ -50,6 +50,7 @@ impl Socket {
         if endpoint.is_empty() {
             // Subscribing anew with nothing wanted stops the old one; the new one is dropped.
             drop(self.shared.monitor.subscribe(0, true, weak));
+            self.shared.monitor.join_forwarder();
             return Ok(());
         }
         if !(0..=crate::EVENT_ALL).contains(&events) {
@@ -62,7 +63,12 @@ impl Socket {
         }
         let ctx = Context::from_inner(Arc::clone(&self.ctx));
         let monitor = self.shared.monitor.subscribe(events as u32, true, weak);
-        crate::monitor::start_forwarder(ctx, endpoint, monitor)
+        // The one it replaces is gone (its PAIR too) before the new PAIR binds: it may use
+        // the same endpoint.
+        self.shared.monitor.join_forwarder();
+        let thread = crate::monitor::start_forwarder(ctx, endpoint, monitor)?;
+        self.shared.monitor.set_forwarder(thread);
+        Ok(())
     }
 
     /// This socket's events as values, each naming the peer it concerns (its address and,

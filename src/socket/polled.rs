@@ -9,6 +9,8 @@ use std::sync::atomic::Ordering;
 
 /// Messages moved from one connection's pipe into the socket's queue per sync at most.
 const MOVE_BATCH: usize = 256;
+/// Messages a conflating pipe reads at most in one sync (it keeps only the last).
+pub(super) const CONFLATE_BATCH: usize = 64 * 1024;
 
 impl SocketState {
     /// Brings the polled pipes up to date. It does nothing unless something may have changed:
@@ -60,7 +62,11 @@ impl SocketState {
         let mut moved = 0;
         // Duplicates from a spooled sender are dropped here and do not count: a batch of
         // them would leave the caller nothing to read and no wake-up to come.
-        while moved < MOVE_BATCH {
+        // CONFLATE: everything waiting is read (up to a bound), each message replacing the
+        // last, so that the newest is what the application gets.
+        let conflate = self.pipes.get(id).is_some_and(|p| p.conflate && p.rx.is_none());
+        let batch = if conflate { CONFLATE_BATCH } else { MOVE_BATCH };
+        while moved < batch {
             let Some(pipe) = self.pipes.get_mut(id) else {
                 return false;
             };
@@ -68,7 +74,7 @@ impl SocketState {
                 0 => MOVE_BATCH,
                 hwm => hwm.min(MOVE_BATCH),
             };
-            if pipe.inbound.len() + pipe.held_copies >= room {
+            if !conflate && pipe.inbound.len() + pipe.held_copies >= room {
                 break;
             }
             let Some(front) = pipe.wire.front_mut() else {

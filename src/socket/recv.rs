@@ -106,7 +106,8 @@ impl Socket {
             return Ok((parts, None, source));
         }
         let (mut guard, parts, delivery, source) = self.recv_locked(self.locked(), flags, want_source)?;
-        if self.prefetches && !guard.acked_senders {
+        // A conflating socket takes one message at a time: a newer one may replace the next.
+        if self.prefetches && !guard.acked_senders && !guard.opts.conflate {
             let mut inbox = self.lock_inbox();
             if inbox.prefetched.is_empty() {
                 inbox.sources.clear();

@@ -29,6 +29,12 @@ impl Connection {
         self.tx_acks.by_peer = self.config.spool.is_some() && peer_confirms;
         self.tx_acks.keep_messages =
             self.tx_acks.by_peer && peer_keeps_receipts && self.attachment.persistent_pipe.is_some();
+        // Ids beginning with a zero byte are the generated ones (libzmq reserves them): one a
+        // peer announces is ignored, so that it cannot take a generated id's place.
+        let peer_identity = match peer_identity.first() {
+            Some(0) => Bytes::new(),
+            _ => peer_identity,
+        };
         let mut routing_id = self.attachment.routing_id.clone().unwrap_or(peer_identity);
         if routing_id.is_empty() && self.socket.socket_type == crate::SocketType::Router {
             // Generated here rather than by the socket, so that monitors name the peer.
@@ -51,19 +57,22 @@ impl Connection {
         let Some(peer) = self.proto.peer() else {
             return properties;
         };
-        for (name, value) in peer.metadata.iter() {
-            let Ok(name) = std::str::from_utf8(name) else {
-                continue;
-            };
-            if !name.starts_with("X-Zocket-") {
-                properties.insert(name, value.clone());
-            }
-        }
+        // The connection's own first; a peer cannot announce them in its place.
         if !peer.identity.is_empty() {
             properties.insert("Routing-Id", peer.identity.clone());
         }
         if let Some(ip) = self.stream.peer_ip() {
             properties.insert("Peer-Address", Bytes::from(ip));
+        }
+        const RESERVED: [&str; 3] = ["Routing-Id", "Peer-Address", "User-Id"];
+        for (name, value) in peer.metadata.iter() {
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            let reserved = RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name));
+            if !reserved && !name.starts_with("X-Zocket-") {
+                properties.insert(name, value.clone());
+            }
         }
         properties
     }

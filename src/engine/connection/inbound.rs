@@ -52,6 +52,15 @@ impl Connection {
                 ));
             }
         }
+        if self.config.conflate && self.rx_acks.stream.is_none() {
+            // CONFLATE: never stop reading; past the pipe's room, a new message replaces
+            // the one waiting (the socket keeps only the newest it has).
+            if let Err(msg) = direct.tx.write(msg, false) {
+                self.pending_in.clear();
+                self.pending_in.push_back(msg);
+            }
+            return Ok(());
+        }
         if !self.pending_in.is_empty() {
             self.pending_in.push_back(msg);
         } else if let Err(msg) = direct.tx.write(msg, false) {
@@ -77,7 +86,8 @@ impl Connection {
         while let Some(msg) = self.pending_in.pop_front() {
             if let Err(msg) = direct.tx.write(msg, false) {
                 self.pending_in.push_front(msg);
-                self.paused = true;
+                // A conflating connection reads on (the newest replaces what waits).
+                self.paused = !self.config.conflate || self.rx_acks.stream.is_some();
                 break;
             }
         }

@@ -85,10 +85,13 @@ impl SocketState {
         let Some(pipe) = self.pipes.get_mut(id) else {
             return false;
         };
-        if !pipe.inbound.is_empty() {
+        // CONFLATE: read everything waiting (up to a bound), each message replacing the last.
+        let conflate = pipe.conflate && pipe.rx.is_none();
+        if !pipe.inbound.is_empty() && !conflate {
             return true;
         }
         let room = match pipe.rcvhwm {
+            _ if conflate => super::super::polled::CONFLATE_BATCH,
             0 => MOVE_BATCH,
             hwm => hwm.min(MOVE_BATCH),
         };

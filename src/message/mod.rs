@@ -114,7 +114,9 @@ impl Message {
     ///   [`Socket::set_metadata`](crate::Socket::set_metadata)), named `X-…`.
     ///
     /// Only frames from [`Socket::recv_msg`](crate::Socket::recv_msg) carry them, from TCP
-    /// and IPC peers; values that are not UTF-8 text read as `None`.
+    /// and IPC peers; values that are not UTF-8 text read as `None`. A socket that connected
+    /// keeps one queue per endpoint across reconnections: messages still queued from the
+    /// previous connection when a new one is made report the new connection's properties.
     ///
     /// # Examples
     ///

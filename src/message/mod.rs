@@ -115,8 +115,8 @@ impl Message {
     ///
     /// Only frames from [`Socket::recv_msg`](crate::Socket::recv_msg) carry them, from TCP
     /// and IPC peers; values that are not UTF-8 text read as `None`. A socket that connected
-    /// keeps one queue per endpoint across reconnections: messages still queued from the
-    /// previous connection when a new one is made report the new connection's properties.
+    /// keeps one queue per endpoint across reconnections; messages the previous connection
+    /// delivered keep its properties.
     ///
     /// # Examples
     ///

@@ -7,6 +7,9 @@
 //! on it, its writer only when it waited for room.
 
 mod rx_acks;
+mod wire;
+
+pub(crate) use wire::{WireRx, WireSeq};
 
 pub(crate) use rx_acks::{Origin, RxAcks, read_tag, tag_frame};
 
@@ -92,8 +95,15 @@ pub(crate) struct Pipe {
     pub rcvhwm: usize,
     /// The peer's routing id (ROUTER) or announced identity.
     pub routing_id: Frame,
-    /// The serving connection's properties, given to what `recv_msg` returns from it.
+    /// The serving connection's properties, given to what `recv_msg` returns from it; the
+    /// previous connection's for the first `old_queued` messages of `inbound` (and those
+    /// still to come from its `wire` entry), which it sent.
     pub properties: Option<Arc<crate::message::Properties>>,
+    pub old_properties: Option<Arc<crate::message::Properties>>,
+    pub old_queued: usize,
+    /// Set while messages of a previous connection are being queued (they count in
+    /// `old_queued`).
+    pub queuing_old: bool,
     /// CONFLATE: a new message replaces what waits (not with acknowledged delivery).
     pub conflate: bool,
     /// The live connection serving this pipe, if any.
@@ -123,39 +133,6 @@ pub(crate) struct Pipe {
     pub wire: VecDeque<WireRx>,
 }
 
-/// A spooled sender's connection, as its pipe's reader sees it.
-pub(crate) struct WireSeq {
-    pub stream: u64,
-    /// Sequenced messages read from this connection so far (what its ZACK counts).
-    pub position: u64,
-    /// The pipe's acknowledgement generation this connection counts in (`RxAcks`).
-    pub generation: u64,
-    /// Its stream went past the receiver's bounds: the connection is being closed, and what
-    /// it still sends is dropped unread.
-    pub refused: bool,
-}
-
-/// The receiving half of a connection's lock-free inbound pipe: the connection writes decoded
-/// messages into it on the I/O thread; the socket moves them into [`Pipe::inbound`] when it
-/// syncs, through the pattern if it filters. Used unless something must look at messages as
-/// they arrive (the duplicate check for a spooled zocket sender).
-pub(crate) struct WireRx {
-    pub rx: ypipe::Reader<Parts>,
-    /// The connection writing it, to resume when it stopped on a full pipe.
-    pub conn: ConnId,
-    /// The connection closed: once the pipe reads empty, `tail` is all that is left.
-    pub closed: bool,
-    /// What the connection decoded but could not write before it closed: read after the pipe.
-    pub tail: VecDeque<Parts>,
-    /// A message read that the pattern could not take yet (its queue was full).
-    pub held: Option<Parts>,
-    /// Bytes of subscriptions written by the connection and not yet read, when the pattern
-    /// bounds them (see `Pattern::incoming_byte_bound`): the socket subtracts what it reads.
-    pub in_flight: Option<Arc<AtomicUsize>>,
-    /// The peer is a spooled zocket sender: each message starts with its tag frame.
-    pub sequenced: Option<WireSeq>,
-}
-
 impl Pipe {
     pub fn new(sndhwm: usize, rcvhwm: usize) -> Pipe {
         Pipe {
@@ -165,6 +142,9 @@ impl Pipe {
             rcvhwm,
             routing_id: Frame::new(),
             properties: None,
+            old_properties: None,
+            old_queued: 0,
+            queuing_old: false,
             conflate: false,
             conn: None,
             connector: None,
@@ -184,7 +164,9 @@ impl Pipe {
     pub fn push_inbound(&mut self, msg: Parts, origin: Option<Origin>) {
         if self.conflate && self.rx.is_none() {
             self.inbound.clear();
+            self.old_queued = 0;
         }
+        self.old_queued += usize::from(self.queuing_old);
         self.inbound.push_back(msg);
         if let Some(rx) = &mut self.rx {
             rx.record(origin);
@@ -504,9 +486,16 @@ impl Pipes {
         let pipe = self.map.get_mut(&id)?;
         let msg = pipe.inbound.pop_front()?;
         self.source_taken = true;
+        let from = match pipe.old_queued {
+            0 => &pipe.properties,
+            _ => {
+                pipe.old_queued -= 1;
+                &pipe.old_properties
+            }
+        };
         let ptr = |p: &Option<Arc<crate::message::Properties>>| p.as_ref().map(Arc::as_ptr);
-        if ptr(&self.source) != ptr(&pipe.properties) {
-            self.source = pipe.properties.clone();
+        if ptr(&self.source) != ptr(from) {
+            self.source = from.clone();
         }
         if let Some(end) = &pipe.inproc
             && end.consumed_one(pipe.inbound.is_empty())
@@ -534,6 +523,7 @@ impl Pipes {
             return;
         };
         pipe.inbound.clear();
+        pipe.old_queued = 0;
         if let Some(rx) = &mut pipe.rx {
             let discarded = rx
                 .positions

@@ -62,7 +62,10 @@ impl SocketState {
                 };
                 pipe.conn = Some(conn);
                 pipe.fast = fast;
-                pipe.properties = Some(properties);
+                // What the previous connection sent and the application has not read keeps
+                // that connection's properties (`old_queued`, and what its wire still holds).
+                pipe.old_queued = pipe.inbound.len();
+                pipe.old_properties = pipe.properties.replace(properties);
                 if reconnection {
                     self.pattern.reconnected(id, &mut self.pipes);
                     self.greet(id);

@@ -127,11 +127,18 @@ impl SocketState {
                 },
             };
             moved += 1;
+            // From a connection before the one serving the pipe now: it keeps its properties.
+            pipe.queuing_old = pipe.wire.front().is_some_and(|w| Some(w.conn) != pipe.conn);
             if !through_pattern {
                 pipe.push_inbound(msg, None);
+                pipe.queuing_old = false;
                 continue;
             }
-            if let Err(msg) = self.pattern.incoming(id, msg, &mut self.pipes) {
+            let queued = self.pattern.incoming(id, msg, &mut self.pipes);
+            if let Some(pipe) = self.pipes.get_mut(id) {
+                pipe.queuing_old = false;
+            }
+            if let Err(msg) = queued {
                 if let Some(front) = self.pipes.get_mut(id).and_then(|p| p.wire.front_mut()) {
                     front.held = Some(msg);
                 }

@@ -176,3 +176,67 @@ s.recv()
     router.send_multipart([&id[..], b"bye"], 0).unwrap();
     assert!(python.wait().unwrap().success());
 }
+
+/// Review regression: a connect-side socket keeps its queue across reconnections; what the
+/// previous peer sent and the application had not read yet keeps that peer's properties
+/// (before, it reported the new connection's).
+#[test]
+fn unread_messages_keep_their_peers_properties_across_a_reconnection() {
+    let ctx = Context::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let router = |name: &str| {
+        let r = ctx.socket(SocketType::Router).unwrap();
+        r.set_metadata(&format!("X-Name:{name}")).unwrap();
+        r.set_rcvtimeo(Some(DEADLINE)).unwrap();
+        let deadline = Instant::now() + DEADLINE;
+        while r.bind(&endpoint).is_err() {
+            assert!(Instant::now() < deadline, "cannot bind {endpoint}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        r
+    };
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    dealer.set_reconnect_ivl(Duration::from_millis(10)).unwrap();
+    dealer.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    let events = dealer.monitor_events().unwrap();
+    let wait_for = |kind: zocket::SocketEvent| {
+        let deadline = Instant::now() + DEADLINE;
+        while events.recv_timeout(DEADLINE).unwrap().event != kind {
+            assert!(Instant::now() < deadline, "no {kind:?}");
+        }
+    };
+    dealer.connect(&endpoint).unwrap();
+    let a = router("A");
+    dealer.send("hi", 0).unwrap();
+    let id = a.recv_multipart(0).unwrap()[0].clone();
+    for n in 0..3 {
+        a.send_multipart([&id[..], format!("from A {n}").as_bytes()], 0)
+            .unwrap();
+    }
+    let deadline = Instant::now() + DEADLINE;
+    while dealer.stats().messages_in < 3 {
+        assert!(Instant::now() < deadline, "A's messages never arrived");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(a);
+    wait_for(zocket::SocketEvent::Disconnected);
+    let b = router("B");
+    // Sent once connected to B: a message sent while A's connection dies may die with it.
+    wait_for(zocket::SocketEvent::HandshakeSucceeded);
+    dealer.send("hi again", 0).unwrap();
+    let id = b.recv_multipart(0).unwrap()[0].clone();
+    b.send_multipart([&id[..], b"from B"], 0).unwrap();
+    for n in 0..3 {
+        let msg = dealer.recv_msg(0).unwrap();
+        assert_eq!(&msg[..], format!("from A {n}").as_bytes());
+        assert_eq!(msg.gets("X-Name"), Some("A"), "message {n} came from A");
+    }
+    let msg = dealer.recv_msg(0).unwrap();
+    assert_eq!(&msg[..], b"from B");
+    assert_eq!(msg.gets("X-Name"), Some("B"));
+}

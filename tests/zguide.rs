@@ -4,6 +4,9 @@
 //! and servers that run until Ctrl-C are sent SIGINT once their clients are done, which also
 //! checks that they stop cleanly then.
 
+#[path = "common/examples.rs"]
+mod examples;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -24,42 +27,24 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 /// Ports used by one group of programs: the guide's 5555 to 5570 (asyncsrv's).
 const PORTS_PER_GROUP: u32 = 16;
 
-/// A program's binary, next to the test binaries. `cargo test` builds the examples; when only
-/// this test was asked for (or a binary is older than its sources or than this test binary,
-/// i.e. than the library), they are built here first, once.
+/// A program's binary, next to the test binaries (built first if need be, see
+/// `common/examples.rs`).
 fn example(name: &str) -> PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    let this = std::env::current_exe().unwrap();
-    let mut dir = this.clone();
-    dir.pop(); // the test binary
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let dir = dir.join("examples");
-    BUILT.call_once(|| {
-        let modified = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
         let source = |n: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/zguide/{n}.rs"));
-        let fresh = |program: &str| {
-            let built = modified(&dir.join(format!("zguide_{program}")));
-            let mut inputs = SHARED.map(source).to_vec();
-            inputs.extend([source(program), this.clone()]);
-            built.is_some_and(|built| inputs.iter().all(|p| modified(p).is_none_or(|t| t <= built)))
-        };
-        if PROGRAMS.iter().all(|p| fresh(p)) {
-            return;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", env!("CARGO_PKG_NAME")]);
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.parent().is_some_and(|p| p.ends_with("release")) {
-            cmd.arg("--release");
-        }
-        for program in PROGRAMS {
-            cmd.args(["--example", &format!("zguide_{program}")]);
-        }
-        let built = cmd.status().unwrap();
-        assert!(built.success(), "building the zguide programs failed");
+        let names: Vec<String> = PROGRAMS.iter().map(|p| format!("zguide_{p}")).collect();
+        examples::built_examples(
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_MANIFEST_DIR"),
+            &names,
+            |name| {
+                let program = name.trim_start_matches("zguide_");
+                let mut inputs = SHARED.map(source).to_vec();
+                inputs.push(source(program));
+                inputs
+            },
+        )
     });
     dir.join(format!("zguide_{name}"))
 }

@@ -2,6 +2,9 @@
 //! task: runs each one's binary with `--short` and checks the counts on its `SUMMARY` line
 //! (never its timings).
 
+#[path = "../common/examples.rs"]
+mod examples;
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -30,43 +33,16 @@ fn source_of(name: &str) -> String {
 }
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
-/// A recipe's binary, next to the test binaries. A plain `cargo test` builds the examples;
-/// when only this test was asked for (or a binary is older than its recipe or than this
-/// test binary, i.e. than the library), they are built here first, once.
+/// A recipe's binary, next to the test binaries (built first if need be, see
+/// `common/examples.rs`).
 fn example(name: &str) -> PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    let this = std::env::current_exe().unwrap();
-    let mut dir = this.clone();
-    dir.pop(); // the test binary
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let dir = dir.join("examples");
-    BUILT.call_once(|| {
-        let modified = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
-        let fresh = |r: &str| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../..")
-                .join(source_of(r));
-            modified(&dir.join(r)).is_some_and(|built| {
-                [source.as_path(), this.as_path()]
-                    .iter()
-                    .all(|p| modified(p).is_none_or(|t| t <= built))
-            })
-        };
-        if RECIPES.iter().all(|r| fresh(r)) {
-            return;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.arg("build").current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.parent().is_some_and(|p| p.ends_with("release")) {
-            cmd.arg("--release");
-        }
-        for r in RECIPES {
-            cmd.args(["--example", r]);
-        }
-        assert!(cmd.status().unwrap().success(), "building the recipes failed");
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let names: Vec<String> = RECIPES.iter().map(|r| r.to_string()).collect();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        examples::built_examples(env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"), &names, |r| {
+            vec![root.join(source_of(r))]
+        })
     });
     dir.join(name)
 }

@@ -34,6 +34,7 @@ pub mod fuzzing;
 mod inproc;
 mod live_count;
 // used by the core rewrite, issue 10
+pub mod auth;
 #[allow(dead_code)]
 mod mailbox;
 mod message;
@@ -72,6 +73,8 @@ pub use options::DEFAULT_LINGER;
 pub use poller::{POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{proxy, proxy_steerable};
 pub use security::{CurveKeyPair, curve_public, z85_decode, z85_encode};
-pub use socket::{Batch, BatchId, Checkback, DONTWAIT, NOTIFY_CONNECT, NOTIFY_DISCONNECT, SNDMORE, Socket};
+pub use socket::{
+    Batch, BatchId, Checkback, DONTWAIT, Mechanism, NOTIFY_CONNECT, NOTIFY_DISCONNECT, SNDMORE, Socket,
+};
 pub use socket_type::SocketType;
 pub use zmtp::protocol::MAX_FRAMES_PER_MESSAGE;

@@ -48,6 +48,8 @@ pub(crate) struct Options {
     pub lifecycle: Lifecycle,
     /// CONFLATE: a peer's queue keeps only its newest message.
     pub conflate: bool,
+    /// PLAIN, CURVE and ZAP options.
+    pub security: SecurityOptions,
 }
 
 /// libzmq's options for a peer's arrival and departure.
@@ -109,7 +111,42 @@ impl Default for Options {
             connect_timeout: None,
             lifecycle: Lifecycle::default(),
             conflate: false,
+            security: SecurityOptions::default(),
         }
+    }
+}
+
+/// Which mechanism a socket's options chose (libzmq `ZMQ_MECHANISM`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum MechanismKind {
+    #[default]
+    Null,
+    Plain,
+    Curve,
+}
+
+/// The security options, as libzmq keeps them: the last option set picks the mechanism.
+#[derive(Clone, Default)]
+pub(crate) struct SecurityOptions {
+    pub mechanism: MechanismKind,
+    pub as_server: bool,
+    pub plain_username: Option<String>,
+    pub plain_password: Option<String>,
+    pub curve_public: Option<[u8; 32]>,
+    pub curve_secret: Option<zeroize::Zeroizing<[u8; 32]>>,
+    pub curve_server_key: Option<[u8; 32]>,
+    pub zap_domain: String,
+    pub zap_enforce_domain: bool,
+}
+
+impl std::fmt::Debug for SecurityOptions {
+    /// Shows the mechanism and role, never a credential or key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityOptions")
+            .field("mechanism", &self.mechanism)
+            .field("as_server", &self.as_server)
+            .field("zap_domain", &self.zap_domain)
+            .finish_non_exhaustive()
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::engine::IoThreads;
 use crate::error::Result;
+use crate::security::zap_client::ZapClient;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -20,6 +21,8 @@ pub(crate) struct ContextInner {
     pub(super) all_closed: Condvar,
     /// The inproc names bound in this context.
     pub(crate) inproc: crate::socket::inproc::Registry,
+    /// Asks the application's ZAP handler, once a handshake needs it.
+    zap: std::sync::OnceLock<Arc<ZapClient>>,
 }
 
 impl ContextInner {
@@ -34,6 +37,12 @@ impl ContextInner {
         if *live == 0 {
             self.all_closed.notify_all();
         }
+    }
+
+    /// The context's ZAP client (its thread starts with the first request).
+    pub(crate) fn zap_client(self: &Arc<Self>) -> &Arc<ZapClient> {
+        self.zap
+            .get_or_init(|| Arc::new(ZapClient::new(Arc::downgrade(self))))
     }
 
     pub(super) fn io(&self) -> Result<Arc<IoThreads>> {

@@ -36,6 +36,8 @@ pub(crate) struct ConnConfig {
     /// Sent first on each connection, after the handshake: PROBE_ROUTER's empty message and
     /// HELLO_MSG.
     pub greetings: Vec<Bytes>,
+    /// The context's ZAP client, for server mechanisms (and NULL with a ZAP domain).
+    pub zap: Option<Arc<crate::security::zap_client::ZapClient>>,
     /// CONFLATE: the connection keeps reading, keeping only the newest message it could not
     /// hand over yet.
     pub conflate: bool,
@@ -43,9 +45,14 @@ pub(crate) struct ConnConfig {
 
 impl ConnConfig {
     /// Takes the options of `st`, a socket of type `socket_type`, as they are now.
-    pub fn snapshot(socket_type: SocketType, st: &SocketState) -> Arc<ConnConfig> {
+    pub fn snapshot(
+        socket_type: SocketType,
+        st: &SocketState,
+        zap: &Arc<crate::security::zap_client::ZapClient>,
+    ) -> Arc<ConnConfig> {
         let mut config = Self::new(socket_type, &st.opts, st.spool_link().cloned());
         config.incoming_byte_bound = st.pattern.incoming_byte_bound();
+        config.zap = Some(Arc::clone(zap));
         Arc::new(config)
     }
 
@@ -68,6 +75,9 @@ impl ConnConfig {
                 identity: opts.routing_id.clone(),
                 max_msg_size: opts.max_msg_size.unwrap_or(crate::options::UNLIMITED_MSG_SIZE),
                 extra_metadata,
+                security: opts.security.security(),
+                zap_domain: opts.security.zap_domain.clone(),
+                zap_enforce_domain: opts.security.zap_enforce_domain,
             },
             handshake_ivl: opts.handshake_ivl,
             heartbeat: HeartbeatConfig {
@@ -85,6 +95,7 @@ impl ConnConfig {
             connect_timeout: opts.connect_timeout,
             greetings: greetings(&opts.lifecycle),
             conflate: opts.conflate,
+            zap: None,
         }
     }
 }

@@ -70,6 +70,12 @@ pub(crate) enum Command {
         id: u64,
         result: Result<std::net::SocketAddr, String>,
     },
+    /// The ZAP handler answered (or failed to) a question of connection `conn`.
+    ZapReply {
+        conn: crate::pipe::ConnId,
+        ticket: u64,
+        reply: Result<crate::zmtp::mechanism::ZapReply, crate::zmtp::ProtocolError>,
+    },
     /// The application closed the socket: flush per linger, then forget it.
     Close {
         socket_id: u64,

@@ -21,11 +21,13 @@ mod readiness;
 mod readiness_api;
 mod receipts;
 mod recv;
+mod security_options;
 mod send;
 mod sequenced;
 pub(crate) mod shared;
 pub(crate) mod sleepers;
 pub(crate) mod spool_link;
+pub use security_options::Mechanism;
 mod tcp_options;
 
 use crate::context::shared::ContextInner;
@@ -116,6 +118,7 @@ impl Socket {
             return self.ctx.inproc.bind(&self.io, &self.shared, endpoint, name?);
         }
         let parsed = Endpoint::parse(endpoint)?;
+        self.with_options(|o| o.security.check())?;
         let tuning = self.with_options(|o| o.tcp.clone());
         let (mut listener, resolved) = match Listener::bind(endpoint, &parsed, &tuning) {
             Ok(bound) => bound,
@@ -143,7 +146,7 @@ impl Socket {
                 pipe: None,
             });
             st.last_endpoint = Some(resolved.clone());
-            ConnConfig::snapshot(self.shared.socket_type, &st)
+            ConnConfig::snapshot(self.shared.socket_type, &st, self.ctx.zap_client())
         };
         self.io.send_to(
             self.io.next_index(),
@@ -167,6 +170,7 @@ impl Socket {
         }
         let parsed = Endpoint::parse(endpoint)?;
         let addr = PeerAddr::for_connect(endpoint, &parsed)?;
+        self.with_options(|o| o.security.check())?;
         log::info!("{} socket: connecting to {endpoint}", self.shared.socket_type);
         let key = self.io.new_connector();
         let (pipe, out_reader, routing_id, config) = {
@@ -197,7 +201,7 @@ impl Socket {
                 pipe,
                 out_reader,
                 routing_id,
-                ConnConfig::snapshot(self.shared.socket_type, st),
+                ConnConfig::snapshot(self.shared.socket_type, st, self.ctx.zap_client()),
             )
         };
         self.io.send_to(

@@ -39,7 +39,7 @@ impl Metadata {
         self.props.iter().map(|(n, v)| (&n[..], v))
     }
 
-    fn encode(&self, out: &mut BytesMut) {
+    pub(crate) fn encode(&self, out: &mut BytesMut) {
         for (name, value) in &self.props {
             out.put_u8(name.len() as u8);
             out.extend_from_slice(name);
@@ -48,7 +48,7 @@ impl Metadata {
         }
     }
 
-    fn decode(mut body: Bytes) -> Result<Metadata, ProtocolError> {
+    pub(crate) fn decode(mut body: Bytes) -> Result<Metadata, ProtocolError> {
         let mut props = Vec::new();
         while body.has_remaining() {
             let name_len = usize::from(body.get_u8());

@@ -5,6 +5,7 @@
 pub mod command;
 pub mod frame;
 pub mod greeting;
+pub mod mechanism;
 pub mod outbuf;
 pub mod protocol;
 pub(crate) mod subscription;
@@ -12,7 +13,7 @@ pub(crate) mod subscription;
 use crate::socket_type::SocketType;
 
 /// Why a connection's protocol failed. The connection is closed; other peers carry on.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProtocolError {
     /// The greeting is not a ZMTP 3.x greeting.
     #[error("malformed greeting: {0}")]
@@ -60,6 +61,14 @@ pub enum ProtocolError {
     /// The peer sent ERROR.
     #[error("peer reported an error: {0}")]
     PeerError(String),
+    /// Our ZAP handler (or the absence of one) refused the peer.
+    #[error("authentication refused ({status}): {reason}")]
+    Refused {
+        /// The ZAP status code: 300, 400 or 500.
+        status: u16,
+        /// The handler's reason.
+        reason: String,
+    },
 }
 
 impl ProtocolError {
@@ -80,6 +89,12 @@ impl ProtocolError {
                 {
                     PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND
                 }
+                ProtocolError::Handshake(what) if what.contains("does not open") => {
+                    PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+                }
+                ProtocolError::Handshake(what) if what.starts_with("CURVE") => {
+                    PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE
+                }
                 _ => PROTOCOL_ERROR_ZMTP_INVALID_METADATA,
             },
             ProtocolError::BadCommand(_) | ProtocolError::BadFrame(_) => {
@@ -88,6 +103,9 @@ impl ProtocolError {
             ProtocolError::UnknownCommand(_)
             | ProtocolError::TooLarge { .. }
             | ProtocolError::TooManyFrames { .. } => PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+            ProtocolError::Refused { status, .. } => {
+                return Some((HandshakeFailedAuth, u32::from(*status)));
+            }
             ProtocolError::PeerError(reason) => {
                 let status = reason.parse::<u32>().ok().filter(|s| (300..600).contains(s))?;
                 return Some((HandshakeFailedAuth, status));

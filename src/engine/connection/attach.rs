@@ -64,6 +64,12 @@ impl Connection {
         if let Some(ip) = self.stream.peer_ip() {
             properties.insert("Peer-Address", Bytes::from(ip));
         }
+        // What our ZAP handler said of the peer comes before what the peer says of itself.
+        for (name, value) in &peer.zap_properties {
+            if let Ok(name) = std::str::from_utf8(name) {
+                properties.insert(name, value.clone());
+            }
+        }
         const RESERVED: [&str; 3] = ["Routing-Id", "Peer-Address", "User-Id"];
         for (name, value) in peer.metadata.iter() {
             let Ok(name) = std::str::from_utf8(name) else {
@@ -151,7 +157,9 @@ impl Connection {
     }
 
     fn new_fast_path(&self) -> Option<Arc<FastPath>> {
-        match FastPath::new(&self.stream, self.proto.encoder(), self.counters.clone()) {
+        // Boxed frames are encoded here only: the nonces are this connection's.
+        let encoder = self.proto.encoder()?;
+        match FastPath::new(&self.stream, encoder, self.counters.clone()) {
             Ok(fast) => Some(Arc::new(fast)),
             Err(e) => {
                 log::debug!("no direct-write path for this connection: {e}");

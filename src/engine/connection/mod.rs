@@ -2,6 +2,7 @@
 //! it feeds once the handshake is done. Writing is in `write.rs`, closing in `close.rs`.
 
 mod attach;
+mod auth;
 mod close;
 mod events;
 pub(super) use events::EINPROGRESS;
@@ -22,7 +23,7 @@ use crate::transport::Stream;
 use crate::ypipe;
 use crate::zmtp::command::Command;
 use crate::zmtp::outbuf::OutBuf;
-use crate::zmtp::protocol::{Event, Protocol, push_command};
+use crate::zmtp::protocol::{Event, Protocol};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -140,6 +141,8 @@ pub(super) struct Connection {
     /// The application's direct-write path, shared with the pipe.
     fast: Option<Arc<FastPath>>,
     heartbeat: Heartbeat,
+    /// The handshake's ZAP question, until it is answered.
+    zap: Option<auth::ZapWait>,
     /// How much buffer a read reserves: grows while reads fill it (a stream), shrinks when
     /// they do not (request/reply), so streams get few, large allocations (far fewer page
     /// faults: 64 KiB messages went from ~1.5 faults per message to ~0.1) and idle
@@ -201,6 +204,7 @@ impl Connection {
             attention: None,
             fast: None,
             heartbeat: Heartbeat::default(),
+            zap: None,
             read_chunk: READ_CHUNK_MIN,
         }
     }
@@ -327,6 +331,11 @@ impl Connection {
                         break;
                     }
                 }
+                Ok(Some(Event::Authenticate(query))) => {
+                    // The reactor puts it to the ZAP client; the answer resumes decoding.
+                    self.zap = Some(auth::ZapWait { query, ticket: None });
+                    break;
+                }
                 Ok(Some(Event::Seq { seq, low })) => self.rx_acks.next_tag = Some((seq, low)),
                 Ok(Some(Event::PeerTtl(ttl))) => self.heartbeat.on_peer_ttl(ttl, Instant::now()),
                 Ok(Some(Event::Ack(count))) => {
@@ -337,9 +346,11 @@ impl Connection {
                 Ok(None) => break,
                 Err(e) => {
                     self.deliver();
+                    if !self.proto.is_active() {
+                        return Err(self.fail_handshake(e));
+                    }
                     let _ = self.write(); // flush an ERROR command if one was queued
-                    let handshake = (!self.proto.is_active()).then(|| e.handshake_event());
-                    self.ending = Some(Ending::Protocol(handshake.flatten()));
+                    self.ending = Some(Ending::Protocol(None));
                     return Err(e.to_string());
                 }
             }

@@ -66,7 +66,7 @@ impl Connection {
     /// spooled sender.
     fn refill(&mut self) {
         if let Some(count) = self.rx_acks.due() {
-            push_command(&Command::Ack(count), &mut self.out);
+            self.proto.send_command(&Command::Ack(count), &mut self.out);
         }
         let Some(rx) = &mut self.out_rx else { return };
         let spool = self.config.spool.as_ref();
@@ -90,7 +90,7 @@ impl Connection {
                 },
             };
             if seq != 0 && self.tx_acks.by_peer {
-                push_command(&Command::Seq { seq, low }, &mut self.out);
+                self.proto.send_command(&Command::Seq { seq, low }, &mut self.out);
             }
             self.proto.encode_message(&msg, &mut self.out);
             messages += 1;

@@ -192,6 +192,10 @@ impl Reactor {
                 signal(done);
             }
             Command::LookedUp { id, result } => self.looked_up(id, result),
+            Command::ZapReply { conn, ticket, reply } => {
+                let (_, token) = super::split_conn_id(conn);
+                self.with_conn(token, |c| c.on_zap_answer(Some(ticket), Some(reply)));
+            }
             Command::Shutdown => self.shutting_down = true,
             #[cfg(test)]
             Command::Crash => panic!("crash requested by a test"),
@@ -212,7 +216,40 @@ impl Reactor {
         };
         if let Err(reason) = f(conn) {
             self.close_conn(token, &reason);
+            return;
         }
+        self.ask_zap(token);
+    }
+
+    /// Puts a connection's ZAP question to the context's ZAP client, whose answer comes back
+    /// as [`Command::ZapReply`]; without a handler, answers it at once.
+    fn ask_zap(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let Some((config, _)) = conn.take_zap_query() else {
+            return;
+        };
+        let Some(zap) = config.zap.as_ref().filter(|z| z.handler_bound()) else {
+            return self.with_conn(token, |c| c.on_zap_answer(None, None));
+        };
+        let ticket = conn.zap_sent();
+        let conn_id = conn.id();
+        let frames = |id: &[u8]| conn.zap_frames(id);
+        let (io, thread) = (Arc::downgrade(&self.io), self.index);
+        zap.request(
+            frames,
+            Box::new(move |reply| {
+                if let Some(io) = io.upgrade() {
+                    let reply = Command::ZapReply {
+                        conn: conn_id,
+                        ticket,
+                        reply,
+                    };
+                    io.send_to(thread, reply);
+                }
+            }),
+        );
     }
 
     /// Readiness on a connection; `drain` asks to read until the socket would block (the peer

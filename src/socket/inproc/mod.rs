@@ -138,6 +138,16 @@ impl Registry {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether a live socket has bound `name` (a ZAP handler, for instance).
+    pub fn is_bound(&self, name: &str) -> bool {
+        let names = self.lock();
+        names
+            .bound
+            .get(name)
+            .and_then(Weak::upgrade)
+            .is_some_and(|socket| !socket.lock().closed)
+    }
+
     /// Binds `name` (from `endpoint`) to `socket` and attaches the connections parked there.
     pub fn bind(
         &self,

@@ -2,6 +2,9 @@
 //! replays their committed corpora through the very same code (`tests/fuzz_corpus.rs`) without a
 //! nightly toolchain. Each takes arbitrary bytes and panics only on a bug. Not a stable API.
 
+mod security;
+pub use security::{Target, secure_conversation};
+
 use crate::pattern::trie::Trie;
 use crate::socket_type::SocketType;
 use crate::zmtp::command::MAX_PROPERTIES;
@@ -18,6 +21,7 @@ fn config(socket_type: SocketType) -> LocalConfig {
         identity: Bytes::new(),
         max_msg_size: 1 << 16,
         extra_metadata: Vec::new(),
+        ..LocalConfig::new(socket_type, Bytes::new(), 1 << 16)
     }
 }
 

@@ -1,6 +1,6 @@
 //! zocket-bench: measures zocket, libzmq, zmq.rs, rzmq and a raw-socket baseline side by side
 //! (REQ/REP latency and PUSH/PULL throughput, over TCP and IPC), each measurement with its two
-//! peers in two processes, and prints one table with ratios.
+//! peers in two processes, and prints one table with ratios; and zocket and libzmq with CURVE.
 //!
 //! ```text
 //! cargo run --release -p zocket-bench -- [--quick] [--out DIR] [--reps N]
@@ -30,11 +30,15 @@ const USAGE: &str =
   --out DIR       where results.json, results.csv, table.txt and the charts go
                   (default: bench/results)
   --reps N        repetitions per measurement (default 5, or 2 with --quick)
-  --impl LIST     comma-separated subset of: zocket, zocket+spool(always),
+  --impl LIST     comma-separated subset of: zocket, zocket(2io), zocket+spool(always),
                   zocket+spool(100ms), zocket+spool(never), zocket+spool(mem),
-                  zocket+spool+receipts, libzmq, zmqrs, rzmq, raw (default: all);
+                  zocket+spool+receipts, zocket+curve, libzmq, libzmq+curve, zmqrs, rzmq,
+                  raw (default: all);
                   zocket+spool = the five spooled ones, which are measured for throughput
-                  only (quote the parentheses in a shell)
+                  only (quote the parentheses in a shell);
+                  zocket+curve, libzmq+curve = CURVE security, measured for latency at 64 B
+                  and throughput at 64 B and 64 KiB over tcp and ipc; libzmq+curve loads
+                  pyzmq's bundled libzmq (or $ZOCKET_BENCH_LIBZMQ) and is skipped without it
   --transport LIST  comma-separated subset of: tcp, ipc, inproc (default: all); inproc rows
                   run both roles in one process and exist for zocket and libzmq only
   --timeout SECS  how long one measurement may take before its peers are killed
@@ -88,6 +92,8 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
         impls,
         transports,
         timeout: Duration::from_secs(timeout.unwrap_or(if quick { 20 } else { 60 })),
+        libzmq_curve: None,
+        notes: Vec::new(),
     };
     Ok(Some(Args { plan, out }))
 }
@@ -119,16 +125,19 @@ fn run(args: &Args) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
     let started = utc_now();
     let clock = Instant::now();
-    let results = orchestrate::run_all(&args.plan, &exe);
+    let mut plan = args.plan.clone();
+    plan.find_libzmq_curve();
+    let plan = &plan;
+    let results = orchestrate::run_all(plan, &exe);
     let meta = report::Meta {
         started,
         wall_secs: clock.elapsed().as_secs_f64(),
-        mode: if args.plan.quick { "quick" } else { "full" },
-        reps: args.plan.reps,
+        mode: if plan.quick { "quick" } else { "full" },
+        reps: plan.reps,
         machine: machine(),
     };
     let rows = report::summarise(&results);
-    let table = report::table(&meta, &args.plan, &rows);
+    let table = report::table(&meta, plan, &rows);
     println!("\n{table}");
     let out = &args.out;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;

@@ -34,6 +34,11 @@ pub struct Plan {
     pub transports: Vec<Transport>,
     /// How long one measurement (both processes) may take before it is killed.
     pub timeout: Duration,
+    /// The libzmq with CURVE that the `libzmq+curve` peers load (see [`Plan::find_libzmq_curve`]).
+    pub libzmq_curve: Option<PathBuf>,
+    /// Lines for the table's notes about how this run was set up (what was skipped, which
+    /// library was loaded).
+    pub notes: Vec<String>,
 }
 
 /// How many times more messages an inproc throughput row sends than a TCP or IPC one.
@@ -86,13 +91,35 @@ impl Plan {
         }
     }
 
+    /// For a plan with `libzmq+curve`: finds the libzmq it loads (pyzmq's), or takes the row
+    /// out of the plan with a note why (a machine without pyzmq skips it, it does not fail).
+    pub fn find_libzmq_curve(&mut self) {
+        if !self.impls.contains(&Impl::LibzmqCurve) {
+            return;
+        }
+        match crate::impls::libzmq_curve::locate() {
+            Ok((path, version)) => {
+                self.notes.push(format!(
+                    "libzmq+curve loads libzmq {version} from {}",
+                    path.display()
+                ));
+                self.libzmq_curve = Some(path);
+            }
+            Err(reason) => {
+                eprintln!("skipping libzmq+curve: {reason}");
+                self.notes.push(format!("libzmq+curve was skipped: {reason}"));
+                self.impls.retain(|&i| i != Impl::LibzmqCurve);
+            }
+        }
+    }
+
     /// Every measurement of the run, in table order.
     pub fn cells(&self) -> Vec<Cell> {
         let mut cells = Vec::new();
         for test in Test::ALL {
             for &transport in &self.transports {
                 for &size in test.sizes() {
-                    let runs = |i: &&Impl| i.measures(test) && i.runs_over(transport);
+                    let runs = |i: &&Impl| i.measures(test, size) && i.runs_over(transport);
                     for &imp in self.impls.iter().filter(runs) {
                         cells.push(Cell {
                             imp,
@@ -234,6 +261,10 @@ pub fn run_once(plan: &Plan, exe: &Path, cell: Cell, seq: usize) -> Result<Sampl
         warmup: plan.warmup(cell.test),
         endpoint: bind_endpoint,
         spool_dir: spool_dir.clone(),
+        libzmq: match cell.imp {
+            Impl::LibzmqCurve => plan.libzmq_curve.clone(),
+            _ => None,
+        },
     };
     let outcome = Session::new(exe, plan.timeout).run(job);
     let _ = std::fs::remove_file(&ipc_path);
@@ -480,6 +511,8 @@ mod tests {
             impls: vec![Impl::Zocket, Impl::ZocketSpool(Spooling::Always)],
             transports: Transport::ALL.to_vec(),
             timeout: Duration::from_secs(1),
+            libzmq_curve: None,
+            notes: Vec::new(),
         };
         let (quick, full) = (plan(true), plan(false));
         let spooled = |c: &Cell| c.imp.spooling().is_some();
@@ -525,5 +558,37 @@ mod tests {
             full.count(never, Test::Thr, Transport::Tcp, 65536),
             full.count(Impl::Zocket, Test::Thr, Transport::Tcp, 65536)
         );
+    }
+
+    #[test]
+    fn curve_rows() {
+        let plan = Plan {
+            quick: true,
+            reps: 1,
+            impls: vec![Impl::ZocketCurve, Impl::LibzmqCurve],
+            transports: Transport::ALL.to_vec(),
+            timeout: Duration::from_secs(1),
+            libzmq_curve: None,
+            notes: Vec::new(),
+        };
+        let cells: Vec<(Test, Transport, usize)> = plan
+            .cells()
+            .iter()
+            .filter(|c| c.imp == Impl::ZocketCurve)
+            .map(|c| (c.test, c.transport, c.size))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                (Test::Lat, Transport::Tcp, 64),
+                (Test::Lat, Transport::Ipc, 64),
+                (Test::Thr, Transport::Tcp, 64),
+                (Test::Thr, Transport::Tcp, 65536),
+                (Test::Thr, Transport::Ipc, 64),
+                (Test::Thr, Transport::Ipc, 65536),
+            ],
+            "64 B latency, 64 B and 64 KiB throughput, no inproc"
+        );
+        assert_eq!(plan.cells().len(), 12);
     }
 }

@@ -27,7 +27,8 @@ pub struct Summary {
     pub result: CellResult,
     /// Median, minimum and maximum of the repetitions; `None` when n/a.
     pub stats: Option<Stats>,
-    /// Median over libzmq's median for the same test, transport and size.
+    /// Median over libzmq's median for the same test, transport and size (for the CURVE
+    /// rows, over libzmq+curve's).
     pub vs_libzmq: Option<f64>,
     /// Median over the raw baseline's median for the same test, transport and size.
     pub vs_raw: Option<f64>,
@@ -95,7 +96,7 @@ pub fn summarise(results: &[CellResult]) -> Vec<Summary> {
             Summary {
                 result: r.clone(),
                 stats,
-                vs_libzmq: ratio(Impl::Libzmq),
+                vs_libzmq: ratio(r.cell.imp.libzmq_peer()),
                 vs_raw: ratio(Impl::Raw),
                 server_kib: r.samples.iter().filter_map(|s| s.server_kib).max(),
                 client_kib: r.samples.iter().filter_map(|s| s.client_kib).max(),
@@ -233,8 +234,25 @@ pub fn table(meta: &Meta, plan: &Plan, rows: &[Summary]) -> String {
     if rows.iter().any(|r| r.result.cell.imp.spooling().is_some()) {
         out.push_str(&spool_notes(plan));
     }
+    if rows.iter().any(|r| r.result.cell.imp.curve()) || !plan.notes.is_empty() {
+        out.push_str(CURVE_NOTES);
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "- {note}");
+    }
     out
 }
+
+/// The notes on the CURVE rows.
+const CURVE_NOTES: &str =
+    "- zocket+curve, libzmq+curve = the same tests with CURVE security (every message encrypted
+  and authenticated, Curve25519/XSalsa20/Poly1305), at 64 B (lat, thr) and 64 KiB (thr) over tcp
+  and ipc: the bound side (REP, PULL) is the CURVE server, both peers use fixed test keys, no
+  ZAP handler. libzmq+curve is the libzmq that pyzmq bundles (built with libsodium; the zmq
+  crate's own libzmq has no CURVE), loaded at run time and driven from Rust with the same calls
+  as the libzmq rows. Their ×libzmq is against libzmq+curve, not plain libzmq; compare a +curve
+  row with the plain row of the same group for the cost of CURVE.
+";
 
 /// The notes on the spooled zocket rows.
 fn spool_notes(plan: &Plan) -> String {

@@ -14,8 +14,13 @@ pub enum Impl {
     ZocketIo2,
     /// This project's library, the PUSH side sending through a spool (throughput only).
     ZocketSpool(Spooling),
+    /// This project's library with CURVE security (the bound side is the CURVE server).
+    ZocketCurve,
     /// The C library, through the `zmq` crate.
     Libzmq,
+    /// The C library with CURVE security: the libzmq that pyzmq bundles (the `zmq` crate's
+    /// own build has no CURVE), loaded at run time and driven from Rust.
+    LibzmqCurve,
     /// zmq.rs, the `zeromq` crate (tokio).
     Zmqrs,
     /// The `rzmq` crate (tokio).
@@ -48,7 +53,7 @@ impl Spooling {
 
 impl Impl {
     /// Every implementation, in table order.
-    pub const ALL: [Impl; 11] = [
+    pub const ALL: [Impl; 13] = [
         Impl::Zocket,
         Impl::ZocketIo2,
         Impl::ZocketSpool(Spooling::Always),
@@ -56,7 +61,9 @@ impl Impl {
         Impl::ZocketSpool(Spooling::Never),
         Impl::ZocketSpool(Spooling::Memory),
         Impl::ZocketSpool(Spooling::Receipts),
+        Impl::ZocketCurve,
         Impl::Libzmq,
+        Impl::LibzmqCurve,
         Impl::Zmqrs,
         Impl::Rzmq,
         Impl::Raw,
@@ -81,7 +88,9 @@ impl Impl {
             Impl::ZocketSpool(Spooling::Never) => "zocket+spool(never)",
             Impl::ZocketSpool(Spooling::Memory) => "zocket+spool(mem)",
             Impl::ZocketSpool(Spooling::Receipts) => "zocket+spool+receipts",
+            Impl::ZocketCurve => "zocket+curve",
             Impl::Libzmq => "libzmq",
+            Impl::LibzmqCurve => "libzmq+curve",
             Impl::Zmqrs => "zmq.rs",
             Impl::Rzmq => "rzmq",
             Impl::Raw => "raw",
@@ -104,15 +113,39 @@ impl Impl {
         }
     }
 
-    /// Whether this implementation has rows for `test` (the spooled variants: throughput only,
-    /// since a spool only changes how a PUSH sends).
-    pub fn measures(self, test: Test) -> bool {
-        self.spooling().is_none() || test == Test::Thr
+    /// Whether this is one of the CURVE rows.
+    pub fn curve(self) -> bool {
+        matches!(self, Impl::ZocketCurve | Impl::LibzmqCurve)
+    }
+
+    /// The implementation this one's `×libzmq` ratio is taken against: libzmq+curve for the
+    /// CURVE rows (so that the ratio compares like with like), libzmq for the others.
+    pub fn libzmq_peer(self) -> Impl {
+        match self.curve() {
+            true => Impl::LibzmqCurve,
+            false => Impl::Libzmq,
+        }
+    }
+
+    /// Whether this implementation has rows for `test` at `size`: the spooled variants
+    /// throughput only (a spool only changes how a PUSH sends); the CURVE ones latency at 64 B
+    /// and throughput at 64 B and 64 KiB (small messages show the per-message cost of the
+    /// encryption, large ones its cost per byte).
+    pub fn measures(self, test: Test, size: usize) -> bool {
+        match (self.spooling(), self.curve()) {
+            (Some(_), _) => test == Test::Thr,
+            (None, true) => match test {
+                Test::Lat => size == 64,
+                Test::Thr => size == 64 || size == 65536,
+            },
+            (None, false) => true,
+        }
     }
 
     /// Whether this implementation has rows over `transport`: inproc is measured for zocket
-    /// and libzmq (a second I/O thread and a spool change nothing there or do not apply; the
-    /// other libraries and raw sockets have no in-process transport to compare).
+    /// and libzmq (a second I/O thread and a spool change nothing there or do not apply;
+    /// CURVE does not apply to inproc, where libzmq ignores the security mechanism; the other
+    /// libraries and raw sockets have no in-process transport to compare).
     pub fn runs_over(self, transport: Transport) -> bool {
         transport != Transport::Inproc || matches!(self, Impl::Zocket | Impl::Libzmq)
     }
@@ -276,6 +309,8 @@ pub struct Job {
     /// The directory a spooled sender keeps its file spool in: must not exist yet; the sender
     /// creates it and removes it when done (the harness removes it too, after a failure).
     pub spool_dir: Option<PathBuf>,
+    /// The libzmq shared library the `libzmq+curve` peers load (found by the harness).
+    pub libzmq: Option<PathBuf>,
 }
 
 impl Job {
@@ -297,6 +332,11 @@ impl Job {
                 .as_ref()
                 .map(|dir| ("--spool-dir", dir.display().to_string())),
         )
+        .chain(
+            self.libzmq
+                .as_ref()
+                .map(|lib| ("--libzmq", lib.display().to_string())),
+        )
         .flat_map(|(flag, value)| [flag.to_string(), value])
         .collect()
     }
@@ -312,6 +352,7 @@ impl Job {
         let mut warmup = 0;
         let mut endpoint = None;
         let mut spool_dir = None;
+        let mut libzmq = None;
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -326,6 +367,7 @@ impl Job {
                 "--warmup" => warmup = number()?,
                 "--endpoint" => endpoint = Some(value.clone()),
                 "--spool-dir" => spool_dir = Some(PathBuf::from(value)),
+                "--libzmq" => libzmq = Some(PathBuf::from(value)),
                 other => return Err(format!("unknown peer argument {other}")),
             }
         }
@@ -340,6 +382,7 @@ impl Job {
             warmup,
             endpoint: endpoint.ok_or_else(|| missing("--endpoint"))?,
             spool_dir,
+            libzmq,
         })
     }
 }
@@ -397,6 +440,7 @@ mod tests {
             warmup: 10,
             endpoint: "ipc:///tmp/x.sock".into(),
             spool_dir: None,
+            libzmq: None,
         };
         let back = Job::parse(&job.to_args()).unwrap();
         assert_eq!(back.to_args(), job.to_args());
@@ -408,6 +452,15 @@ mod tests {
         let back = Job::parse(&spooled.to_args()).unwrap();
         assert_eq!(back.imp, spooled.imp);
         assert_eq!(back.to_args(), spooled.to_args());
+        let curve = Job {
+            imp: Impl::LibzmqCurve,
+            spool_dir: None,
+            libzmq: Some(PathBuf::from("/x/libzmq.so.5")),
+            ..spooled
+        };
+        let back = Job::parse(&curve.to_args()).unwrap();
+        assert_eq!(back.libzmq, curve.libzmq);
+        assert_eq!(back.to_args(), curve.to_args());
     }
 
     #[test]
@@ -421,8 +474,14 @@ mod tests {
             2 + Impl::SPOOLED.len()
         );
         assert!(Impl::parse_list("zocket+spool(sometimes)").is_err());
-        assert!(!Impl::ZocketSpool(Spooling::Memory).measures(Test::Lat));
-        assert!(Impl::ZocketSpool(Spooling::Memory).measures(Test::Thr));
+        assert!(!Impl::ZocketSpool(Spooling::Memory).measures(Test::Lat, 64));
+        assert!(Impl::ZocketSpool(Spooling::Memory).measures(Test::Thr, 64));
+        assert!(Impl::ZocketCurve.measures(Test::Lat, 64));
+        assert!(!Impl::ZocketCurve.measures(Test::Lat, 1));
+        assert!(Impl::LibzmqCurve.measures(Test::Thr, 65536));
+        assert!(!Impl::LibzmqCurve.measures(Test::Thr, 1024));
+        assert!(!Impl::ZocketCurve.runs_over(Transport::Inproc));
+        assert_eq!("libzmq+curve".parse::<Impl>().unwrap(), Impl::LibzmqCurve);
     }
 
     #[test]

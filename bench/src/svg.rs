@@ -10,8 +10,9 @@ use crate::spec::{Impl, Test, Transport, size_label};
 use std::fmt::Write as _;
 
 /// Bar colours, in the order of [`Impl::ALL`].
-const COLOURS: [&str; 9] = [
-    "#d62728", "#8c564b", "#ff7f0e", "#e377c2", "#bcbd22", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f",
+const COLOURS: [&str; 13] = [
+    "#d62728", "#8c564b", "#ff7f0e", "#e377c2", "#bcbd22", "#1f77b4", "#2ca02c", "#ff9896", "#9467bd",
+    "#c5b0d5", "#7f7f7f", "#17becf", "#393b79",
 ];
 
 const BAR_W: f64 = 16.0;

@@ -129,6 +129,29 @@ pub fn decode_frame(input: &mut BytesMut, max_size: u64) -> Result<Option<Frame>
     }))
 }
 
+/// Decodes one frame's header and takes its body as it lies in `input`, with no copy (for a
+/// body the caller transforms in place, such as a CURVE box). Same limits and `Ok(None)`
+/// rule as [`decode_frame`].
+pub fn decode_raw(input: &mut BytesMut, max_size: u64) -> Result<Option<(Header, BytesMut)>, ProtocolError> {
+    let Some(header) = parse_header(input)? else {
+        return Ok(None);
+    };
+    if header.size > max_size {
+        return Err(ProtocolError::TooLarge {
+            size: header.size,
+            limit: max_size,
+        });
+    }
+    let total = header.header_len + header.size as usize;
+    if input.len() < total {
+        input.reserve((total - input.len()).min(1 << 20));
+        return Ok(None);
+    }
+    input.advance(header.header_len);
+    let body = input.split_to(header.size as usize);
+    Ok(Some((header, body)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,12 +5,15 @@
 //! - each message sent is a fresh copy of a reused buffer (the library's ordinary send call);
 //! - the echo server sends back the message object it received, without copying it;
 //! - high-water marks are 1000 messages each way where the library has them (libzmq's default);
+//! - the `+curve` variants use the fixed key pairs of [`curve`], the bound side as the server;
 //! - the role ends with [`crate::peer::finish`] while the sockets are still open.
 
 use crate::peer::PeerResult;
 use crate::spec::{Impl, Job, Spooling};
 
+mod curve;
 mod libzmq;
+pub mod libzmq_curve;
 mod raw;
 mod rzmq;
 mod zmqrs;
@@ -41,14 +44,25 @@ pub trait Peer {
 /// The peer roles of an implementation.
 pub fn get(imp: Impl) -> &'static dyn Peer {
     match imp {
-        Impl::Zocket => &zocket::Zocket(1),
-        Impl::ZocketIo2 => &zocket::Zocket(2),
+        Impl::Zocket => &zocket::Zocket {
+            io_threads: 1,
+            curve: false,
+        },
+        Impl::ZocketIo2 => &zocket::Zocket {
+            io_threads: 2,
+            curve: false,
+        },
+        Impl::ZocketCurve => &zocket::Zocket {
+            io_threads: 1,
+            curve: true,
+        },
         Impl::ZocketSpool(Spooling::Always) => &zocket_spool::ZocketSpool(Spooling::Always),
         Impl::ZocketSpool(Spooling::Every100ms) => &zocket_spool::ZocketSpool(Spooling::Every100ms),
         Impl::ZocketSpool(Spooling::Never) => &zocket_spool::ZocketSpool(Spooling::Never),
         Impl::ZocketSpool(Spooling::Memory) => &zocket_spool::ZocketSpool(Spooling::Memory),
         Impl::ZocketSpool(Spooling::Receipts) => &zocket_spool::ZocketSpool(Spooling::Receipts),
         Impl::Libzmq => &libzmq::Libzmq,
+        Impl::LibzmqCurve => &libzmq_curve::LibzmqCurve,
         Impl::Zmqrs => &zmqrs::Zmqrs,
         Impl::Rzmq => &rzmq::Rzmq,
         Impl::Raw => &raw::Raw,

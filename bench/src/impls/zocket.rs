@@ -1,12 +1,49 @@
-//! zocket, this project's library: blocking calls, one (or more) mio I/O threads per context.
+//! zocket, this project's library: blocking calls, one (or more) mio I/O threads per context;
+//! optionally with CURVE security (`zocket+curve`).
 
-use super::{HWM, Peer};
+use super::{HWM, Peer, curve};
 use crate::peer::{self, PeerResult};
 use crate::spec::{Job, Test};
 use zocket::{Context, Socket, SocketType};
 
-/// The zocket peer roles, with this many I/O threads per context.
-pub struct Zocket(pub usize);
+/// The zocket peer roles.
+pub struct Zocket {
+    /// I/O threads per context.
+    pub io_threads: usize,
+    /// Whether the sockets use CURVE: the bound side (REP, PULL) is the CURVE server.
+    pub curve: bool,
+}
+
+impl Zocket {
+    /// Plain zocket (NULL security) with this many I/O threads per context.
+    pub const fn plain(io_threads: usize) -> Zocket {
+        Zocket {
+            io_threads,
+            curve: false,
+        }
+    }
+
+    /// A socket of `kind`, with its CURVE keys set if this is the CURVE variant: the server
+    /// needs its secret key; the client its own key pair and the server's public key.
+    fn socket(&self, ctx: &Context, kind: SocketType, server: bool) -> zocket::Result<Socket> {
+        let socket = ctx.socket(kind)?;
+        if self.curve {
+            match server {
+                true => {
+                    socket.set_curve_server(true)?;
+                    socket.set_curve_secretkey(&curve::server().secret)?;
+                }
+                false => {
+                    let own = curve::client();
+                    socket.set_curve_serverkey(&curve::server().public)?;
+                    socket.set_curve_publickey(&own.public)?;
+                    socket.set_curve_secretkey(&own.secret)?;
+                }
+            }
+        }
+        Ok(socket)
+    }
+}
 
 /// REP: echoes `warmup + count` requests.
 fn echo(rep: &Socket, job: &Job) -> PeerResult {
@@ -41,15 +78,15 @@ fn push_all(push: &Socket, job: &Job) -> PeerResult {
 }
 
 impl Zocket {
-    fn pull(ctx: &Context, job: &Job) -> Result<Socket, peer::PeerError> {
-        let pull = ctx.socket(SocketType::Pull)?;
+    fn pull(&self, ctx: &Context, job: &Job) -> Result<Socket, peer::PeerError> {
+        let pull = self.socket(ctx, SocketType::Pull, true)?;
         pull.set_rcvhwm(HWM)?;
         pull.bind(&job.endpoint)?;
         Ok(pull)
     }
 
-    fn push(ctx: &Context, job: &Job) -> Result<Socket, peer::PeerError> {
-        let push = ctx.socket(SocketType::Push)?;
+    fn push(&self, ctx: &Context, job: &Job) -> Result<Socket, peer::PeerError> {
+        let push = self.socket(ctx, SocketType::Push, false)?;
         push.set_sndhwm(HWM)?;
         push.connect(&job.endpoint)?;
         Ok(push)
@@ -58,8 +95,8 @@ impl Zocket {
 
 impl Peer for Zocket {
     fn lat_server(&self, job: &Job) -> PeerResult {
-        let ctx = Context::with_io_threads(self.0);
-        let rep = ctx.socket(SocketType::Rep)?;
+        let ctx = Context::with_io_threads(self.io_threads);
+        let rep = self.socket(&ctx, SocketType::Rep, true)?;
         rep.bind(&job.endpoint)?;
         peer::announce(&rep.last_endpoint()?);
         echo(&rep, job)?;
@@ -68,8 +105,8 @@ impl Peer for Zocket {
     }
 
     fn lat_client(&self, job: &Job) -> PeerResult {
-        let ctx = Context::with_io_threads(self.0);
-        let req = ctx.socket(SocketType::Req)?;
+        let ctx = Context::with_io_threads(self.io_threads);
+        let req = self.socket(&ctx, SocketType::Req, false)?;
         req.connect(&job.endpoint)?;
         ask(&req, job)?;
         peer::finish();
@@ -77,8 +114,8 @@ impl Peer for Zocket {
     }
 
     fn thr_receiver(&self, job: &Job) -> PeerResult {
-        let ctx = Context::with_io_threads(self.0);
-        let pull = Zocket::pull(&ctx, job)?;
+        let ctx = Context::with_io_threads(self.io_threads);
+        let pull = self.pull(&ctx, job)?;
         peer::announce(&pull.last_endpoint()?);
         receive(&pull, job)?;
         peer::finish();
@@ -86,29 +123,29 @@ impl Peer for Zocket {
     }
 
     fn thr_sender(&self, job: &Job) -> PeerResult {
-        let ctx = Context::with_io_threads(self.0);
-        let push = Zocket::push(&ctx, job)?;
+        let ctx = Context::with_io_threads(self.io_threads);
+        let push = self.push(&ctx, job)?;
         push_all(&push, job)?;
         peer::finish();
         Ok(())
     }
 
     fn inproc(&self, job: &Job) -> PeerResult {
-        let ctx = Context::with_io_threads(self.0);
+        let ctx = Context::with_io_threads(self.io_threads);
         std::thread::scope(|scope| -> PeerResult {
             match job.test {
                 Test::Lat => {
-                    let rep = ctx.socket(SocketType::Rep)?;
+                    let rep = self.socket(&ctx, SocketType::Rep, true)?;
                     rep.bind(&job.endpoint)?;
                     let server = scope.spawn(move || echo(&rep, job));
-                    let req = ctx.socket(SocketType::Req)?;
+                    let req = self.socket(&ctx, SocketType::Req, false)?;
                     req.connect(&job.endpoint)?;
                     ask(&req, job)?;
                     server.join().map_err(|_| "the REP thread panicked")??;
                 }
                 Test::Thr => {
-                    let pull = Zocket::pull(&ctx, job)?;
-                    let push = Zocket::push(&ctx, job)?;
+                    let pull = self.pull(&ctx, job)?;
+                    let push = self.push(&ctx, job)?;
                     let sender = scope.spawn(move || push_all(&push, job));
                     receive(&pull, job)?;
                     sender.join().map_err(|_| "the PUSH thread panicked")??;

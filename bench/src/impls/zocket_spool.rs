@@ -29,7 +29,7 @@ impl Peer for ZocketSpool {
 
     fn thr_receiver(&self, job: &Job) -> PeerResult {
         if self.0 != Spooling::Receipts {
-            return Zocket(1).thr_receiver(job);
+            return Zocket::plain(1).thr_receiver(job);
         }
         let dir = std::env::temp_dir().join(format!("zocket-bench-receipts-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

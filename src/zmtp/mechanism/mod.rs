@@ -121,9 +121,10 @@ pub trait Cipher: Send {
     /// appended to `out` (command name included, frame header excluded).
     fn seal(&mut self, flags: u8, payload: &[u8], out: &mut BytesMut);
 
-    /// Opens a MESSAGE command body (name included): the frame's flags and payload. A
-    /// nonce not greater than the previous one, or a box that fails to open, is an error.
-    fn open(&mut self, body: &[u8]) -> Result<(u8, Bytes), ProtocolError>;
+    /// Opens a MESSAGE command body (name included), in place: the frame's flags and
+    /// payload. A nonce not greater than the previous one, or a box that fails to open, is
+    /// an error.
+    fn open(&mut self, body: BytesMut) -> Result<(u8, Bytes), ProtocolError>;
 }
 
 /// Builds a command body: length-prefixed name, then the data.

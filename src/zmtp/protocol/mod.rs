@@ -364,12 +364,19 @@ impl Protocol {
                 Some(_) => budget.saturating_add(sealed::OVERHEAD as u64),
                 None => budget,
             };
-            let Some(f) = frame::decode_frame(input, wire_budget)? else {
-                return Ok(None);
-            };
             let (command, more, body) = match &mut self.cipher {
-                Some(cipher) => sealed::open(cipher.as_mut(), f, budget)?,
-                None => (f.command, f.more, f.body),
+                Some(cipher) => {
+                    let Some((_, boxed)) = frame::decode_raw(input, wire_budget)? else {
+                        return Ok(None);
+                    };
+                    sealed::open(cipher.as_mut(), boxed, budget)?
+                }
+                None => {
+                    let Some(f) = frame::decode_frame(input, wire_budget)? else {
+                        return Ok(None);
+                    };
+                    (f.command, f.more, f.body)
+                }
             };
             if command {
                 if let Some(event) = self.on_command(body.into_bytes(), out)? {

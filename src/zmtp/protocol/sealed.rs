@@ -7,6 +7,7 @@ use super::super::frame::{self, FLAG_COMMAND, FLAG_MORE};
 use super::super::mechanism::Cipher;
 use super::super::outbuf::OutBuf;
 use crate::message;
+use bytes::BytesMut;
 
 /// Bytes a MESSAGE adds around a frame's payload: its name (8), nonce (8), MAC (16) and the
 /// boxed flags byte.
@@ -36,11 +37,11 @@ pub(super) fn push(cipher: &mut dyn Cipher, flags: u8, payload: &[u8], out: &mut
 /// its payload, which may be at most `budget` bytes.
 pub(super) fn open(
     cipher: &mut dyn Cipher,
-    wire: frame::Frame,
+    body: BytesMut,
     budget: u64,
 ) -> Result<(bool, bool, message::Frame), ProtocolError> {
     // Whatever the outer flags say, the frame is a MESSAGE (libzmq's rule).
-    let (flags, payload) = cipher.open(&wire.body)?;
+    let (flags, payload) = cipher.open(body)?;
     if payload.len() as u64 > budget {
         return Err(ProtocolError::TooLarge {
             size: payload.len() as u64,

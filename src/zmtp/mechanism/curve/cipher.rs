@@ -110,7 +110,7 @@ impl Cipher for CurveCipher {
         );
     }
 
-    fn open(&mut self, body: &[u8]) -> Result<(u8, Bytes), ProtocolError> {
+    fn open(&mut self, mut body: BytesMut) -> Result<(u8, Bytes), ProtocolError> {
         if body.get(..NAME.len()) != Some(&NAME[..]) {
             return Err(ProtocolError::BadCommand(
                 "expected a MESSAGE command after the CURVE handshake",
@@ -125,7 +125,7 @@ impl Cipher for CurveCipher {
                 "CURVE MESSAGE nonce not above the last one",
             ));
         }
-        let mut text = BytesMut::from(&body[NAME.len() + 8..]);
+        let mut text = body.split_off(NAME.len() + 8);
         if !boxes::open_in_place(&self.key, &nonce::short(self.recv_prefix, counter), &mut text) {
             return Err(ProtocolError::BadCommand(CRYPTO));
         }

@@ -130,12 +130,12 @@ fn frames_travel_both_ways_with_their_flags() {
         for payload in [&b""[..], b"hello", &big] {
             let sealed = seal(&mut *client, flags, payload);
             assert_eq!(
-                server.open(&sealed).unwrap(),
+                server.open(BytesMut::from(&sealed[..])).unwrap(),
                 (flags, Bytes::copy_from_slice(payload))
             );
             let sealed = seal(&mut *server, flags, payload);
             assert_eq!(
-                client.open(&sealed).unwrap(),
+                client.open(BytesMut::from(&sealed[..])).unwrap(),
                 (flags, Bytes::copy_from_slice(payload))
             );
         }
@@ -181,7 +181,7 @@ fn short_nonces_count_as_libzmqs() {
             &n.to_be_bytes(),
             "client MESSAGEs go on from INITIATE"
         );
-        server.open(&sealed).unwrap();
+        server.open(BytesMut::from(&sealed[..])).unwrap();
     }
     for n in 2..5u64 {
         let sealed = seal(&mut *server, 0, b"x");
@@ -190,7 +190,7 @@ fn short_nonces_count_as_libzmqs() {
             &n.to_be_bytes(),
             "server MESSAGEs go on from READY"
         );
-        client.open(&sealed).unwrap();
+        client.open(BytesMut::from(&sealed[..])).unwrap();
     }
 }
 

@@ -167,3 +167,29 @@ fn silent_drops_are_logged_rate_limited() {
     );
     assert!(lines.iter().all(|(level, _)| *level == log::Level::Debug));
 }
+
+/// An authentication refusal is logged at INFO with the ZAP handler's status and reason, on
+/// the refusing side, naming the endpoint.
+#[test]
+fn a_refused_handshake_is_logged_with_its_reason() {
+    capture();
+    let ctx = Context::new();
+    let auth = zocket::auth::Authenticator::start(&ctx).unwrap();
+    auth.configure_plain("*", [("admin", "secret")]);
+    let server = ctx.socket(SocketType::Rep).unwrap();
+    server.set_plain_server(true).unwrap();
+    let monitor = server.monitor_events().unwrap();
+    server.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = server.last_endpoint().unwrap();
+    let client = ctx.socket(SocketType::Req).unwrap();
+    client.set_plain_username(Some("admin")).unwrap();
+    client.set_plain_password(Some("wrong")).unwrap();
+    client.connect(&endpoint).unwrap();
+    wait_for(&monitor, SocketEvent::HandshakeFailedAuth, 1);
+    let lines = records_with(&endpoint);
+    assert!(
+        lines.iter().any(|(level, line)| *level == log::Level::Info
+            && line.contains("authentication refused (400): invalid user name or password")),
+        "{lines:?}"
+    );
+}

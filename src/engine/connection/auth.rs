@@ -63,18 +63,8 @@ impl Connection {
         };
         let result = match answer {
             None => self.proto.zap_unavailable(&wait.query, &mut self.out),
-            Some(Ok(reply)) => {
-                if reply.status != 200 {
-                    log::info!(
-                        "{}: ZAP refused {}: {} {}",
-                        self.endpoint,
-                        self.peer.address.as_deref().unwrap_or("a peer"),
-                        reply.status,
-                        reply.status_text
-                    );
-                }
-                self.proto.zap_reply(&reply, &mut self.out)
-            }
+            // A refusal is logged with the connection's other failures (`report_closed`).
+            Some(Ok(reply)) => self.proto.zap_reply(&reply, &mut self.out),
             Some(Err(e)) => Err(e),
         };
         if let Err(e) = result {

@@ -56,6 +56,9 @@ impl Handshake for PlainClient {
     fn on_command(&mut self, body: Bytes, sends: &mut Vec<Bytes>) -> Result<Step, ProtocolError> {
         match self.state {
             ClientState::AwaitWelcome => {
+                if let Some(reason) = libzmq_error(&body) {
+                    return Err(ProtocolError::PeerError(reason));
+                }
                 let (name, data) = split_command(&body)?;
                 if let Some(error) = peer_error(name, data) {
                     return Err(error);
@@ -83,6 +86,17 @@ impl Handshake for PlainClient {
     fn cipher(&mut self) -> Option<Box<dyn Cipher>> {
         None
     }
+}
+
+/// The reason of the ERROR a libzmq PLAIN server sends: its prefix is written `"\x05ERROR"`
+/// in C, where the hex escape takes the `E` (0x5E, `^`), so the command reads `^RROR` with
+/// no length byte (libzmq 4.3.5 and master). Recognised so that a refusal by libzmq is
+/// reported as one, with its status code.
+fn libzmq_error(body: &[u8]) -> Option<String> {
+    let rest = body.strip_prefix(b"^RROR")?;
+    let (&len, reason) = rest.split_first()?;
+    let reason = reason.get(..usize::from(len))?;
+    Some(String::from_utf8_lossy(reason).into_owned())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -242,6 +256,14 @@ mod tests {
         let (client, server) = handshake(later);
         assert!(matches!(client, Ok(Step::Continue)));
         assert!(server.is_err());
+    }
+
+    #[test]
+    fn libzmqs_misspelt_error_is_read_as_a_refusal() {
+        let mut client = PlainClient::new("admin".into(), "wrong".into(), meta("REQ"));
+        client.start(&mut Vec::new()).unwrap();
+        let answer = client.on_command(Bytes::from_static(b"^RROR\x03400"), &mut Vec::new());
+        assert_eq!(answer.unwrap_err(), ProtocolError::PeerError("400".into()));
     }
 
     #[test]

@@ -21,16 +21,17 @@ pub fn version() -> (i32, i32, i32) {
     )
 }
 
-/// Whether this build has `capability`, by libzmq's names: `"ipc"`, `"tcp"` and `"inproc"`
-/// are there; `"curve"`, `"gssapi"`, `"pgm"`, `"tipc"`, `"norm"` and `"draft"` are not (yet).
+/// Whether this build has `capability`, by libzmq's names: `"ipc"`, `"tcp"`, `"inproc"` and
+/// `"curve"` are there; `"gssapi"`, `"pgm"`, `"tipc"`, `"norm"` and `"draft"` are not.
 ///
 /// # Examples
 ///
 /// ```
 /// assert!(zocket::has("ipc"));
+/// assert!(zocket::has("curve"));
 /// assert!(!zocket::has("pgm"));
 /// ```
 #[doc(alias = "zmq_has")]
 pub fn has(capability: &str) -> bool {
-    matches!(capability, "ipc" | "tcp" | "inproc")
+    matches!(capability, "ipc" | "tcp" | "inproc" | "curve")
 }

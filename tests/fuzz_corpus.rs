@@ -36,3 +36,34 @@ fn handshake_corpus() {
 fn subscription_trie_corpus() {
     replay("subscription_trie", zocket::fuzzing::subscription_trie);
 }
+
+#[test]
+fn curve_server_corpus() {
+    use zocket::fuzzing::{Target, secure_conversation};
+    replay("curve_server", |data| {
+        secure_conversation(Target::CurveServer, data)
+    });
+}
+
+#[test]
+fn curve_client_corpus() {
+    use zocket::fuzzing::{Target, secure_conversation};
+    replay("curve_client", |data| {
+        secure_conversation(Target::CurveClient, data)
+    });
+}
+
+#[test]
+fn plain_corpus() {
+    use zocket::fuzzing::{Target, secure_conversation};
+    replay("plain", |data| {
+        if let Some((&side, rest)) = data.split_first() {
+            secure_conversation(
+                Target::Plain {
+                    server: side & 1 == 0,
+                },
+                rest,
+            );
+        }
+    });
+}

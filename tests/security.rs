@@ -42,6 +42,14 @@ fn refused(server: &Socket, client: &Socket) {
     assert!(matches!(server.recv_bytes(0), Err(Error::WouldBlock)));
 }
 
+/// An application's own ZAP handler: a REP at the well-known endpoint.
+fn zap_handler(ctx: &Context) -> Socket {
+    let handler = ctx.socket(SocketType::Rep).unwrap();
+    handler.bind("inproc://zeromq.zap.01").unwrap();
+    handler.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    handler
+}
+
 fn plain_client(client: &Socket, user: &str, password: &str) {
     client.set_plain_username(Some(user)).unwrap();
     client.set_plain_password(Some(password)).unwrap();
@@ -147,9 +155,7 @@ fn a_null_client_meeting_a_curve_server_is_refused() {
 #[test]
 fn an_application_zap_handler_decides_and_gives_metadata() {
     let ctx = Context::new();
-    let handler = ctx.socket(SocketType::Rep).unwrap();
-    handler.bind("inproc://zeromq.zap.01").unwrap();
-    handler.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    let handler = zap_handler(&ctx);
     let (server, client) = pair(&ctx, SocketType::Rep, SocketType::Req);
     server.set_zap_domain("test-domain").unwrap(); // NULL asks ZAP with a domain
     connect(&server, &client);
@@ -170,9 +176,7 @@ fn an_application_zap_handler_decides_and_gives_metadata() {
 #[test]
 fn a_temporary_failure_disconnects_and_the_client_tries_again() {
     let ctx = Context::new();
-    let handler = ctx.socket(SocketType::Rep).unwrap();
-    handler.bind("inproc://zeromq.zap.01").unwrap();
-    handler.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    let handler = zap_handler(&ctx);
     let (server, client) = pair(&ctx, SocketType::Rep, SocketType::Req);
     server.set_plain_server(true).unwrap();
     plain_client(&client, "admin", "secret");
@@ -288,9 +292,7 @@ fn curve_heartbeats_keep_an_idle_link_up() {
 #[test]
 fn a_handler_that_never_answers_blocks_no_one_else() {
     let ctx = Context::new();
-    let handler = ctx.socket(SocketType::Rep).unwrap();
-    handler.bind("inproc://zeromq.zap.01").unwrap();
-    handler.set_rcvtimeo(Some(DEADLINE)).unwrap();
+    let handler = zap_handler(&ctx);
     let (server, client) = pair(&ctx, SocketType::Rep, SocketType::Req);
     server.set_plain_server(true).unwrap();
     server
@@ -308,4 +310,69 @@ fn a_handler_that_never_answers_blocks_no_one_else() {
     assert_eq!(pull.recv_bytes(0).unwrap(), b"other");
     // And the waiting handshake gives up at its deadline.
     next_event(&monitor, SocketEvent::HandshakeFailedNoDetail);
+}
+
+#[test]
+fn a_context_whose_handshakes_asked_zap_still_terminates() {
+    let ctx = Context::new();
+    let auth = Authenticator::start(&ctx).unwrap();
+    auth.configure_plain("*", [("admin", "secret")]);
+    let (server, client) = pair(&ctx, SocketType::Rep, SocketType::Req);
+    server.set_plain_server(true).unwrap();
+    plain_client(&client, "admin", "secret");
+    connect(&server, &client);
+    round_trip(&server, &client); // the context's ZAP client thread is running now
+    drop((server, client, auth));
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        ctx.term();
+        let _ = done.send(());
+    });
+    assert!(
+        finished.recv_timeout(DEADLINE).is_ok(),
+        "term() hung on the ZAP client's socket"
+    );
+}
+
+#[test]
+fn every_security_option_reads_back_and_bad_keys_are_refused() {
+    let ctx = Context::new();
+    let s = ctx.socket(SocketType::Dealer).unwrap();
+    let keys = CurveKeyPair::new().unwrap();
+    let text = zocket::z85_encode(&keys.secret_key).unwrap();
+    s.set_curve_secretkey(text.as_bytes()).unwrap(); // Z85 text, as libzmq takes it
+    assert_eq!(s.curve_secretkey(), Some(keys.secret_key));
+    assert_eq!(s.curve_publickey(), Some(keys.public_key));
+    let mut with_nul = zocket::z85_encode(&keys.public_key).unwrap().into_bytes();
+    with_nul.push(0);
+    s.set_curve_serverkey(&with_nul).unwrap();
+    assert_eq!(s.curve_serverkey(), Some(keys.public_key));
+    assert_eq!(s.mechanism(), zocket::Mechanism::Curve);
+    assert!(!s.curve_server());
+    for bad in [&b"short"[..], &[0u8; 33][..], &[b'~'; 40][..]] {
+        assert!(s.set_curve_serverkey(bad).is_err(), "{bad:?}");
+    }
+    s.set_curve_publickey(&CurveKeyPair::new().unwrap().public_key)
+        .unwrap();
+    assert!(matches!(
+        s.connect("tcp://127.0.0.1:9"),
+        Err(Error::InvalidOption(_))
+    ));
+    s.set_zap_enforce_domain(true).unwrap();
+    assert!(s.zap_enforce_domain());
+    assert!(s.set_zap_domain(&"d".repeat(256)).is_err());
+    s.set_plain_password(Some("pw")).unwrap();
+    assert_eq!(
+        (s.mechanism(), s.plain_password().as_deref()),
+        (zocket::Mechanism::Plain, Some("pw"))
+    );
+    assert!(s.set_plain_username(Some(&"u".repeat(256))).is_err());
+    s.set_plain_username(None).unwrap();
+    assert_eq!(s.mechanism(), zocket::Mechanism::Null);
+    let server = ctx.socket(SocketType::Rep).unwrap();
+    server.set_curve_server(true).unwrap();
+    assert!(
+        matches!(server.bind("tcp://127.0.0.1:0"), Err(Error::InvalidOption(_))),
+        "no secret key"
+    );
 }

@@ -95,22 +95,9 @@ pub fn encode_frame(flags: u8, body: &[u8], out: &mut BytesMut) {
 /// reserves room in `input` for the rest of the frame (at most 1 MiB at a time, so a peer that
 /// announces a huge frame does not make us allocate before it sends).
 pub fn decode_frame(input: &mut BytesMut, max_size: u64) -> Result<Option<Frame>, ProtocolError> {
-    let Some(header) = parse_header(input)? else {
+    let Some(header) = take_header(input, max_size)? else {
         return Ok(None);
     };
-    if header.size > max_size {
-        return Err(ProtocolError::TooLarge {
-            size: header.size,
-            limit: max_size,
-        });
-    }
-    let total = header.header_len + header.size as usize;
-    if input.len() < total {
-        let missing = total - input.len();
-        input.reserve(missing.min(1 << 20));
-        return Ok(None);
-    }
-    input.advance(header.header_len);
     let command = header.flags & FLAG_COMMAND != 0;
     let size = header.size as usize;
     // A small message frame is copied out, so that no refcount on the read buffer crosses to
@@ -133,6 +120,16 @@ pub fn decode_frame(input: &mut BytesMut, max_size: u64) -> Result<Option<Frame>
 /// body the caller transforms in place, such as a CURVE box). Same limits and `Ok(None)`
 /// rule as [`decode_frame`].
 pub fn decode_raw(input: &mut BytesMut, max_size: u64) -> Result<Option<(Header, BytesMut)>, ProtocolError> {
+    let Some(header) = take_header(input, max_size)? else {
+        return Ok(None);
+    };
+    let body = input.split_to(header.size as usize);
+    Ok(Some((header, body)))
+}
+
+/// Consumes a frame's header once its whole body is in `input` (the body then starts
+/// `input`); `Ok(None)` after reserving room for what is missing.
+fn take_header(input: &mut BytesMut, max_size: u64) -> Result<Option<Header>, ProtocolError> {
     let Some(header) = parse_header(input)? else {
         return Ok(None);
     };
@@ -144,12 +141,12 @@ pub fn decode_raw(input: &mut BytesMut, max_size: u64) -> Result<Option<(Header,
     }
     let total = header.header_len + header.size as usize;
     if input.len() < total {
-        input.reserve((total - input.len()).min(1 << 20));
+        let missing = total - input.len();
+        input.reserve(missing.min(1 << 20));
         return Ok(None);
     }
     input.advance(header.header_len);
-    let body = input.split_to(header.size as usize);
-    Ok(Some((header, body)))
+    Ok(Some(header))
 }
 
 #[cfg(test)]

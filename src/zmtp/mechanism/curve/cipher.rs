@@ -5,8 +5,8 @@
 //! `msg_t::more` and `msg_t::command`); zocket's frame flags put COMMAND at bit 2, so both
 //! directions convert. Other bits of the box's flags byte are ignored, as libzmq does.
 
-use super::boxes;
 use super::keys::SharedKey;
+use super::nacl::PrefixKey;
 use super::nonce;
 use super::{CRYPTO, TAG};
 use crate::zmtp::ProtocolError;
@@ -48,12 +48,12 @@ pub(super) fn from_box_flags(flags: u8) -> u8 {
     out
 }
 
-/// Seals and opens MESSAGE commands with the connection's precomputed transient key.
+/// Seals and opens MESSAGE commands with the connection's precomputed transient key, its
+/// HSalsa20 step done once per direction (a MESSAGE nonce is a fixed prefix and a counter).
 #[cfg_attr(test, derive(Clone))]
 pub(super) struct CurveCipher {
-    key: SharedKey,
-    send_prefix: &'static [u8; 16],
-    recv_prefix: &'static [u8; 16],
+    send: PrefixKey,
+    recv: PrefixKey,
     /// The counter of our next MESSAGE.
     next_send: u64,
     /// The counter of the peer's last accepted box (its INITIATE or READY at first).
@@ -64,9 +64,8 @@ impl CurveCipher {
     /// The client's cipher: it sends from `next_send` on, after the server's READY counter.
     pub(super) fn client(key: SharedKey, next_send: u64, last_recv: u64) -> CurveCipher {
         CurveCipher {
-            key,
-            send_prefix: nonce::MESSAGE_C,
-            recv_prefix: nonce::MESSAGE_S,
+            send: key.prefixed(nonce::MESSAGE_C),
+            recv: key.prefixed(nonce::MESSAGE_S),
             next_send,
             last_recv,
         }
@@ -76,9 +75,8 @@ impl CurveCipher {
     /// counter.
     pub(super) fn server(key: SharedKey, next_send: u64, last_recv: u64) -> CurveCipher {
         CurveCipher {
-            key,
-            send_prefix: nonce::MESSAGE_S,
-            recv_prefix: nonce::MESSAGE_C,
+            send: key.prefixed(nonce::MESSAGE_S),
+            recv: key.prefixed(nonce::MESSAGE_C),
             next_send,
             last_recv,
         }
@@ -96,18 +94,15 @@ impl Cipher for CurveCipher {
         out.extend_from_slice(NAME);
         out.put_u64(counter);
         let start = out.len();
-        out.put_bytes(0, TAG);
-        out.put_u8(to_box_flags(flags));
-        out.extend_from_slice(payload);
+        // The plaintext is the flags byte then the payload, encrypted from `payload` into
+        // `out` (zeroed first, then written once).
+        out.resize(start + TAG + 1 + payload.len(), 0);
         if spent {
-            out[start..].fill(0);
             return;
         }
-        boxes::seal_in_place(
-            &self.key,
-            &nonce::short(self.send_prefix, counter),
-            &mut out[start..],
-        );
+        let (tag, text) = out[start..].split_at_mut(TAG);
+        text[0] = to_box_flags(flags);
+        tag.copy_from_slice(&self.send.seal(&counter.to_be_bytes(), text, payload));
     }
 
     fn open(&mut self, mut body: BytesMut) -> Result<(u8, Bytes), ProtocolError> {
@@ -126,7 +121,9 @@ impl Cipher for CurveCipher {
             ));
         }
         let mut text = body.split_off(NAME.len() + 8);
-        if !boxes::open_in_place(&self.key, &nonce::short(self.recv_prefix, counter), &mut text) {
+        let (tag, boxed) = text.split_at_mut(TAG);
+        let tag: &[u8; TAG] = (&*tag).try_into().expect("16 bytes");
+        if !self.recv.open(&counter.to_be_bytes(), tag, boxed) {
             return Err(ProtocolError::BadCommand(CRYPTO));
         }
         self.last_recv = counter;

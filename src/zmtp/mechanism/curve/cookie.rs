@@ -13,10 +13,10 @@
 //! retires early.
 
 use super::boxes;
+use super::nacl::BoxKey;
 use super::nonce;
 use super::{KEY, TAG, same_bytes};
 use crate::zmtp::ProtocolError;
-use crypto_secretbox::{Key, KeyInit, XSalsa20Poly1305};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -114,15 +114,15 @@ pub(super) fn consume(cookie: &[u8]) -> Result<(), ProtocolError> {
     with_keys(|keys| keys.consume(cookie))
 }
 
-/// One cookie key (the cipher wipes its key when dropped).
-struct CookieKey(XSalsa20Poly1305);
+/// One cookie key (a secretbox key, wiped when dropped).
+struct CookieKey(BoxKey);
 
 impl CookieKey {
     /// A new random key.
     fn generate() -> Result<CookieKey, ProtocolError> {
         let mut key = Zeroizing::new([0u8; KEY]);
         nonce::fill_random(&mut key[..])?;
-        Ok(CookieKey(XSalsa20Poly1305::new(Key::from_slice(&key[..]))))
+        Ok(CookieKey(BoxKey::new(key)))
     }
 
     /// The cookie holding the client's transient public key `client` and our transient

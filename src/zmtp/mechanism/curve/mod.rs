@@ -17,6 +17,7 @@ mod cipher;
 mod client;
 mod cookie;
 mod keys;
+mod nacl;
 mod nonce;
 mod server;
 #[cfg(test)]

@@ -154,27 +154,21 @@ impl Poly1305 {
         }
         let [mut h0, mut h1, mut h2] = self.h;
         // Fully carried h ...
-        let mut c = h1 >> 44;
-        h1 &= M44;
-        h2 += c;
-        c = h2 >> 42;
-        h2 &= M42;
-        h0 += c * 5;
-        c = h0 >> 44;
-        h0 &= M44;
-        h1 += c;
-        c = h1 >> 44;
-        h1 &= M44;
-        h2 += c;
-        c = h2 >> 42;
-        h2 &= M42;
-        h0 += c * 5;
-        c = h0 >> 44;
-        h0 &= M44;
-        h1 += c;
+        // Two rounds of carries leave every limb within its width.
+        for _ in 0..2 {
+            let c = h1 >> 44;
+            h1 &= M44;
+            h2 += c;
+            let c = h2 >> 42;
+            h2 &= M42;
+            h0 += c * 5;
+            let c = h0 >> 44;
+            h0 &= M44;
+            h1 += c;
+        }
         // ... then h - p, kept when it does not go below zero (without a branch).
         let mut g0 = h0 + 5;
-        c = g0 >> 44;
+        let mut c = g0 >> 44;
         g0 &= M44;
         let mut g1 = h1 + c;
         c = g1 >> 44;

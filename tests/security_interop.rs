@@ -49,8 +49,13 @@ signal.alarm(cfg.get("alarm", 20))
 T = 5000
 ctx = zmq.Context()
 
+_say_lock = threading.Lock()
+
 def say(*words):
-    print(*words, flush=True)
+    # One line at a time: the ZAP handler and the monitor print from their own threads.
+    with _say_lock:
+        sys.stdout.write(" ".join(str(w) for w in words) + "\n")
+        sys.stdout.flush()
 
 def fail(why):
     say("FAIL", why)

@@ -15,6 +15,52 @@ pub(crate) fn from_now(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|d| after(Instant::now(), d))
 }
 
+/// Now, read from the kernel's coarse monotonic clock: never later than `Instant::now`, at
+/// most two ticks (a few milliseconds) earlier, and cheaper, for marks taken per message
+/// where that does not matter.
+pub(crate) fn coarse_now() -> Instant {
+    #[cfg(target_os = "linux")]
+    {
+        use std::sync::OnceLock;
+        // An `Instant` cannot be built from a clock reading: the coarse clock is measured
+        // from a pair of readings taken together once.
+        static BASE: OnceLock<(Instant, Duration)> = OnceLock::new();
+        // The base is moved back by a tick, as the reading it pairs with may lag by one:
+        // then no later reading comes out ahead of `Instant::now`.
+        let &(base, base_coarse) = BASE.get_or_init(|| {
+            let now = Instant::now();
+            let tick = coarse_tick();
+            (now.checked_sub(tick).unwrap_or(now), coarse_reading())
+        });
+        base + coarse_reading().saturating_sub(base_coarse)
+    }
+    #[cfg(not(target_os = "linux"))]
+    Instant::now()
+}
+
+#[cfg(target_os = "linux")]
+fn coarse_reading() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass; the clock id is valid on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
+/// The coarse clock's resolution.
+#[cfg(target_os = "linux")]
+fn coarse_tick() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_getres writes the timespec we pass; the clock id is valid on Linux.
+    unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -26,5 +72,22 @@ mod tests {
         assert_eq!(from_now(Some(Duration::MAX)), None);
         assert_eq!(from_now(None), None);
         assert!(after(now, Duration::from_secs(1)).is_some_and(|d| d > now));
+    }
+
+    #[test]
+    fn the_coarse_clock_moves_and_stays_behind_the_precise_one() {
+        let first = coarse_now();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while coarse_now() == first {
+            assert!(Instant::now() < deadline, "the coarse clock never moved");
+            std::thread::yield_now();
+        }
+        let (coarse, precise) = (coarse_now(), Instant::now());
+        assert!(coarse > first);
+        // The base pair is read together, coarse first: a tick of slack either way.
+        assert!(
+            coarse <= precise + Duration::from_millis(20),
+            "{coarse:?} vs {precise:?}"
+        );
     }
 }

@@ -7,10 +7,17 @@
 //!
 //! Receiver side: the sequence number announced (ZSEQ) for the next message, and the count of
 //! sequenced messages received, which is what ZACK counts.
+//!
+//! A ZSEQ holds for the messages after it too, each numbered one more than the last, until
+//! the next ZSEQ; one numbered 0 ends the numbering (the messages after it are not spooled).
+//! A sender announces only what the receiver cannot infer: a gap, the end of the numbering,
+//! or a low-water mark that moved, at most every [`LOW_EVERY`] messages. In a stream sent in
+//! order that is one command per [`LOW_EVERY`] messages instead of one per message.
 
 use crate::message::Parts;
 pub(crate) use crate::options::ReceiverId;
 use crate::pipe::Outgoing;
+use crate::zmtp::command::Command;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,9 +46,35 @@ pub(super) struct SenderAcks {
     confirmed: u64,
     /// Kernel mode: (stream offset where the message ends, sequence number).
     marks: VecDeque<(u64, u64)>,
+    /// Peer mode: what the receiver infers for the next message: (sequence number,
+    /// low-water mark, messages since the last ZSEQ), or `None` (it counts no numbers).
+    inferred: Option<(u64, u64, u32)>,
 }
 
+/// Messages a moved low-water mark waits, at most, to be announced with a ZSEQ.
+pub(super) const LOW_EVERY: u32 = 64;
+
 impl SenderAcks {
+    /// The ZSEQ to send before message `seq` (0: not spooled) with the low-water mark `low`,
+    /// if the receiver cannot infer it (see the module documentation).
+    pub fn announce(&mut self, seq: u64, low: u64) -> Option<Command> {
+        let inferred = self.inferred.take();
+        if seq == 0 {
+            return inferred.map(|(_, low, _)| Command::Seq { seq: 0, low });
+        }
+        let next = seq.checked_add(1).map(|next| (next, low, 0));
+        match inferred {
+            Some((expected, known, since)) if expected == seq && (known == low || since + 1 < LOW_EVERY) => {
+                self.inferred = seq.checked_add(1).map(|next| (next, known, since + 1));
+                None
+            }
+            _ => {
+                self.inferred = next;
+                Some(Command::Seq { seq, low })
+            }
+        }
+    }
+
     /// A spooled message was encoded; it ends at `stream_end` bytes into the connection.
     pub fn sent(&mut self, seq: u64, stream_end: u64, msg: &Parts) {
         if self.by_peer {
@@ -88,7 +121,8 @@ impl SenderAcks {
 pub(super) struct ReceiverAcks {
     /// The peer's stream id, when it is a spooled zocket sender.
     pub stream: Option<u64>,
-    /// (sequence number, sender's low-water mark) announced for the next message.
+    /// (sequence number, sender's low-water mark) of the next message: announced (ZSEQ), or
+    /// inferred from the last one.
     pub next_tag: Option<(u64, u64)>,
     /// How many sequenced messages of this connection the application has taken (or that
     /// were duplicates): the socket raises it, the connection acknowledges it (ZACK).
@@ -98,6 +132,18 @@ pub(super) struct ReceiverAcks {
 }
 
 impl ReceiverAcks {
+    /// A ZSEQ came: it numbers the next messages (0: none, see the module documentation).
+    pub fn announced(&mut self, seq: u64, low: u64) {
+        self.next_tag = (seq != 0).then_some((seq, low));
+    }
+
+    /// The tag of the message that just came; the next one is numbered one more.
+    pub fn take_tag(&mut self) -> Option<(u64, u64)> {
+        let tag = self.next_tag;
+        self.next_tag = tag.and_then(|(seq, low)| Some((seq.checked_add(1)?, low)));
+        tag
+    }
+
     /// The acknowledgement due, if the application took more since the last one.
     pub fn due(&mut self) -> Option<u64> {
         // Acquire: pairs with the socket's Release; nothing else is read through it, but the
@@ -132,6 +178,55 @@ mod tests {
         a.written(150, &mut done);
         assert_eq!(done, [5]);
         assert_eq!(a.take_unconfirmed().1, [6]);
+    }
+
+    /// Both ends of the inferred numbering: what the sender leaves out, the receiver infers,
+    /// for random streams of gaps, unspooled messages and moving marks.
+    #[test]
+    fn the_receiver_infers_every_number_the_sender_leaves_out() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let (mut tx, mut rx) = (SenderAcks::default(), ReceiverAcks::default());
+        let (mut seq, mut low, mut commands) = (0u64, 0u64, 0);
+        for _ in 0..100_000 {
+            let sent = match next() % 100 {
+                0 => 0,                                     // not spooled
+                1 => seq.saturating_add(2 + next() % 1000), // a gap (re-sent or skipped)
+                2 => next() % seq.max(1),                   // an older one again
+                3 => u64::MAX,                              // the end of the numbers
+                _ => seq.wrapping_add(1).max(1),            // in order
+            };
+            if next() % 10 == 0 {
+                low += next() % 5;
+            }
+            if let Some(Command::Seq { seq, low }) = tx.announce(sent, low) {
+                rx.announced(seq, low);
+                commands += 1;
+            }
+            let tag = rx.take_tag();
+            assert_eq!(tag.map(|(s, _)| s), (sent != 0).then_some(sent));
+            if let Some((_, seen)) = tag {
+                assert!(seen <= low, "a mark from the future");
+            }
+            if sent != 0 {
+                seq = sent;
+            }
+        }
+        assert!(commands < 20_000, "one ZSEQ per message or so: {commands}");
+    }
+
+    #[test]
+    fn a_moved_mark_is_announced_within_low_every_messages() {
+        let mut tx = SenderAcks::default();
+        assert!(tx.announce(1, 0).is_some());
+        let announced = (2..200u64).find(|&seq| tx.announce(seq, 7).is_some());
+        assert_eq!(announced, Some(1 + u64::from(LOW_EVERY)));
+        assert!(tx.announce(1 + u64::from(LOW_EVERY) + 1, 7).is_none());
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Backlog {
     /// Message `seq` was appended.
     pub fn appended(&mut self, seq: u64) {
         self.appended += 1;
-        let now = Instant::now();
+        let now = crate::deadline::coarse_now();
         if self.marks.back().is_none_or(|&(_, at)| now >= at + SAMPLE_EVERY) {
             if self.marks.len() >= MAX_MARKS {
                 let thinned = self.marks.iter().copied().step_by(2).collect();

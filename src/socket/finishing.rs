@@ -18,13 +18,14 @@
 //! still lose. Held copies count against their pipe's high-water mark, and a connection that
 //! sends one number twice is closed.
 
+use super::ordered_map::{Key, OrderedMap};
 use super::shared::SocketState;
 use crate::Delivery;
 use crate::error::{Error, Result};
 use crate::message::Parts;
 use crate::pipe::{ConnId, IoWake, Origin, PipeId};
 use crate::spool::Receipts;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Why a spooled sender's connection is closed when the receiver cannot follow its stream.
 pub(super) const PAST_BOUNDS: &str = "a spooled sender went past what the receiver remembers";
@@ -33,8 +34,6 @@ const SENT_TWICE: &str = "a spooled sender sent one sequence number twice on one
 /// Numbers of one stream awaited at most (dropped unread, to come again); past it the oldest
 /// is given up, with a warning.
 const MAX_AWAITED: usize = 1 << 16;
-
-type Key = (u64, u64);
 
 /// Where a receipt store keeps the receiver's identity (spooled senders' stream ids are odd).
 const IDENTITY_STREAM: u64 = 0;
@@ -46,9 +45,9 @@ pub(crate) struct Finishing {
     /// Messages are finished by `Socket::ack`, not by the next receive.
     pub manual: bool,
     /// Messages queued or taken, not yet done, by (stream, seq).
-    pending: BTreeMap<Key, Pending>,
+    pending: OrderedMap<Pending>,
     /// Taken by the application and not yet done, by (stream, seq).
-    taken: BTreeMap<Key, Taken>,
+    taken: OrderedMap<Taken>,
     /// Dropped unread with their connection, with receipts: they come again.
     awaited: BTreeSet<Key>,
 }
@@ -86,7 +85,7 @@ impl Finishing {
     /// The lowest number of `stream` that is not done: pending or awaited.
     fn lowest_open(&self, stream: u64) -> Option<u64> {
         let range = (stream, 0)..=(stream, u64::MAX);
-        let pending = self.pending.range(range.clone()).next().map(|(k, _)| k.1);
+        let pending = self.pending.first_of(stream).map(|k| k.1);
         let awaited = self.awaited.range(range).next().map(|k| k.1);
         match (pending, awaited) {
             (Some(p), Some(a)) => Some(p.min(a)),
@@ -130,7 +129,7 @@ impl SocketState {
     /// Finishes every message taken (automatic acknowledgement, at the next receive).
     pub(super) fn finish_taken(&mut self) -> Result<()> {
         let mut streams = Vec::new();
-        for (&(stream, _), taken) in &mut self.finishing.taken {
+        for (&(stream, _), taken) in self.finishing.taken.iter_mut() {
             taken.finished = true;
             if streams.last() != Some(&stream) {
                 streams.push(stream);

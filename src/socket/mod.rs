@@ -16,6 +16,7 @@ mod lifecycle;
 pub use lifecycle::{NOTIFY_CONNECT, NOTIFY_DISCONNECT};
 mod monitoring;
 mod options;
+mod ordered_map;
 mod polled;
 mod readiness;
 mod readiness_api;

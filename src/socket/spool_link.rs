@@ -45,6 +45,13 @@ struct Work {
     idle: bool,
 }
 
+impl Work {
+    /// Whether lost deliveries wait to be re-queued, or are being re-queued.
+    fn requeues_waiting(&self) -> bool {
+        !self.requeued.is_empty() || self.requeue_in_flight || self.requeues_applying
+    }
+}
+
 /// The delivery shared by a socket's threads (see the module documentation).
 pub(crate) struct SpoolLink {
     delivery: Mutex<Delivery>,
@@ -57,6 +64,9 @@ pub(crate) struct SpoolLink {
     /// spooled message) and whether everything appended is confirmed (for the linger).
     low: AtomicU64,
     drained: AtomicBool,
+    /// Mirrors [`Work::requeues_waiting`], stored under the work's lock at each change, for
+    /// the sending threads' look per append.
+    requeues: AtomicBool,
     /// The application's check-back for prepared batches left by an earlier run, and the
     /// batches it answered `Unknown` about, asked again every [`RECHECK`] (`batch`).
     pub(super) checkback: Mutex<Option<super::batch::CheckbackFn>>,
@@ -78,6 +88,7 @@ impl SpoolLink {
         let link = SpoolLink {
             low: AtomicU64::new(delivery.low_water()),
             drained: AtomicBool::new(delivery.is_drained()),
+            requeues: AtomicBool::new(false),
             delivery: Mutex::new(delivery),
             room: Sleepers::default(),
             work: Mutex::new(Work::default()),
@@ -104,6 +115,7 @@ impl SpoolLink {
     fn request(&self, change: impl FnOnce(&mut Work)) {
         let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
         change(&mut work);
+        self.requeues.store(work.requeues_waiting(), Ordering::Release);
         if work.idle {
             work.idle = false;
             drop(work);
@@ -154,8 +166,7 @@ impl SpoolLink {
 
     /// Whether lost deliveries wait to be re-queued by the spool thread's next round.
     fn requeues_waiting(&self) -> bool {
-        let work = self.work.lock().unwrap_or_else(|e| e.into_inner());
-        !work.requeued.is_empty() || work.requeue_in_flight || work.requeues_applying
+        self.requeues.load(Ordering::Acquire)
     }
 
     /// Everything dispatched and not yet confirmed is to be sent again, lowest first, before
@@ -317,6 +328,7 @@ impl SpoolLink {
                 let taken = std::mem::take(&mut *work);
                 work.stop = taken.stop;
                 work.requeues_applying = !taken.requeued.is_empty() || taken.requeue_in_flight;
+                self.requeues.store(work.requeues_waiting(), Ordering::Release);
                 return Some(taken);
             }
             if stop {
@@ -346,10 +358,10 @@ impl SpoolLink {
                 delivery.requeue_in_flight();
             }
             // Applied: senders see them in the delivery now (lock order: delivery, then work).
-            self.work
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .requeues_applying = false;
+            let mut w = self.work.lock().unwrap_or_else(|e| e.into_inner());
+            w.requeues_applying = false;
+            self.requeues.store(w.requeues_waiting(), Ordering::Release);
+            drop(w);
             self.publish(&delivery);
         }
         self.room.wake_all();

@@ -25,11 +25,12 @@ mod durability;
 mod inspect;
 mod mapped;
 mod prepared;
+mod reader;
 mod recovery;
 #[cfg(test)]
 mod tests;
 
-use super::record::{self, Decoded};
+use super::record;
 use super::{Spool, SpoolError};
 use bytes::{Bytes, BytesMut};
 use cache::RecentCache;
@@ -39,6 +40,7 @@ use durability::Durability;
 pub use inspect::{SegmentReport, SpoolReport, inspect};
 use mapped::{Mapping, map_active};
 use prepared::PreparedStore;
+use reader::{SegmentReader, Step};
 use recovery::recover_segments;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -55,13 +57,6 @@ struct Segment {
     /// Damaged byte ranges `(start, end)` skipped on open ([`OnCorruption::Skip`]): reads
     /// jump from `start` to the valid record at `end`.
     holes: Vec<(u64, u64)>,
-}
-
-/// Where the last disk read stopped, so the next one in order continues from there.
-struct ReadCursor {
-    segment_first: u64,
-    offset: u64,
-    next_seq: u64,
 }
 
 /// A spool kept in a directory of segment files. See the module documentation for the format.
@@ -95,7 +90,8 @@ pub struct FileSpool {
     acked: u64,
     size: u64,
     cache: RecentCache,
-    cursor: Option<ReadCursor>,
+    /// Where the last disk read stopped, so that the next one in order goes on from there.
+    reader: Option<SegmentReader>,
     stream_id: u64,
     corruptions: Vec<SpoolError>,
     encode_buf: BytesMut,
@@ -189,7 +185,7 @@ impl FileSpool {
             next_seq,
             acked,
             size,
-            cursor: None,
+            reader: None,
             stream_id,
             corruptions,
             encode_buf: BytesMut::new(),
@@ -260,11 +256,11 @@ impl FileSpool {
             let seg = self.segments.pop_front().expect("front");
             self.size -= seg.len;
             if self
-                .cursor
+                .reader
                 .as_ref()
-                .is_some_and(|c| c.segment_first == seg.first_seq)
+                .is_some_and(|r| r.segment_first() == seg.first_seq)
             {
-                self.cursor = None;
+                self.reader = None;
             }
             self.durability.dir_changed();
         }
@@ -366,51 +362,35 @@ impl FileSpool {
         }
         let (first_seq, seg_len, path) = (seg.first_seq, seg.len, seg.path.clone());
         let holes = seg.holes.clone();
-        let mut offset = match &self.cursor {
-            Some(c) if c.segment_first == first_seq && c.next_seq <= seq => c.offset,
-            _ => 0,
+        let mut reader = match self.reader.take() {
+            Some(r) if r.serves(first_seq, seq) => r,
+            _ => SegmentReader::open(&path, first_seq).map_err(io_err(&path))?,
         };
-        let file = File::open(&path).map_err(io_err(&path))?;
-        let mut header = [0u8; record::HEADER_LEN];
-        while offset < seg_len {
-            if let Some(&(_, end)) = holes.iter().find(|&&(start, _)| start == offset) {
-                offset = end;
-                continue;
-            }
-            file.read_exact_at(&mut header, offset).map_err(io_err(&path))?;
-            let body_len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
-            let total = record::HEADER_LEN as u64 + u64::from(body_len);
-            if body_len > record::MAX_BODY || offset + total > seg_len {
-                return self.damaged(&path, offset, "implausible record length");
-            }
-            let mut buf = vec![0u8; total as usize];
-            file.read_exact_at(&mut buf, offset).map_err(io_err(&path))?;
-            match record::decode(&Bytes::from(buf)) {
-                Decoded::Record {
-                    seq: found, frames, ..
-                } => {
-                    offset += total;
+        loop {
+            match reader.next(seg_len, &holes).map_err(io_err(&path))? {
+                Step::Record { seq: found, frames } => {
                     if found == seq {
-                        self.cursor = Some(ReadCursor {
-                            segment_first: first_seq,
-                            offset,
-                            next_seq: found + 1,
-                        });
+                        self.reader = Some(reader);
                         return Ok(Some(frames));
                     }
                     if found > seq {
                         return Ok(None); // skipped on open as damaged
                     }
                 }
-                Decoded::Incomplete => return self.damaged(&path, offset, "truncated record"),
-                Decoded::Corrupt(reason) => {
-                    // Damaged since the open: this record only, its length is plausible.
+                Step::End => return Ok(None),
+                Step::Damaged {
+                    offset,
+                    reason,
+                    skippable,
+                } => {
+                    // Damaged since the open. A plausible length lets the reader go on past it.
                     self.damaged(&path, offset, reason)?;
-                    offset += total;
+                    if !skippable {
+                        return Ok(None);
+                    }
                 }
             }
         }
-        Ok(None)
     }
 
     fn damaged(
@@ -470,8 +450,7 @@ impl Spool for FileSpool {
         self.size += len;
         self.next_seq += 1;
         self.cache.insert(seq, frames);
-        self.durability.appended();
-        self.after_append()?;
+        self.durability.after_append()?;
         Ok(seq)
     }
 

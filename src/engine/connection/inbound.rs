@@ -36,7 +36,7 @@ impl Connection {
     /// else queued for [`Connection::deliver`]. Fails when the peer goes past the bytes the
     /// pattern lets it have in flight.
     pub(super) fn take_message(&mut self, mut msg: Parts) -> Result<(), CloseReason> {
-        let tag = self.rx_acks.next_tag.take();
+        let tag = self.rx_acks.take_tag();
         if self.rx_acks.stream.is_some() {
             msg.insert(0, tag_frame(tag));
         }

@@ -336,7 +336,7 @@ impl Connection {
                     self.zap = Some(auth::ZapWait { query, ticket: None });
                     break;
                 }
-                Ok(Some(Event::Seq { seq, low })) => self.rx_acks.next_tag = Some((seq, low)),
+                Ok(Some(Event::Seq { seq, low })) => self.rx_acks.announced(seq, low),
                 Ok(Some(Event::PeerTtl(ttl))) => self.heartbeat.on_peer_ttl(ttl, Instant::now()),
                 Ok(Some(Event::Ack(count))) => {
                     let mut confirmed = Vec::new();

@@ -89,8 +89,10 @@ impl Connection {
                     Read::Empty | Read::Closed => break,
                 },
             };
-            if seq != 0 && self.tx_acks.by_peer {
-                self.proto.send_command(&Command::Seq { seq, low }, &mut self.out);
+            if self.tx_acks.by_peer
+                && let Some(announce) = self.tx_acks.announce(seq, low)
+            {
+                self.proto.send_command(&announce, &mut self.out);
             }
             self.proto.encode_message(&msg, &mut self.out);
             messages += 1;

@@ -21,12 +21,15 @@ use super::FsyncPolicy;
 use super::dir::{fsync_dir, io_err, store_acked};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often `Never` still records the acknowledgement mark.
 const ACK_FILE_INTERVAL: Duration = Duration::from_millis(100);
+/// Appends between two looks at the clock for it (see [`Durability::after_append`]).
+const ACK_CHECK_EVERY: u64 = 64;
 
 /// A spool's durability state, and its sync thread under `Every`.
 pub(super) struct Durability {
@@ -57,6 +60,8 @@ struct Shared {
     changed: Condvar,
     /// Held for a whole flush: one writer of `acked.tmp` at a time.
     flushing: Mutex<()>,
+    /// Whether `State::failure` is set: read per append without the lock.
+    failed: AtomicBool,
 }
 
 struct State {
@@ -122,6 +127,7 @@ impl Durability {
             }),
             changed: Condvar::new(),
             flushing: Mutex::new(()),
+            failed: AtomicBool::new(false),
         });
         let thread = match policy {
             FsyncPolicy::Every(period) => {
@@ -181,6 +187,40 @@ impl Durability {
         }
     }
 
+    /// Data was appended to the active segment: [`Durability::appended`] and
+    /// [`Durability::after_change`] under one lock, as appends come by the million. Under
+    /// `Never` the age of the `acked` file is looked at every [`ACK_CHECK_EVERY`] appends only
+    /// (acknowledgements look at it each time).
+    pub fn after_append(&self) -> Result<(), SpoolError> {
+        let due = {
+            let mut st = self.shared.lock();
+            if let Some(f) = &st.failure {
+                return Err(f.to_error());
+            }
+            st.data_dirty = true;
+            st.changes += 1;
+            let since = *st.dirty_since.get_or_insert_with(|| {
+                if self.thread.is_some() {
+                    self.shared.changed.notify_all();
+                }
+                Instant::now()
+            });
+            match self.policy {
+                FsyncPolicy::Every(_) => false,
+                FsyncPolicy::Always => !self.grouped,
+                FsyncPolicy::Never => {
+                    st.changes.is_multiple_of(ACK_CHECK_EVERY)
+                        && st.acked != st.acked_persisted
+                        && since.elapsed() >= ACK_FILE_INTERVAL
+                }
+            }
+        };
+        if due {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Applies the caller's side of the policy after a change, and reports an earlier
     /// failure (of this call or of the sync thread).
     pub fn after_change(&self) -> Result<(), SpoolError> {
@@ -230,6 +270,9 @@ impl Durability {
 
     /// The failure kept from an earlier flush, if any.
     pub fn check(&self) -> Result<(), SpoolError> {
+        if !self.shared.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match &self.shared.lock().failure {
             Some(f) => Err(f.to_error()),
             None => Ok(()),
@@ -241,6 +284,7 @@ impl Durability {
         let mut st = self.shared.lock();
         if st.failure.is_none() {
             st.failure = Some(failure_of(err));
+            self.shared.failed.store(true, Ordering::Release);
         }
     }
 
@@ -371,7 +415,10 @@ impl Shared {
                 st.data_syncs += u64::from(*synced_data);
                 st.dir_syncs += u64::from(*synced_dir);
             }
-            Err(e) => st.failure = Some(failure_of(e)),
+            Err(e) => {
+                st.failure = Some(failure_of(e));
+                self.failed.store(true, Ordering::Release);
+            }
         }
         drop(st);
         self.changed.notify_all();

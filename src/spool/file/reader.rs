@@ -1,0 +1,201 @@
+//! Reading a segment's records back in order, a chunk at a time.
+//!
+//! Messages come back from the disk when the backlog has outgrown the recent cache: one
+//! after the other, in order, often millions of them. A `pread` per record (and an `open` per
+//! read) cost more than the rest of a spooled send together; a chunk read serves hundreds of
+//! small records with one system call.
+
+use crate::spool::record::{self, Decoded};
+use bytes::{Bytes, BytesMut};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// How much is read at once.
+const CHUNK: usize = 256 << 10;
+
+/// Records larger than this are read on their own, into a buffer that becomes their frames:
+/// copying them out of a chunk would cost more than the read saves.
+const ALONE: u64 = (CHUNK / 4) as u64;
+
+/// What [`SegmentReader::next`] found.
+pub(super) enum Step {
+    Record {
+        seq: u64,
+        frames: Vec<Bytes>,
+    },
+    /// The end of the segment's valid data.
+    End,
+    /// A damaged record at `offset`; `skippable` if its length is plausible, and the reader
+    /// has moved past it.
+    Damaged {
+        offset: u64,
+        reason: &'static str,
+        skippable: bool,
+    },
+}
+
+/// An open segment, read forward from a position, through a chunk of its bytes.
+pub(super) struct SegmentReader {
+    segment_first: u64,
+    file: File,
+    /// Bytes of the file from offset `chunk_at` on.
+    chunk: Bytes,
+    chunk_at: u64,
+    /// The next record's offset and the lowest number it can have.
+    offset: u64,
+    next_seq: u64,
+}
+
+impl SegmentReader {
+    /// Opens the segment at `path`, whose first record is `segment_first`, at its start.
+    pub fn open(path: &Path, segment_first: u64) -> io::Result<SegmentReader> {
+        Ok(SegmentReader {
+            segment_first,
+            file: File::open(path)?,
+            chunk: Bytes::new(),
+            chunk_at: 0,
+            offset: 0,
+            next_seq: segment_first,
+        })
+    }
+
+    /// Whether reading on from here reaches record `seq` of segment `segment_first`.
+    pub fn serves(&self, segment_first: u64, seq: u64) -> bool {
+        self.segment_first == segment_first && self.next_seq <= seq
+    }
+
+    /// Which segment this reads.
+    pub fn segment_first(&self) -> u64 {
+        self.segment_first
+    }
+
+    /// The next record before `seg_len` (the segment's valid length), jumping over `holes`
+    /// (damaged ranges skipped on open, as `(start, end)`).
+    pub fn next(&mut self, seg_len: u64, holes: &[(u64, u64)]) -> io::Result<Step> {
+        while let Some(&(_, end)) = holes.iter().find(|&&(start, _)| start == self.offset) {
+            self.offset = end;
+        }
+        let offset = self.offset;
+        if offset + record::HEADER_LEN as u64 > seg_len {
+            return Ok(match offset >= seg_len {
+                true => Step::End,
+                false => damaged(offset, "truncated record", false),
+            });
+        }
+        let header = self.window(record::HEADER_LEN as u64, seg_len)?;
+        let body_len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
+        let total = record::HEADER_LEN as u64 + u64::from(body_len);
+        if body_len > record::MAX_BODY || offset + total > seg_len {
+            return Ok(damaged(offset, "implausible record length", false));
+        }
+        let alone = total > ALONE;
+        let bytes = match alone {
+            true => self.read_alone(total)?,
+            false => self.window(total, seg_len)?,
+        };
+        self.offset += total;
+        match record::decode(&bytes) {
+            Decoded::Record { seq, frames, .. } => {
+                self.next_seq = seq + 1;
+                let frames = match alone {
+                    true => frames,
+                    // Copied, so that a message kept long does not keep the whole chunk.
+                    false => frames.iter().map(|f| Bytes::copy_from_slice(f)).collect(),
+                };
+                Ok(Step::Record { seq, frames })
+            }
+            Decoded::Incomplete => Ok(damaged(offset, "truncated record", false)),
+            Decoded::Corrupt(reason) => Ok(damaged(offset, reason, true)),
+        }
+    }
+
+    /// The `len` bytes at the reader's offset, from the chunk, which is read again from there
+    /// if it does not hold them.
+    fn window(&mut self, len: u64, seg_len: u64) -> io::Result<Bytes> {
+        let start = self.offset;
+        let in_chunk = start >= self.chunk_at && start + len <= self.chunk_at + self.chunk.len() as u64;
+        if !in_chunk {
+            let want = (CHUNK as u64).max(len).min(seg_len - start) as usize;
+            // Reused when no frame refers into it (they are copied out), else a fresh one.
+            let mut buf = std::mem::take(&mut self.chunk)
+                .try_into_mut()
+                .unwrap_or_else(|_| BytesMut::new());
+            buf.clear();
+            buf.resize(want, 0);
+            self.file.read_exact_at(&mut buf, start)?;
+            self.chunk = buf.freeze();
+            self.chunk_at = start;
+        }
+        let from = (start - self.chunk_at) as usize;
+        Ok(self.chunk.slice(from..from + len as usize))
+    }
+
+    /// A large record read into its own buffer.
+    fn read_alone(&mut self, total: u64) -> io::Result<Bytes> {
+        let mut buf = vec![0u8; total as usize];
+        self.file.read_exact_at(&mut buf, self.offset)?;
+        Ok(Bytes::from(buf))
+    }
+}
+
+fn damaged(offset: u64, reason: &'static str, skippable: bool) -> Step {
+    Step::Damaged {
+        offset,
+        reason,
+        skippable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spool::Spool;
+    use crate::spool::file::{FileSpool, FileSpoolConfig, FsyncPolicy};
+    use bytes::Bytes;
+
+    fn message(i: u64) -> Vec<Bytes> {
+        // Sizes around the chunk's and `ALONE`'s edges, and frames of several kinds.
+        let len = match i % 97 {
+            0 => 3 * super::ALONE as usize,
+            1 => super::ALONE as usize - 40,
+            n => (n * n * 7 % 3000) as usize,
+        };
+        let fill = (i % 251) as u8;
+        vec![
+            Bytes::from(vec![fill; len]),
+            Bytes::from(i.to_be_bytes().to_vec()),
+        ]
+    }
+
+    /// With no cache, every read goes through the reader: in order while the segment grows
+    /// under it, then out of order, across segments and chunk edges.
+    #[test]
+    fn reads_every_record_back_in_and_out_of_order() {
+        let dir = std::env::temp_dir().join(format!("zocket-reader-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = FileSpoolConfig {
+            cache_bytes: 0,
+            segment_size: 4 << 20,
+            fsync: FsyncPolicy::Never,
+            ..FileSpoolConfig::default()
+        };
+        let mut spool = FileSpool::open_with(&dir, config).unwrap();
+        let mut read = 1;
+        for i in 1..=3000u64 {
+            assert_eq!(spool.append(&message(i)).unwrap(), i);
+            if i % 7 == 0 {
+                while read <= i {
+                    assert_eq!(spool.read(read).unwrap(), Some(message(read)), "record {read}");
+                    read += 1;
+                }
+            }
+        }
+        for i in [2999, 5, 1500, 6, 7, 2000, 97, 98, 1, 3000] {
+            assert_eq!(spool.read(i).unwrap(), Some(message(i)), "record {i}");
+        }
+        assert_eq!(spool.read(3001).unwrap(), None);
+        drop(spool);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

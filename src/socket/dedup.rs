@@ -21,6 +21,7 @@
 //! forgetting is logged.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hasher};
 
 /// The bounds of a [`Dedup`].
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +58,7 @@ pub(crate) enum DedupFull {
 /// See the module documentation.
 #[derive(Default)]
 pub(crate) struct Dedup {
-    streams: HashMap<u64, Window>,
+    streams: HashMap<u64, Window, StreamHash>,
     limits: DedupLimits,
     /// Runs kept over all streams.
     runs: usize,
@@ -72,6 +73,9 @@ struct Window {
     /// Delivered numbers above `low`, as runs `first → last` (inclusive), neither overlapping
     /// nor adjacent.
     runs: BTreeMap<u64, u64>,
+    /// No delivered number is above this (the last run's end, or higher once runs were
+    /// dropped): numbers past it are answered without a look into `runs`.
+    top: u64,
     /// Live connections of this stream.
     connections: u32,
     /// `Dedup::clock` when last used.
@@ -81,15 +85,26 @@ struct Window {
 impl Window {
     fn contains(&self, seq: u64) -> bool {
         seq <= self.low
-            || self
-                .runs
-                .range(..=seq)
-                .next_back()
-                .is_some_and(|(_, &last)| seq <= last)
+            || seq <= self.top
+                && self
+                    .runs
+                    .range(..=seq)
+                    .next_back()
+                    .is_some_and(|(_, &last)| seq <= last)
     }
 
     /// Adds `seq` (known absent); returns how many runs were added (1, 0 or -1).
     fn insert(&mut self, seq: u64) -> isize {
+        let top = self.top;
+        self.top = top.max(seq);
+        // The common case: the next number of a stream received in order.
+        if seq > top
+            && let Some(mut last) = self.runs.last_entry()
+            && *last.get() + 1 == seq
+        {
+            *last.get_mut() = seq;
+            return 0;
+        }
         let before = self.runs.range(..seq).next_back().map(|(&f, &l)| (f, l));
         let after = seq
             .checked_add(1)
@@ -284,6 +299,52 @@ impl Dedup {
     /// Whether `seq` of `stream` was delivered already.
     pub fn is_duplicate(&self, stream: u64, seq: u64) -> bool {
         self.streams.get(&stream).is_some_and(|w| w.contains(seq))
+    }
+}
+
+/// Hashes stream ids, looked up several times per message: a multiply folded over a key
+/// drawn per receiver, which peers cannot see (they choose their stream ids), instead of
+/// SipHash's rounds. Lookups are bounded by [`DedupLimits::streams`] anyway.
+#[derive(Clone, Copy)]
+struct StreamHash(u64);
+
+impl Default for StreamHash {
+    fn default() -> StreamHash {
+        StreamHash(std::collections::hash_map::RandomState::new().hash_one(0u64) | 1)
+    }
+}
+
+impl BuildHasher for StreamHash {
+    type Hasher = StreamHasher;
+    fn build_hasher(&self) -> StreamHasher {
+        StreamHasher {
+            key: self.0,
+            state: 0,
+        }
+    }
+}
+
+struct StreamHasher {
+    key: u64,
+    state: u64,
+}
+
+impl Hasher for StreamHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let product = u128::from(self.state ^ n ^ self.key) * u128::from(self.key.rotate_left(32) | 1);
+        self.state = (product as u64) ^ ((product >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.state
     }
 }
 

@@ -61,16 +61,16 @@ impl<V> OrderedMap<V> {
     }
 
     pub fn get(&self, key: &Key) -> Option<&V> {
-        match self.ring.binary_search_by_key(key, |(k, _)| *k) {
-            Ok(i) => self.ring[i].1.as_ref(),
-            Err(_) => self.rest.get(key),
+        match self.ring_index(key) {
+            Some(i) => self.ring[i].1.as_ref(),
+            None => self.rest.get(key),
         }
     }
 
     pub fn get_mut(&mut self, key: &Key) -> Option<&mut V> {
-        match self.ring.binary_search_by_key(key, |(k, _)| *k) {
-            Ok(i) => self.ring[i].1.as_mut(),
-            Err(_) => self.rest.get_mut(key),
+        match self.ring_index(key) {
+            Some(i) => self.ring[i].1.as_mut(),
+            None => self.rest.get_mut(key),
         }
     }
 
@@ -131,8 +131,17 @@ impl<V> OrderedMap<V> {
     }
 
     fn ring_slot(&mut self, key: &Key) -> Option<&mut Option<V>> {
-        let i = self.ring.binary_search_by_key(key, |(k, _)| *k).ok()?;
+        let i = self.ring_index(key)?;
         Some(&mut self.ring[i].1)
+    }
+
+    /// Where `key` is in the ring. A key past the last, the common look-up (of a message that
+    /// just came), is answered without a search.
+    fn ring_index(&self, key: &Key) -> Option<usize> {
+        if self.ring.back().is_none_or(|(last, _)| last < key) {
+            return None;
+        }
+        self.ring.binary_search_by_key(key, |(k, _)| *k).ok()
     }
 
     fn trim_front(&mut self) {

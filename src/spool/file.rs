@@ -363,9 +363,12 @@ impl FileSpool {
         let (first_seq, seg_len, path) = (seg.first_seq, seg.len, seg.path.clone());
         let holes = seg.holes.clone();
         let mut reader = match self.reader.take() {
-            Some(r) if r.serves(first_seq, seq) => r,
-            _ => SegmentReader::open(&path, first_seq).map_err(io_err(&path))?,
+            Some(r) => r,
+            None => SegmentReader::open(&path, first_seq).map_err(io_err(&path))?,
         };
+        if !reader.serves(first_seq, seq) {
+            reader = SegmentReader::open(&path, first_seq).map_err(io_err(&path))?;
+        }
         loop {
             match reader.next(seg_len, &holes).map_err(io_err(&path))? {
                 Step::Record { seq: found, frames } => {

@@ -70,8 +70,9 @@ pub struct FileSpoolConfig {
     pub quota: Option<u64>,
     /// Damaged records: fail or skip (default: fail).
     pub on_corruption: OnCorruption,
-    /// Recently appended messages kept in memory too, so that delivering them does not read
-    /// the disk back (default 8 MiB).
+    /// Recently appended messages of 512 bytes or more kept in memory too, so that
+    /// delivering them does not read them back (default 8 MiB). Smaller ones are read back
+    /// in order, 256 KiB of the segment at a time, which costs less than keeping them.
     pub cache_bytes: usize,
 }
 

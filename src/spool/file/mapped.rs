@@ -136,9 +136,34 @@ impl Mapping {
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
+        self.populate(self.allocated, target);
         self.allocated = target;
         Ok(())
     }
+
+    /// Faults in the pages of `from..to` (just allocated) in one call, so that the stores do
+    /// not take a page fault each, some 45 of them per fault for 64-byte messages. Where the
+    /// kernel cannot (before Linux 5.14), the stores fault them in one by one as before.
+    #[cfg(target_os = "linux")]
+    fn populate(&self, from: u64, to: u64) {
+        let page = page_size();
+        let start = from / page * page;
+        let Ok(len) = usize::try_from(to - start) else {
+            return;
+        };
+        // SAFETY: `start..to` lies within the mapping (`to` is at most its capacity); the
+        // advice only faults pages in, it changes no contents.
+        unsafe {
+            libc::madvise(
+                self.base.add(start as usize).cast(),
+                len,
+                libc::MADV_POPULATE_WRITE,
+            );
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn populate(&self, _: u64, _: u64) {}
 }
 
 impl Drop for Mapping {

@@ -7,6 +7,7 @@
 
 use crate::spool::record::{self, Decoded};
 use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -15,8 +16,8 @@ use std::path::Path;
 /// How much is read at once.
 const CHUNK: usize = 256 << 10;
 
-/// Records larger than this are read on their own, into a buffer that becomes their frames:
-/// copying them out of a chunk would cost more than the read saves.
+/// Records larger than this are read on their own, into a buffer that becomes their frames,
+/// so that a large message does not keep a chunk alive, nor a chunk hold a large message.
 const ALONE: u64 = (CHUNK / 4) as u64;
 
 /// What [`SegmentReader::next`] found.
@@ -46,7 +47,14 @@ pub(super) struct SegmentReader {
     /// The next record's offset and the lowest number it can have.
     offset: u64,
     next_seq: u64,
+    /// (number, offset) of the records read last, oldest first: two threads take turns
+    /// reading the backlog in order (a sender catching up, the spool thread), each from a
+    /// little behind where the other stopped.
+    recent: VecDeque<(u64, u64)>,
 }
+
+/// Records remembered in [`SegmentReader::recent`].
+const RECENT: usize = 4096;
 
 impl SegmentReader {
     /// Opens the segment at `path`, whose first record is `segment_first`, at its start.
@@ -58,12 +66,26 @@ impl SegmentReader {
             chunk_at: 0,
             offset: 0,
             next_seq: segment_first,
+            recent: VecDeque::new(),
         })
     }
 
-    /// Whether reading on from here reaches record `seq` of segment `segment_first`.
-    pub fn serves(&self, segment_first: u64, seq: u64) -> bool {
-        self.segment_first == segment_first && self.next_seq <= seq
+    /// Whether reading on from here reaches record `seq` of segment `segment_first`, after
+    /// stepping back to it if it was read lately.
+    pub fn serves(&mut self, segment_first: u64, seq: u64) -> bool {
+        if self.segment_first != segment_first {
+            return false;
+        }
+        if self.next_seq <= seq {
+            return true;
+        }
+        let Ok(i) = self.recent.binary_search_by_key(&seq, |&(s, _)| s) else {
+            return false;
+        };
+        self.offset = self.recent[i].1;
+        self.next_seq = seq;
+        self.recent.truncate(i);
+        true
     }
 
     /// Which segment this reads.
@@ -99,11 +121,16 @@ impl SegmentReader {
         match record::decode(&bytes) {
             Decoded::Record { seq, frames, .. } => {
                 self.next_seq = seq + 1;
-                let frames = match alone {
-                    true => frames,
-                    // Copied, so that a message kept long does not keep the whole chunk.
-                    false => frames.iter().map(|f| Bytes::copy_from_slice(f)).collect(),
-                };
+                if self.recent.len() == RECENT {
+                    self.recent.pop_front();
+                }
+                if self.recent.back().is_none_or(|&(last, _)| last < seq) {
+                    self.recent.push_back((seq, offset));
+                }
+                // Slices of the chunk, not copies: a message read back lives until its
+                // connection wrote it (or, for a peer that keeps receipts, until it is
+                // confirmed), and the ones in flight are mostly neighbours, so they keep a
+                // few chunks alive, not one each.
                 Ok(Step::Record { seq, frames })
             }
             Decoded::Incomplete => Ok(damaged(offset, "truncated record", false)),
@@ -118,7 +145,7 @@ impl SegmentReader {
         let in_chunk = start >= self.chunk_at && start + len <= self.chunk_at + self.chunk.len() as u64;
         if !in_chunk {
             let want = (CHUNK as u64).max(len).min(seg_len - start) as usize;
-            // Reused when no frame refers into it (they are copied out), else a fresh one.
+            // Reused when no frame refers into it any more, else a fresh one.
             let mut buf = std::mem::take(&mut self.chunk)
                 .try_into_mut()
                 .unwrap_or_else(|_| BytesMut::new());
@@ -190,6 +217,20 @@ mod tests {
                     read += 1;
                 }
             }
+        }
+        // Two readers taking turns, each a little behind the other (a sender catching up,
+        // the spool thread): served by stepping back, not by reading from the start.
+        let mut behind = 1;
+        for ahead in (33..=3000u64).step_by(32) {
+            for i in ahead - 32..ahead {
+                assert_eq!(spool.read(i).unwrap(), Some(message(i)), "record {i}");
+            }
+            assert_eq!(
+                spool.read(behind).unwrap(),
+                Some(message(behind)),
+                "record {behind}"
+            );
+            behind += 31;
         }
         for i in [2999, 5, 1500, 6, 7, 2000, 97, 98, 1, 3000] {
             assert_eq!(spool.read(i).unwrap(), Some(message(i)), "record {i}");

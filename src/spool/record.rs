@@ -96,24 +96,33 @@ pub(crate) enum Decoded {
 
 /// Decodes the record at the start of `buf`.
 pub(crate) fn decode(buf: &Bytes) -> Decoded {
-    if buf.len() < HEADER_LEN {
+    decode_at(buf, 0)
+}
+
+/// Decodes the record at offset `start` of `buf`. The checks read `buf` in place; only the
+/// frames are made into `Bytes`, slices of it (a reference count each).
+pub(crate) fn decode_at(buf: &Bytes, start: usize) -> Decoded {
+    let bytes = buf.get(start..).unwrap_or_default();
+    if bytes.len() < HEADER_LEN {
         return Decoded::Incomplete;
     }
-    let body_len = u32::from_le_bytes(buf[0..4].try_into().expect("4 bytes"));
-    let crc = u32::from_le_bytes(buf[4..8].try_into().expect("4 bytes"));
+    let body_len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes"));
+    let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
     if !(12..=MAX_BODY).contains(&body_len) {
         return Decoded::Corrupt("implausible record length");
     }
     let total = HEADER_LEN + body_len as usize;
-    if buf.len() < total {
+    if bytes.len() < total {
         return Decoded::Incomplete;
     }
-    let body = buf.slice(HEADER_LEN..total);
-    if crc32c::extend(0, &body) != crc {
+    let body = &bytes[HEADER_LEN..total];
+    if crc32c::extend(0, body) != crc {
         return Decoded::Corrupt("checksum mismatch");
     }
-    match parse_body(body) {
-        Some((seq, frames, mark)) => Decoded::Record {
+    let mut frames = Vec::new();
+    let body_at = start + HEADER_LEN;
+    match parse_body(body, |range| frames.push(buf.slice(body_at + range.start..body_at + range.end))) {
+        Some((seq, mark)) => Decoded::Record {
             seq,
             frames,
             len: total,
@@ -148,35 +157,38 @@ pub(crate) fn find_record(buf: &Bytes, damaged_at: usize, min_seq: u64) -> Optio
     None
 }
 
-fn parse_body(mut body: Bytes) -> Option<(u64, Vec<Bytes>, BatchMark)> {
-    let seq = body.get_u64_le();
-    let raw = body.get_u32_le();
+/// Reads a record's body, handing each frame's range in it to `frame`.
+fn parse_body(body: &[u8], mut frame: impl FnMut(std::ops::Range<usize>)) -> Option<(u64, BatchMark)> {
+    let mut rest = body;
+    let seq = rest.get_u64_le();
+    let raw = rest.get_u32_le();
     let mut mark = BatchMark {
         continues: raw & CONTINUES != 0,
         commits: None,
     };
     if raw & COMMITS != 0 {
-        if body.len() < 8 {
+        if rest.len() < 8 {
             return None;
         }
-        mark.commits = Some(body.get_u64_le());
+        mark.commits = Some(rest.get_u64_le());
     }
     let count = (raw & COUNT_MASK) as usize;
-    if count > body.len() / 4 + 1 {
+    if count > rest.len() / 4 + 1 {
         return None;
     }
-    let mut frames = Vec::with_capacity(count);
     for _ in 0..count {
-        if body.len() < 4 {
+        if rest.len() < 4 {
             return None;
         }
-        let len = body.get_u32_le() as usize;
-        if body.len() < len {
+        let len = rest.get_u32_le() as usize;
+        if rest.len() < len {
             return None;
         }
-        frames.push(body.split_to(len));
+        let at = body.len() - rest.len();
+        frame(at..at + len);
+        rest.advance(len);
     }
-    body.is_empty().then_some((seq, frames, mark))
+    rest.is_empty().then_some((seq, mark))
 }
 
 #[cfg(test)]

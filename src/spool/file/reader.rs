@@ -106,19 +106,22 @@ impl SegmentReader {
                 false => damaged(offset, "truncated record", false),
             });
         }
-        let header = self.window(record::HEADER_LEN as u64, seg_len)?;
+        let at = self.window(record::HEADER_LEN as u64, seg_len)?;
+        let header = &self.chunk[at..at + record::HEADER_LEN];
         let body_len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
         let total = record::HEADER_LEN as u64 + u64::from(body_len);
         if body_len > record::MAX_BODY || offset + total > seg_len {
             return Ok(damaged(offset, "implausible record length", false));
         }
-        let alone = total > ALONE;
-        let bytes = match alone {
-            true => self.read_alone(total)?,
-            false => self.window(total, seg_len)?,
+        let decoded = match total > ALONE {
+            true => record::decode(&self.read_alone(total)?),
+            false => {
+                let at = self.window(total, seg_len)?;
+                record::decode_at(&self.chunk, at)
+            }
         };
         self.offset += total;
-        match record::decode(&bytes) {
+        match decoded {
             Decoded::Record { seq, frames, .. } => {
                 self.next_seq = seq + 1;
                 if self.recent.len() == RECENT {
@@ -138,9 +141,9 @@ impl SegmentReader {
         }
     }
 
-    /// The `len` bytes at the reader's offset, from the chunk, which is read again from there
-    /// if it does not hold them.
-    fn window(&mut self, len: u64, seg_len: u64) -> io::Result<Bytes> {
+    /// Where the `len` bytes at the reader's offset are in the chunk, which is read again from
+    /// there if it does not hold them.
+    fn window(&mut self, len: u64, seg_len: u64) -> io::Result<usize> {
         let start = self.offset;
         let in_chunk = start >= self.chunk_at && start + len <= self.chunk_at + self.chunk.len() as u64;
         if !in_chunk {
@@ -155,8 +158,7 @@ impl SegmentReader {
             self.chunk = buf.freeze();
             self.chunk_at = start;
         }
-        let from = (start - self.chunk_at) as usize;
-        Ok(self.chunk.slice(from..from + len as usize))
+        Ok((start - self.chunk_at) as usize)
     }
 
     /// A large record read into its own buffer.

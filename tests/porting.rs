@@ -221,8 +221,22 @@ fn the_readiness_fd_wakes_for_a_message_sent_before_the_first_events_call() {
 #[test]
 fn polling_a_closed_descriptor_is_an_error() {
     use std::os::fd::AsRawFd;
+    // A number near the descriptor limit, closed: other tests' threads open the lowest free
+    // numbers, so it stays closed (a low one could be reused before `poll` looks at it).
     let (reader, writer) = std::io::pipe().unwrap();
-    let fd = reader.as_raw_fd();
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and fcntl(F_DUPFD) on a descriptor we own; the copy is closed below.
+    let fd = unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        let high = (limit.rlim_cur.min(1 << 20) as i32 - 8).max(64);
+        let fd = libc::fcntl(reader.as_raw_fd(), libc::F_DUPFD, high);
+        assert!(fd >= 0, "no descriptor free near the limit");
+        libc::close(fd);
+        fd
+    };
     drop((reader, writer));
     let mut items = [zocket::PollItem::from_fd(fd, zocket::POLLIN)];
     let started = std::time::Instant::now();

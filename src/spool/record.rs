@@ -121,7 +121,9 @@ pub(crate) fn decode_at(buf: &Bytes, start: usize) -> Decoded {
     }
     let mut frames = Vec::new();
     let body_at = start + HEADER_LEN;
-    match parse_body(body, |range| frames.push(buf.slice(body_at + range.start..body_at + range.end))) {
+    match parse_body(body, |range| {
+        frames.push(buf.slice(body_at + range.start..body_at + range.end))
+    }) {
         Some((seq, mark)) => Decoded::Record {
             seq,
             frames,

@@ -38,6 +38,8 @@ pub(super) struct Durability {
     thread: Option<JoinHandle<()>>,
     /// Under `Always`: appends leave the sync to `GroupSync::sync_through`.
     grouped: bool,
+    /// Appends made, counted for [`ACK_CHECK_EVERY`].
+    appends: std::cell::Cell<u64>,
 }
 
 /// The group commit of a spool under `Always` (see `Spool::group_sync`).
@@ -62,6 +64,10 @@ struct Shared {
     flushing: Mutex<()>,
     /// Whether `State::failure` is set: read per append without the lock.
     failed: AtomicBool,
+    /// Whether `State::data_dirty` is set, stored under the lock; cleared before a flush's
+    /// data sync begins. An append that finds it set after its store has nothing to record:
+    /// the sync that will clear it has not begun, so it covers the store.
+    dirty_hint: AtomicBool,
 }
 
 struct State {
@@ -128,6 +134,7 @@ impl Durability {
             changed: Condvar::new(),
             flushing: Mutex::new(()),
             failed: AtomicBool::new(false),
+            dirty_hint: AtomicBool::new(false),
         });
         let thread = match policy {
             FsyncPolicy::Every(period) => {
@@ -145,6 +152,7 @@ impl Durability {
             policy,
             thread,
             grouped: false,
+            appends: std::cell::Cell::new(0),
         })
     }
 
@@ -188,16 +196,30 @@ impl Durability {
     }
 
     /// Data was appended to the active segment: [`Durability::appended`] and
-    /// [`Durability::after_change`] under one lock, as appends come by the million. Under
-    /// `Never` the age of the `acked` file is looked at every [`ACK_CHECK_EVERY`] appends only
-    /// (acknowledgements look at it each time).
+    /// [`Durability::after_change`], as appends come by the million: under one lock, and
+    /// without it while the data is known dirty (`Every`, `Never`). Under `Never` the age of
+    /// the `acked` file is looked at every [`ACK_CHECK_EVERY`] appends only (acknowledgements
+    /// look at it each time).
     pub fn after_append(&self) -> Result<(), SpoolError> {
+        let appends = self.appends.get() + 1;
+        self.appends.set(appends);
+        if self.policy != FsyncPolicy::Always {
+            // The record's store is ordered before the look at the flag (see `dirty_hint`).
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if !appends.is_multiple_of(ACK_CHECK_EVERY)
+                && self.shared.dirty_hint.load(Ordering::SeqCst)
+                && !self.shared.failed.load(Ordering::Acquire)
+            {
+                return Ok(());
+            }
+        }
         let due = {
             let mut st = self.shared.lock();
             if let Some(f) = &st.failure {
                 return Err(f.to_error());
             }
             st.data_dirty = true;
+            self.shared.dirty_hint.store(true, Ordering::SeqCst);
             st.changes += 1;
             let since = *st.dirty_since.get_or_insert_with(|| {
                 if self.thread.is_some() {
@@ -208,11 +230,7 @@ impl Durability {
             match self.policy {
                 FsyncPolicy::Every(_) => false,
                 FsyncPolicy::Always => !self.grouped,
-                FsyncPolicy::Never => {
-                    st.changes.is_multiple_of(ACK_CHECK_EVERY)
-                        && st.acked != st.acked_persisted
-                        && since.elapsed() >= ACK_FILE_INTERVAL
-                }
+                FsyncPolicy::Never => st.acked != st.acked_persisted && since.elapsed() >= ACK_FILE_INTERVAL,
             }
         };
         if due {
@@ -381,6 +399,9 @@ impl Shared {
             let acked = (st.acked != st.acked_persisted).then_some(st.acked);
             // Without syncing, the data and the directory stay dirty for a later sync.
             let data = durable && std::mem::take(&mut st.data_dirty);
+            if data {
+                self.dirty_hint.store(false, Ordering::SeqCst);
+            }
             let dir = durable && std::mem::take(&mut st.dir_dirty);
             let changes = st.changes;
             (

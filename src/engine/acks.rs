@@ -39,9 +39,13 @@ pub(super) struct SenderAcks {
     /// The peer keeps receipts and the connection serves a persistent pipe: unconfirmed
     /// messages are kept, for the connector's next connection to send first.
     pub keep_messages: bool,
-    /// Peer-confirmed mode: messages sent here, oldest first, not yet confirmed (kept, so
-    /// that a connector sends them again first on its next connection).
-    unconfirmed: VecDeque<Outgoing>,
+    /// Peer-confirmed mode: the numbers of the messages sent here, oldest first, not yet
+    /// confirmed.
+    unconfirmed: VecDeque<u64>,
+    /// With `keep_messages`, the messages of `unconfirmed` themselves, so that a connector
+    /// sends them again first on its next connection. Apart, so that the common case moves
+    /// 8 bytes per message, not a whole message's slot.
+    kept: VecDeque<Outgoing>,
     /// How many sequenced messages the peer has confirmed on this connection.
     confirmed: u64,
     /// Kernel mode: (stream offset where the message ends, sequence number).
@@ -78,12 +82,10 @@ impl SenderAcks {
     /// A spooled message was encoded; it ends at `stream_end` bytes into the connection.
     pub fn sent(&mut self, seq: u64, stream_end: u64, msg: &Parts) {
         if self.by_peer {
-            let kept = if self.keep_messages {
-                msg.clone()
-            } else {
-                Parts::new()
-            };
-            self.unconfirmed.push_back((seq, kept));
+            self.unconfirmed.push_back(seq);
+            if self.keep_messages {
+                self.kept.push_back((seq, msg.clone()));
+            }
         } else {
             self.marks.push_back((stream_end, seq));
         }
@@ -101,9 +103,12 @@ impl SenderAcks {
         let newly = count.saturating_sub(self.confirmed);
         self.confirmed = self.confirmed.max(count);
         for _ in 0..newly {
-            match self.unconfirmed.pop_front() {
-                Some((seq, _)) => confirmed.push(seq),
-                None => break,
+            let Some(seq) = self.unconfirmed.pop_front() else {
+                break;
+            };
+            confirmed.push(seq);
+            if self.kept.front().is_some_and(|&(kept, _)| kept == seq) {
+                self.kept.pop_front();
             }
         }
     }
@@ -113,7 +118,16 @@ impl SenderAcks {
     /// numbers of those written to a peer that does not confirm.
     pub fn take_unconfirmed(&mut self) -> (VecDeque<Outgoing>, Vec<u64>) {
         let written = self.marks.drain(..).map(|(_, seq)| seq).collect();
-        (std::mem::take(&mut self.unconfirmed), written)
+        let mut kept = std::mem::take(&mut self.kept);
+        let unconfirmed = self
+            .unconfirmed
+            .drain(..)
+            .map(|seq| match kept.front().is_some_and(|&(k, _)| k == seq) {
+                true => kept.pop_front().expect("front"),
+                false => (seq, Parts::new()),
+            })
+            .collect();
+        (unconfirmed, written)
     }
 }
 

@@ -208,9 +208,13 @@ impl SpoolLink {
         parts: crate::message::Parts,
     ) -> Result<Option<crate::message::Parts>, SpoolError> {
         debug_assert!(self.group.is_none());
-        let frames: SmallVec<[Bytes; 3]> = parts.iter().map(Frame::to_bytes).collect();
+        // Moved out of the frames and back, not cloned: a clone and its drop are two atomic
+        // operations on a count the I/O thread changes too, as it drops earlier frames.
+        let frames: SmallVec<[Bytes; 3]> = parts.into_iter().map(Frame::into_bytes).collect();
         let mut delivery = self.lock();
-        let seq = match delivery.append(&frames) {
+        let appended = delivery.append(&frames);
+        let parts: crate::message::Parts = frames.into_iter().map(Frame::from).collect();
+        let seq = match appended {
             Ok(seq) => seq,
             Err(SpoolError::Full { .. }) => return Ok(Some(parts)),
             Err(e) => return Err(e),

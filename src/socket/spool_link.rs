@@ -417,8 +417,10 @@ impl SpoolLink {
 }
 
 /// Older messages a sending thread routes before its own; a longer backlog is left to the
-/// spool thread, so that a send does not stall behind it.
-const CATCH_UP: usize = 16;
+/// spool thread, so that a send does not stall behind it (64 reads and routes are some
+/// 10 µs). Measured at 64 B: 0 gave 1.1-1.8M msg/s, 16 about 1.76M, 64 and 256 about 1.95M:
+/// what the sender routes under the locks it holds anyway saves the spool thread a trip.
+const CATCH_UP: usize = 64;
 
 /// What became of an appended message in [`SpoolLink::append_routed`].
 #[derive(PartialEq, Eq)]

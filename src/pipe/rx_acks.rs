@@ -139,7 +139,7 @@ impl RxAcks {
     }
 }
 
-/// The first frame of each message from a spooled sender's connection on its way to the
+/// The last frame of each message from a spooled sender's connection on its way to the
 /// socket: its ZSEQ tag (sequence number and the sender's low-water mark), or empty for a
 /// message that came without one. Inline: 16 bytes.
 pub(crate) fn tag_frame(tag: Option<(u64, u64)>) -> Frame {

@@ -37,6 +37,6 @@ pub(crate) struct WireRx {
     /// Bytes of subscriptions written by the connection and not yet read, when the pattern
     /// bounds them (see `Pattern::incoming_byte_bound`): the socket subtracts what it reads.
     pub in_flight: Option<Arc<AtomicUsize>>,
-    /// The peer is a spooled zocket sender: each message starts with its tag frame.
+    /// The peer is a spooled zocket sender: each message ends with its tag frame.
     pub sequenced: Option<WireSeq>,
 }

@@ -1,5 +1,5 @@
 //! Messages from spooled zocket senders, on the socket's side: they arrive through the same
-//! lock-free pipe as any other, each with a first frame carrying its sequence number
+//! lock-free pipe as any other, each with a last frame carrying its sequence number
 //! (`pipe::tag_frame`). As the socket moves them into its queue it strips that frame, drops
 //! duplicates of what it is done with (`Dedup`), holds back copies of what is still pending
 //! (`finishing`), and records each message's position on its connection, which is
@@ -92,10 +92,10 @@ impl SocketState {
         let wire = pipe.wire.front_mut()?;
         let conn = wire.conn;
         let seq_state = wire.sequenced.as_mut()?;
-        if msg.is_empty() || seq_state.refused {
+        if msg.len() < 2 || seq_state.refused {
             return None; // never written so by a connection; or refused, and going
         }
-        let Some((seq, low)) = read_tag(&msg.remove(0)) else {
+        let Some((seq, low)) = msg.pop().and_then(|tag| read_tag(&tag)) else {
             return Some((msg, None)); // sent without a sequence number
         };
         seq_state.position += 1;

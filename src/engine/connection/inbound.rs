@@ -1,6 +1,6 @@
 //! Handing decoded messages to the socket: straight into a lock-free pipe that the socket
 //! reads when it syncs. A spooled zocket sender's messages each carry their sequence number
-//! in a first frame (`pipe::tag_frame`), which the socket strips as it checks them against
+//! in a last frame (`pipe::tag_frame`), which the socket strips as it checks them against
 //! duplicates. A publisher's subscriptions take the same pipe, with the bytes in flight
 //! bounded here (`Pattern::incoming_byte_bound`) and the per-peer bound applied by the
 //! socket as it reads them.
@@ -38,7 +38,7 @@ impl Connection {
     pub(super) fn take_message(&mut self, mut msg: Parts) -> Result<(), CloseReason> {
         let tag = self.rx_acks.take_tag();
         if self.rx_acks.stream.is_some() {
-            msg.insert(0, tag_frame(tag));
+            msg.push(tag_frame(tag)); // last: no frame moves for it, here or where it goes
         }
         let Some(direct) = &mut self.direct else {
             self.pending_in.push_back(msg);

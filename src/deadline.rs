@@ -38,26 +38,28 @@ pub(crate) fn coarse_now() -> Instant {
     Instant::now()
 }
 
+/// The coarse clock's reading.
 #[cfg(target_os = "linux")]
 fn coarse_reading() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec we pass; the clock id is valid on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+    // SAFETY: clock_gettime writes the timespec it is given; the clock id is valid on Linux.
+    coarse_clock(|ts| unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, ts) })
 }
 
 /// The coarse clock's resolution.
 #[cfg(target_os = "linux")]
 fn coarse_tick() -> Duration {
+    // SAFETY: clock_getres writes the timespec it is given; the clock id is valid on Linux.
+    coarse_clock(|ts| unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, ts) })
+}
+
+/// What `call` writes into a timespec, as a duration (zero if it fails).
+#[cfg(target_os = "linux")]
+fn coarse_clock(call: impl FnOnce(&mut libc::timespec) -> libc::c_int) -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: clock_getres writes the timespec we pass; the clock id is valid on Linux.
-    unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    call(&mut ts);
     Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
 }
 

@@ -123,7 +123,7 @@ impl SegmentReader {
         self.offset += total;
         match decoded {
             Decoded::Record { seq, frames, .. } => {
-                self.next_seq = seq + 1;
+                self.next_seq = seq.saturating_add(1); // a record from disk may say anything
                 if self.recent.len() == RECENT {
                     self.recent.pop_front();
                 }

@@ -62,15 +62,22 @@ fn curve_server(server: &Socket) -> CurveKeyPair {
     keys
 }
 
-#[test]
-fn plain_with_the_authenticator_names_the_user() {
-    let ctx = Context::new();
-    let auth = Authenticator::start(&ctx).unwrap();
+/// A REP server taking PLAIN with an authenticator that knows `admin`/`secret`, and a REQ
+/// client connected as that user.
+fn admin_over_plain(ctx: &Context) -> (Authenticator, Socket, Socket) {
+    let auth = Authenticator::start(ctx).unwrap();
     auth.configure_plain("*", [("admin", "secret")]);
-    let (server, client) = pair(&ctx, SocketType::Rep, SocketType::Req);
+    let (server, client) = pair(ctx, SocketType::Rep, SocketType::Req);
     server.set_plain_server(true).unwrap();
     plain_client(&client, "admin", "secret");
     connect(&server, &client);
+    (auth, server, client)
+}
+
+#[test]
+fn plain_with_the_authenticator_names_the_user() {
+    let ctx = Context::new();
+    let (_auth, server, client) = admin_over_plain(&ctx); // the handler lives to the end
     assert_eq!(round_trip(&server, &client).as_deref(), Some("admin"));
 }
 
@@ -315,12 +322,7 @@ fn a_handler_that_never_answers_blocks_no_one_else() {
 #[test]
 fn a_context_whose_handshakes_asked_zap_still_terminates() {
     let ctx = Context::new();
-    let auth = Authenticator::start(&ctx).unwrap();
-    auth.configure_plain("*", [("admin", "secret")]);
-    let (server, client) = pair(&ctx, SocketType::Rep, SocketType::Req);
-    server.set_plain_server(true).unwrap();
-    plain_client(&client, "admin", "secret");
-    connect(&server, &client);
+    let (auth, server, client) = admin_over_plain(&ctx);
     round_trip(&server, &client); // the context's ZAP client thread is running now
     drop((server, client, auth));
     let (done, finished) = std::sync::mpsc::channel();

@@ -222,13 +222,7 @@ fn the_box_inside_message_uses_libzmqs_flag_bits() {
     assert_eq!(super::cipher::from_box_flags(0xff), FLAG_MORE | FLAG_COMMAND);
 }
 
-fn hex(text: &str) -> Vec<u8> {
-    let text: String = text.split_whitespace().collect();
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
+use super::nacl::tests::{BOX_MESSAGE, BOX_NONCE, BOX_SEALED, hex};
 
 /// NaCl's `tests/box.c`: Alice's secret key, Bob's public key, the nonce, the message and
 /// `crypto_box`'s output after its 16 zero bytes: our boxes are the same bytes.
@@ -236,19 +230,9 @@ fn hex(text: &str) -> Vec<u8> {
 fn boxes_match_nacls_crypto_box() {
     let alice_secret = hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
     let bob_public = hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-    let nonce: [u8; 24] = hex("69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37")
-        .try_into()
-        .unwrap();
-    let message = hex("be075fc53c81f2d5cf141316ebeb0c7b5228c52a4c62cbd44b66849b64244ffc
-         e5ecbaaf33bd751a1ac728d45e6c61296cdc3c01233561f41db66cce314adb31
-         0e3be8250c46f06dceea3a7fa1348057e2f6556ad6b1318a024a838f21af1fde
-         048977eb48f59ffd4924ca1c60902e52f0a089bc76897040e082f93776384864
-         5e0705");
-    let expected = hex("f3ffc7703f9400e52a7dfb4b3d3305d98e993b9f48681273c29650ba32fc76ce
-         48332ea7164d96a4476fb8c531a1186ac0dfc17c98dce87b4da7f011ec48c972
-         71d2c20f9b928fe2270d6fb863d51738b48eeee314a7cc8ab932164548e526ae
-         90224368517acfeabd6bb3732bc0e9da99832b61ca01b6de56244a9e88d5f9b3
-         7973f622a43d14a6599b1f654cb45a74e355a5");
+    let nonce: [u8; 24] = hex(BOX_NONCE).try_into().unwrap();
+    let message = hex(BOX_MESSAGE);
+    let expected = hex(BOX_SEALED);
     let key = SalsaBox::new(
         &PublicKey::from_slice(&bob_public).unwrap(),
         &SecretKey::from_slice(&alice_secret).unwrap(),

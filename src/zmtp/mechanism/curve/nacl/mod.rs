@@ -17,7 +17,7 @@ mod salsa;
 #[cfg(target_arch = "x86_64")]
 mod sse2;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 pub(super) use salsa::hsalsa20;
 

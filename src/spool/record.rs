@@ -15,6 +15,10 @@ pub(crate) const HEADER_LEN: usize = 8;
 pub(crate) const MAX_BODY: u32 = 1 << 30;
 /// The longest record the format holds (header included): a longer message is refused.
 pub(crate) const MAX_RECORD: u64 = HEADER_LEN as u64 + MAX_BODY as u64;
+/// Sequence numbers run from 1 up, one per message: a number past this (2^62, some 146 years
+/// at 10^9 messages a second) or 0 in a record, a segment's name or the `acked` file is
+/// damage, and the arithmetic on numbers read from the disk cannot overflow.
+pub(crate) const MAX_SEQ: u64 = 1 << 62;
 /// The shortest record: a message of no frames.
 const MIN_RECORD: usize = HEADER_LEN + 12;
 /// Count flag: more records of the same batch follow.
@@ -124,6 +128,7 @@ pub(crate) fn decode_at(buf: &Bytes, start: usize) -> Decoded {
     match parse_body(body, |range| {
         frames.push(buf.slice(body_at + range.start..body_at + range.end))
     }) {
+        Some((seq, _)) if seq == 0 || seq > MAX_SEQ => Decoded::Corrupt("implausible sequence number"),
         Some((seq, mark)) => Decoded::Record {
             seq,
             frames,
@@ -274,11 +279,14 @@ mod tests {
             let mut buf = BytesMut::new();
             encode(seq, &frames, &mut buf);
             let whole = buf.freeze();
-            prop_assert_eq!(decode(&whole), Decoded::Record { seq, frames, len: whole.len(), mark: BatchMark::default() });
+            match seq {
+                1..=MAX_SEQ => prop_assert_eq!(decode(&whole), Decoded::Record { seq, frames, len: whole.len(), mark: BatchMark::default() }),
+                _ => prop_assert_eq!(decode(&whole), Decoded::Corrupt("implausible sequence number")),
+            }
         }
 
         #[test]
-        fn batch_marks_round_trip(seq in any::<u64>(), continues in any::<bool>(), commits in any::<Option<u64>>(),
+        fn batch_marks_round_trip(seq in 1..=MAX_SEQ, continues in any::<bool>(), commits in any::<Option<u64>>(),
                                   frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..50), 0..4)) {
             let frames: Vec<Bytes> = frames.into_iter().map(Bytes::from).collect();
             let mark = BatchMark { continues, commits };

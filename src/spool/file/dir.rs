@@ -63,8 +63,14 @@ pub(super) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, SpoolErro
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_suffix(".seg"))
             .and_then(|n| n.parse::<u64>().ok());
-        if let Some(first) = first {
-            found.push((first, path));
+        match first {
+            Some(first) if (1..=super::super::record::MAX_SEQ).contains(&first) => found.push((first, path)),
+            Some(_) => log::error!(
+                "spool {}: ignoring {}: no segment starts there",
+                dir.display(),
+                path.display()
+            ),
+            None => {}
         }
     }
     found.sort();
@@ -100,7 +106,7 @@ pub(super) fn load_acked(
     if bytes.len() == 12 {
         let seq = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
         let crc = u32::from_le_bytes(bytes[8..].try_into().expect("4 bytes"));
-        if crc32c::extend(0, &bytes[..8]) == crc {
+        if crc32c::extend(0, &bytes[..8]) == crc && seq <= super::super::record::MAX_SEQ {
             return Ok(seq);
         }
     }

@@ -197,6 +197,54 @@ mod tests {
         ]
     }
 
+    /// Found by review: the numbers in segment names and records come from the disk, and
+    /// numbers near `u64::MAX` (or a segment named 0) overflowed the recovery's and the
+    /// reader's arithmetic. Whatever they say, opening, reading and appending return.
+    #[test]
+    fn extreme_numbers_on_disk_are_damage_not_a_panic() {
+        use crate::spool::file::OnCorruption;
+        use crate::spool::record;
+        let record_of = |seq: u64| {
+            let mut out = bytes::BytesMut::new();
+            record::encode(seq, &message(seq % 1000), &mut out);
+            out.to_vec()
+        };
+        let cases: [(&str, Vec<u8>); 4] = [
+            ("18446744073709551615", record_of(u64::MAX)),
+            ("00000000000000000000", Vec::new()),
+            ("00000000000000000000", record_of(0)),
+            (
+                "00000000000000000001",
+                [record_of(1), record_of(u64::MAX), record_of(2)].concat(),
+            ),
+        ];
+        for (i, (name, bytes)) in cases.iter().enumerate() {
+            for on_corruption in [OnCorruption::Fail, OnCorruption::Skip] {
+                let dir = std::env::temp_dir().join(format!("zocket-extreme-{}-{i}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(format!("{name}.seg")), bytes).unwrap();
+                // And an acknowledgement mark at the end of the numbers, checksum valid.
+                let mut acked = u64::MAX.to_le_bytes().to_vec();
+                acked.extend(crate::spool::crc32c::extend(0, &acked).to_le_bytes());
+                std::fs::write(dir.join("acked"), acked).unwrap();
+                let config = FileSpoolConfig {
+                    cache_bytes: 0,
+                    fsync: FsyncPolicy::Never,
+                    on_corruption,
+                    ..FileSpoolConfig::default()
+                };
+                if let Ok(mut spool) = FileSpool::open_with(&dir, config) {
+                    for seq in [0, 1, 2, 3, u64::MAX] {
+                        let _ = spool.read(seq);
+                    }
+                    let _ = spool.append(&message(7));
+                }
+                std::fs::remove_dir_all(&dir).unwrap();
+            }
+        }
+    }
+
     /// With no cache, every read goes through the reader: in order while the segment grows
     /// under it, then out of order, across segments and chunk edges.
     #[test]

@@ -3,6 +3,7 @@
 //! confirmed (out of order across peers, so the spool's mark advances over the contiguous
 //! prefix).
 
+use super::unrouted::Unrouted;
 use crate::message::{Frame, Parts};
 use crate::spool::{Spool, SpoolError};
 use bytes::Bytes;
@@ -21,7 +22,13 @@ pub(crate) struct Delivery {
     backlog: super::backlog::Backlog,
     /// Monitor events when the backlog crosses the application's limits.
     alert: Option<super::backlog::Alert>,
+    /// Appended messages that found no room, kept so that routing them reads nothing back.
+    unrouted: Unrouted,
 }
+
+/// What [`Delivery`] keeps of unrouted messages: a backlog of up to 8 MiB (some 40,000
+/// small messages) routes without reading the spool.
+const UNROUTED_BYTES: usize = 8 << 20;
 
 impl Delivery {
     pub fn new(spool: Box<dyn Spool>) -> Delivery {
@@ -34,6 +41,7 @@ impl Delivery {
             low,
             backlog: super::backlog::Backlog::new(std::time::Instant::now()),
             alert: None,
+            unrouted: Unrouted::new(UNROUTED_BYTES),
         }
     }
 
@@ -100,6 +108,10 @@ impl Delivery {
             let Some(seq) = self.peek_next(batch.last().map(|(seq, _)| *seq)) else {
                 break;
             };
+            if let Some(parts) = self.unrouted.take(seq) {
+                batch.push((seq, parts));
+                continue;
+            }
             match self.spool.read(seq) {
                 Ok(Some(frames)) => batch.push((seq, frames.into_iter().map(Frame::from).collect())),
                 // A gap is consumed only once everything before it was routed.
@@ -115,6 +127,21 @@ impl Delivery {
             }
         }
         batch
+    }
+
+    /// Keeps appended message `seq`, which found no room, for [`Delivery::next_batch`].
+    pub fn keep_unrouted(&mut self, seq: u64, parts: Parts) {
+        self.unrouted.keep(seq, parts);
+    }
+
+    /// Gives back messages from [`Delivery::next_batch`] that were not routed after all,
+    /// newest first, so that the next batch need not read them again.
+    pub fn put_back(&mut self, unrouted: impl Iterator<Item = (u64, Parts)>) {
+        for (seq, parts) in unrouted {
+            if self.is_undispatched(seq) {
+                self.unrouted.put_back(seq, parts);
+            }
+        }
     }
 
     /// The next message to route after `after` (None: the first), re-queued ones first.

@@ -220,7 +220,10 @@ impl SpoolLink {
             Err(e) => return Err(e),
         };
         let outcome = match self.requeues_waiting() {
-            true => Routed::Later,
+            true => {
+                delivery.keep_unrouted(seq, parts);
+                Routed::Later
+            }
             false => route_in_order(&mut delivery, st, seq, parts),
         };
         self.publish(&delivery);
@@ -391,25 +394,32 @@ impl SpoolLink {
             // Marked dispatched before the socket's lock is released: a sending thread routes
             // in order under both locks too (`append_routed`), and skips what is marked.
             let mut delivery = self.lock();
+            let read = batch.len();
             let mut routed = 0;
-            for (seq, parts) in batch.iter().cloned().take_while(|_| !lost_first) {
+            let mut batch = batch.into_iter();
+            while !lost_first && let Some((seq, parts)) = batch.next() {
                 if !delivery.is_undispatched(seq) {
                     routed += 1; // a sending thread routed it meanwhile
                     continue;
                 }
-                if !st.pattern.can_send(&st.pipes) || !send_seq(st, seq, parts) {
+                if !st.pattern.can_send(&st.pipes) {
+                    delivery.put_back(std::iter::once((seq, parts)));
+                    break;
+                }
+                if !send_seq(st, seq, parts) {
                     break;
                 }
                 delivery.dispatched(seq);
                 routed += 1;
             }
+            delivery.put_back(batch.rev());
             // A sender may have appended after this batch was read, and found no room that
             // this round's sync found: it asked for no route, so look again while there is room.
             let more = delivery.has_undispatched() && st.pattern.can_send(&st.pipes);
             self.publish(&delivery);
             drop(delivery);
             drop(guard);
-            if routed < batch.len() || !more {
+            if routed < read || !more {
                 return;
             }
         }
@@ -443,21 +453,26 @@ fn route_in_order(
     let mut caught_up = 0;
     while !delivery.is_next_to_route(seq) {
         if caught_up == CATCH_UP || !delivery.in_order_backlog() {
+            delivery.keep_unrouted(seq, parts);
             return Routed::Later;
         }
         if !st.pattern.can_send(&st.pipes) {
+            delivery.keep_unrouted(seq, parts);
             return Routed::NoRoom;
         }
         let Some((older, older_parts)) = delivery.next_batch(1).pop() else {
+            delivery.keep_unrouted(seq, parts);
             return Routed::Later;
         };
         if !send_seq(st, older, older_parts) {
+            delivery.keep_unrouted(seq, parts);
             return Routed::Later;
         }
         delivery.dispatched(older);
         caught_up += 1;
     }
     if !st.pattern.can_send(&st.pipes) {
+        delivery.keep_unrouted(seq, parts);
         return Routed::NoRoom;
     }
     if !send_seq(st, seq, parts) {

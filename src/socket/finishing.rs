@@ -2,7 +2,9 @@
 //! position is acknowledged to its connection, its number joins what `Dedup` drops as a
 //! duplicate, and copies of it that arrived meanwhile (held back) are dropped too.
 //!
-//! - By default a message is done as the application takes it.
+//! - By default a message is done as the application takes it. A prefetched one (see
+//!   `Socket::next_message`) is done at the socket's next look after that, at the latest
+//!   when the application takes the batch's last.
 //! - With receipts ([`crate::spool::Receipts`]) it is done once its receipt is committed:
 //!   at the next receive, or at [`crate::Socket::ack`] with manual acknowledgement.
 //!
@@ -73,7 +75,7 @@ struct Taken {
 
 impl Finishing {
     /// Whether a message is done as soon as the application takes it.
-    fn done_when_taken(&self) -> bool {
+    pub(super) fn done_when_taken(&self) -> bool {
         self.receipts.is_none() && !self.manual
     }
 
@@ -99,31 +101,44 @@ impl SocketState {
     /// (`returned`, the last taken) is the application's now, the others were discarded. The
     /// returned message's place in its stream, if it came from a spooled sender.
     pub(super) fn after_take(&mut self, returned: bool) -> Option<Delivery> {
+        let (pipe, origin) = self.take_popped(returned)?;
+        self.taken_by_application(pipe, origin);
+        Some(Delivery {
+            stream: origin.stream,
+            seq: origin.seq,
+        })
+    }
+
+    /// Finishes the messages the pattern discarded in one receive, and gives back where the
+    /// one it returned (`returned`, the last taken) came from, if from a spooled sender.
+    pub(super) fn take_popped(&mut self, returned: bool) -> Option<(PipeId, Origin)> {
         let popped = std::mem::take(&mut self.pipes.popped);
         let last = popped.len().wrapping_sub(1);
-        let mut delivery = None;
+        let mut kept = None;
         for (i, (pipe, origin, discarded)) in popped.into_iter().enumerate() {
             let Some(origin) = origin else { continue };
             if discarded || i != last || !returned {
                 self.done(pipe, origin);
-                continue;
-            }
-            delivery = Some(Delivery {
-                stream: origin.stream,
-                seq: origin.seq,
-            });
-            if self.finishing.done_when_taken() {
-                self.done(pipe, origin);
             } else {
-                let taken = Taken {
-                    pipe,
-                    origin,
-                    finished: false,
-                };
-                self.finishing.taken.insert((origin.stream, origin.seq), taken);
+                kept = Some((pipe, origin));
             }
         }
-        delivery
+        kept
+    }
+
+    /// The application has the message from `origin` (on `pipe`): it is done now, or taken
+    /// until it is finished (receipts, manual acknowledgement).
+    pub(super) fn taken_by_application(&mut self, pipe: PipeId, origin: Origin) {
+        if self.finishing.done_when_taken() {
+            self.done(pipe, origin);
+        } else {
+            let taken = Taken {
+                pipe,
+                origin,
+                finished: false,
+            };
+            self.finishing.taken.insert((origin.stream, origin.seq), taken);
+        }
     }
 
     /// Finishes every message taken (automatic acknowledgement, at the next receive).

@@ -30,6 +30,7 @@ pub(crate) mod sleepers;
 pub(crate) mod spool_link;
 pub use security_options::Mechanism;
 mod tcp_options;
+mod unrouted;
 
 use crate::context::shared::ContextInner;
 use crate::engine::config::ConnConfig;
@@ -75,7 +76,7 @@ pub struct Socket {
     shared: Arc<SocketShared>,
     /// What the application threads took from the socket and not yet handed out: the rest of
     /// a multipart message read frame by frame, and prefetched messages.
-    inbox: std::sync::Mutex<recv::Inbox>,
+    inbox: Arc<std::sync::Mutex<recv::Inbox>>,
     /// Whether this type's receive is a plain pop that may be batched.
     prefetches: bool,
     /// The descriptor another event loop waits on (`readiness_fd`, `AsFd`), made with the
@@ -94,13 +95,14 @@ impl Socket {
         ctx: Arc<ContextInner>,
     ) -> Result<Socket> {
         let socket_type = shared.socket_type;
+        let inbox = Arc::clone(&shared.lock().inbox);
         Ok(Socket {
             shared,
             io,
             ctx,
             readiness: Arc::new(readiness::ReadinessFd::new()?),
             readiness_watched: std::sync::Once::new(),
-            inbox: Default::default(),
+            inbox,
             prefetches: socket_type.batches_receives(),
         })
     }
@@ -318,7 +320,7 @@ impl Socket {
     /// Whether a `recv` would return a message now.
     pub fn can_recv(&self) -> bool {
         {
-            if self.lock_inbox().has_any() {
+            if self.refreshed(self.lock_inbox()).has_any() {
                 return true;
             }
         }
@@ -355,6 +357,10 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        // Prefetched messages the application took are acknowledged with the close.
+        if !self.lock_inbox().taken_is_empty() {
+            self.settle_taken(&mut self.locked());
+        }
         self.shared.monitor.stop();
         // Its PAIR holds the context: gone before this socket's close, as libzmq's is.
         self.shared.monitor.join_forwarder();

@@ -6,6 +6,7 @@ use super::shared::Locked;
 use crate::Delivery;
 use crate::error::Result;
 use crate::message::{Frame, Message, Parts, Properties};
+use crate::pipe::PipeId;
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -15,33 +16,52 @@ type Source = Option<Arc<Properties>>;
 /// Messages taken from the pipes at once by one receive, for types that allow it.
 const PREFETCH: usize = 64;
 
+/// Where a prefetched message from a spooled sender came from.
+type Origin = Option<(PipeId, crate::pipe::Origin)>;
+
 /// Application-side receive state (see [`Socket::next_message`]).
 #[derive(Default)]
 pub(super) struct Inbox {
     partial: std::collections::VecDeque<Frame>,
     /// The properties of the message `partial` belongs to.
     partial_source: Source,
-    /// Each with where it came from: 1 + its index in `sources`, or 0 for nowhere known.
-    prefetched: std::collections::VecDeque<(Parts, usize)>,
+    /// Each with where it came from: 1 + its index in `sources`, or 0 for nowhere known; and
+    /// its origin if a spooled sender sent it.
+    prefetched: std::collections::VecDeque<(Parts, usize, Origin)>,
     /// The properties of the connections the prefetched messages came on, each once per
     /// run of messages from it (messages carry an index, not a reference count).
     sources: Vec<Arc<Properties>>,
+    /// Prefetched messages from spooled senders that the application has taken: done (and
+    /// acknowledged) at the socket's next look, at the latest when the prefetched ones run
+    /// out (see [`Socket::settle_taken`]).
+    taken: Vec<(PipeId, crate::pipe::Origin)>,
 }
+
+/// A message handed to the application: its frames, where it came from, and its place in a
+/// spooled sender's stream.
+type Received = (Parts, Option<Delivery>, Source);
 
 impl Inbox {
     /// The next prefetched message, with its source if `want_source`.
-    fn pop_prefetched(&mut self, want_source: bool) -> Option<(Parts, Source)> {
-        let (parts, index) = self.prefetched.pop_front()?;
+    fn pop_prefetched(&mut self, want_source: bool) -> Option<Received> {
+        let (parts, index, origin) = self.prefetched.pop_front()?;
         let source = match index {
             0 => None,
             _ if !want_source => None,
             i => self.sources.get(i - 1).cloned(),
         };
-        Some((parts, source))
+        let delivery = origin.map(|(pipe, origin)| {
+            self.taken.push((pipe, origin));
+            Delivery {
+                stream: origin.stream,
+                seq: origin.seq,
+            }
+        });
+        Some((parts, delivery, source))
     }
 
     /// Records a prefetched message taken from the pipe whose properties are `source`.
-    fn push_prefetched(&mut self, parts: Parts, source: Option<&Arc<Properties>>) {
+    fn push_prefetched(&mut self, parts: Parts, source: Option<&Arc<Properties>>, origin: Origin) {
         let index = match source {
             None => 0,
             Some(s) if self.sources.last().is_some_and(|last| Arc::ptr_eq(last, s)) => self.sources.len(),
@@ -50,11 +70,36 @@ impl Inbox {
                 self.sources.len()
             }
         };
-        self.prefetched.push_back((parts, index));
+        self.prefetched.push_back((parts, index, origin));
     }
 }
 
 impl Inbox {
+    /// Takes out the prefetched messages that came on `pipe`'s connection `generation` (it
+    /// ended) and gives back their origins, oldest first.
+    pub(super) fn drop_prefetched(&mut self, pipe: PipeId, generation: u64) -> Vec<crate::pipe::Origin> {
+        let mut dropped = Vec::new();
+        self.prefetched.retain(|(_, _, origin)| match origin {
+            Some((p, o)) if *p == pipe && o.generation == generation => {
+                dropped.push(*o);
+                false
+            }
+            _ => true,
+        });
+        dropped
+    }
+
+    /// Whether no prefetched message the application took waits to be settled.
+    pub(super) fn taken_is_empty(&self) -> bool {
+        self.taken.is_empty()
+    }
+
+    /// Messages prefetched and not taken.
+    #[cfg(test)]
+    pub(super) fn prefetched_len(&self) -> usize {
+        self.prefetched.len()
+    }
+
     /// Whether a frame or a message is waiting here.
     pub(super) fn has_any(&self) -> bool {
         !self.partial.is_empty() || !self.prefetched.is_empty()
@@ -71,6 +116,7 @@ impl Socket {
         want_source: bool,
     ) -> Result<(Locked<'a>, Parts, Option<Delivery>, Source)> {
         self.io.check()?;
+        self.settle_taken(&mut guard);
         if guard.finishing.has_taken() && !guard.finishing.manual {
             guard.finish_taken()?; // automatic acknowledgement: the last message is done
         }
@@ -99,15 +145,23 @@ impl Socket {
     /// `flags`), with its connection's properties if `want_source`. Types whose receive is a
     /// plain fair-queued pop take a batch at once, so the application thread touches the
     /// state it shares with the I/O thread once per batch rather than once per message (what
-    /// libzmq's pipes do too). Not when a spooled sender is attached: its messages are
-    /// acknowledged as they are taken.
-    fn next_message(&self, flags: i32, want_source: bool) -> Result<(Parts, Option<Delivery>, Source)> {
-        if let Some((parts, source)) = self.lock_inbox().pop_prefetched(want_source) {
-            return Ok((parts, None, source));
+    /// libzmq's pipes do too). Messages from spooled senders are acknowledged when the
+    /// socket is next looked at after the application took them, at the latest when the
+    /// batch runs out; with receipts or manual acknowledgement they are taken one at a time.
+    fn next_message(&self, flags: i32, want_source: bool) -> Result<Received> {
+        if let Some(received) = self.pop_prefetched(want_source) {
+            return Ok(received);
         }
         let (mut guard, parts, delivery, source) = self.recv_locked(self.locked(), flags, want_source)?;
         // A conflating socket takes one message at a time: a newer one may replace the next.
-        if self.prefetches && !guard.acked_senders && !guard.opts.conflate {
+        // Messages from spooled senders only where they are done as the application takes
+        // them (no receipts, no manual acknowledgement): a prefetched message is done, and
+        // acknowledged, once the application has taken it (`Socket::settle_taken`).
+        // Not from spooled inproc senders: those count a message consumed as it leaves the
+        // pipe.
+        let one_at_a_time =
+            guard.acked_senders && (guard.counted_inproc || !guard.finishing.done_when_taken());
+        if self.prefetches && !one_at_a_time && !guard.opts.conflate {
             let mut inbox = self.lock_inbox();
             if inbox.prefetched.is_empty() {
                 inbox.sources.clear();
@@ -115,17 +169,71 @@ impl Socket {
             let st = &mut *guard;
             while inbox.prefetched.len() < PREFETCH {
                 st.pipes.source_taken = false;
-                match st.pattern.recv(&mut st.pipes) {
-                    Ok(Some(more)) => {
-                        let source = st.pipes.source.as_ref().filter(|_| st.pipes.source_taken);
-                        inbox.push_prefetched(more, source);
-                    }
-                    _ => break,
-                }
+                let got = st.pattern.recv(&mut st.pipes);
+                let returned = matches!(got, Ok(Some(_)));
+                let origin = match st.pipes.popped.is_empty() {
+                    true => None,
+                    false => st.take_popped(returned),
+                };
+                let Ok(Some(more)) = got else { break };
+                let source = st.pipes.source.as_ref().filter(|_| st.pipes.source_taken);
+                inbox.push_prefetched(more, source, origin);
             }
             st.reap();
         }
         Ok((parts, delivery, source))
+    }
+
+    /// The next prefetched message, if any. When the last one is taken, those from spooled
+    /// senders are settled at once: a receiver that stops receiving then leaves none of
+    /// its messages unacknowledged.
+    fn pop_prefetched(&self, want_source: bool) -> Option<Received> {
+        self.pop_prefetched_from(self.lock_inbox(), want_source)
+    }
+
+    /// [`Socket::pop_prefetched`] with the inbox locked already.
+    fn pop_prefetched_from<'a>(
+        &'a self,
+        inbox: std::sync::MutexGuard<'a, Inbox>,
+        want_source: bool,
+    ) -> Option<Received> {
+        let mut inbox = self.refreshed(inbox);
+        let received = inbox.pop_prefetched(want_source)?;
+        let settle = inbox.prefetched.is_empty() && !inbox.taken.is_empty();
+        drop(inbox);
+        if settle {
+            self.settle_taken(&mut self.locked());
+        }
+        Some(received)
+    }
+
+    /// `inbox`, once a spooled sender's connection that may have ended meanwhile is known:
+    /// its end, applied, takes back its prefetched messages (they come again, maybe to
+    /// another receiver), as it drops those still queued.
+    pub(super) fn refreshed<'a>(
+        &'a self,
+        inbox: std::sync::MutexGuard<'a, Inbox>,
+    ) -> std::sync::MutexGuard<'a, Inbox> {
+        let spooled = inbox
+            .prefetched
+            .front()
+            .is_some_and(|(_, _, origin)| origin.is_some());
+        if !(spooled && self.shared.attention.load(std::sync::atomic::Ordering::SeqCst)) {
+            return inbox;
+        }
+        drop(inbox);
+        self.locked().sync_polled();
+        self.lock_inbox()
+    }
+
+    /// Prefetched messages from spooled senders that the application took are done (or, if
+    /// receipts were set since, taken until finished). The caller holds the socket's lock,
+    /// which comes before the inbox's.
+    pub(super) fn settle_taken(&self, guard: &mut Locked<'_>) {
+        let taken = std::mem::take(&mut self.lock_inbox().taken);
+        for (pipe, origin) in taken {
+            guard.taken_by_application(pipe, origin);
+        }
     }
 
     pub(super) fn lock_inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
@@ -141,20 +249,17 @@ impl Socket {
     /// One frame, with its connection's properties if `want_source`.
     fn recv_frame(&self, flags: i32, want_source: bool) -> Result<Message> {
         // One look at the inbox: the rest of a multipart message, or a prefetched message.
-        let prefetched = {
-            let mut inbox = self.lock_inbox();
-            if let Some(frame) = inbox.partial.pop_front() {
-                let more = !inbox.partial.is_empty();
-                let source = match more {
-                    true => inbox.partial_source.clone(),
-                    false => inbox.partial_source.take(),
-                };
-                return Ok(Message::from_frame(frame, more).with_properties(source));
-            }
-            inbox.pop_prefetched(want_source)
-        };
-        let (mut parts, delivery, source) = match prefetched {
-            Some((parts, source)) => (parts, None, source),
+        let mut inbox = self.lock_inbox();
+        if let Some(frame) = inbox.partial.pop_front() {
+            let more = !inbox.partial.is_empty();
+            let source = match more {
+                true => inbox.partial_source.clone(),
+                false => inbox.partial_source.take(),
+            };
+            return Ok(Message::from_frame(frame, more).with_properties(source));
+        }
+        let (mut parts, delivery, source) = match self.pop_prefetched_from(inbox, want_source) {
+            Some(received) => received,
             None => self.next_message(flags, want_source)?,
         };
         if parts.len() == 1 {

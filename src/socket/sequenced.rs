@@ -74,10 +74,15 @@ impl SocketState {
         if let Some(mut wire) = pipe.wire.remove(at) {
             while let Read::Frame { .. } = wire.rx.read() {}
         }
-        let mut dropped = Vec::new();
+        // Prefetched ones are older than those still queued.
+        let inbox = std::sync::Arc::clone(&self.inbox);
+        let mut dropped = inbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drop_prefetched(id, generation);
         if let Some(rx) = pipe.rx.as_mut().filter(|rx| rx.generation == generation) {
             rx.end_generation();
-            dropped = rx.drop_unread(&mut pipe.inbound);
+            dropped.extend(rx.drop_unread(&mut pipe.inbound));
         }
         self.dropped_unread(id, generation, &dropped);
         self.dedup.detach(stream);
@@ -162,12 +167,15 @@ mod tests {
         let mut st = socket.locked();
         st.sync_polled();
         let st = &*st;
-        st.pipes
+        let prefetched = st.inbox.lock().unwrap().prefetched_len();
+        let queued: usize = st
+            .pipes
             .polled
             .iter()
             .filter_map(|&id| st.pipes.get(id))
             .map(|p| p.inbound.len())
-            .sum()
+            .sum();
+        queued + prefetched
     }
 
     fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -190,10 +198,11 @@ mod tests {
         for n in 1..=10u8 {
             sender.send([n], 0).unwrap();
         }
+        wait_until("ten messages are queued", || queued(&receiver) == 10);
         for n in 1..=3u8 {
             assert_eq!(receiver.recv_bytes(0).unwrap(), [n]);
         }
-        wait_until("seven messages are queued", || queued(&receiver) == 7);
+        assert_eq!(prefetched(&receiver), 7, "the first receive prefetched the rest");
         receiver.disconnect(&endpoint).unwrap();
         receiver.connect(&endpoint).unwrap();
         wait_until("the seven come again", || {
@@ -219,6 +228,56 @@ mod tests {
             );
             !sender.shared().lock().spool_pending()
         });
+    }
+
+    /// Prefetched messages of a spooled sender's connection that ends are taken back, not
+    /// handed out: the sender sends them again, here to another receiver, which must be the
+    /// only one to get them. Before the fix the first receiver handed them out too.
+    #[test]
+    fn prefetched_messages_of_an_ended_connection_reach_only_the_next_receiver() {
+        let ctx = Context::new();
+        let (sender, first, endpoint) = spooled_pair(&ctx, SocketType::Push, SocketType::Pull);
+        for n in 1..=10u8 {
+            sender.send([n], 0).unwrap();
+        }
+        wait_until("ten messages are queued", || queued(&first) == 10);
+        assert_eq!(first.recv_bytes(0).unwrap(), [1]);
+        assert_eq!(prefetched(&first), 9, "the first receive prefetched the rest");
+        let second = ctx.socket(SocketType::Pull).unwrap();
+        second.set_rcvtimeo(Some(Duration::from_secs(5))).unwrap();
+        second.connect(&endpoint).unwrap();
+        first.disconnect(&endpoint).unwrap();
+        for n in 2..=10u8 {
+            assert_eq!(second.recv_bytes(0).unwrap(), [n], "sent again, in order");
+        }
+        let got = first.recv_bytes(crate::DONTWAIT);
+        assert!(
+            matches!(got, Err(crate::Error::WouldBlock)),
+            "the first receiver handed out a message the second got: {got:?}"
+        );
+        wait_until("all are acknowledged", || !sender.shared().lock().spool_pending());
+    }
+
+    /// A receiver that took every prefetched message and makes no further call has
+    /// acknowledged them all: the batch's last settles the batch.
+    #[test]
+    fn a_prefetched_batch_is_acknowledged_when_its_last_message_is_taken() {
+        let ctx = Context::new();
+        let (sender, receiver, _) = spooled_pair(&ctx, SocketType::Push, SocketType::Pull);
+        for n in 1..=10u8 {
+            sender.send([n], 0).unwrap();
+        }
+        wait_until("ten messages are queued", || queued(&receiver) == 10);
+        for n in 1..=10u8 {
+            assert_eq!(receiver.recv_bytes(0).unwrap(), [n]);
+            assert_eq!(prefetched(&receiver), 10 - usize::from(n));
+        }
+        wait_until("all are acknowledged", || !sender.shared().lock().spool_pending());
+    }
+
+    /// Messages `socket` prefetched and the application has not taken.
+    fn prefetched(socket: &crate::Socket) -> usize {
+        socket.lock_inbox().prefetched_len()
     }
 
     /// A PAIR that disconnects from a spooled PAIR with nothing left to read pairs again.

@@ -86,8 +86,11 @@ pub(crate) struct SocketState {
     /// Messages from spooled senders not yet done with (see `finishing`).
     pub finishing: super::finishing::Finishing,
     /// A spooled zocket sender was attached: messages are acknowledged as the application
-    /// takes them, so they are taken one at a time.
+    /// takes them (see `finishing` for prefetched ones).
     pub acked_senders: bool,
+    /// A spooled inproc sender was attached: its messages count as consumed as they leave
+    /// the pipe, so none is prefetched.
+    pub counted_inproc: bool,
     /// The socket was closed: inproc connections made to it now are refused.
     pub closed: bool,
     /// An inproc pipe may have changed: the next call syncs them (see `sync_polled`). Set by
@@ -100,6 +103,10 @@ pub(crate) struct SocketState {
     pub resync: bool,
     /// The commands the I/O threads queued (see `from_io`), applied when a call syncs.
     pub from_io: FromIoReader,
+    /// The application side's receive state (the same as `Socket`'s), locked after this
+    /// state: a spooled sender's connection that ends takes back the messages of it that
+    /// were prefetched and not taken (see `detach_sequenced`).
+    pub(super) inbox: Arc<Mutex<super::recv::Inbox>>,
 }
 
 impl SocketShared {
@@ -123,10 +130,12 @@ impl SocketShared {
                 checkback: None,
                 finishing: Default::default(),
                 acked_senders: false,
+                counted_inproc: false,
                 closed: false,
                 attention: Arc::clone(&attention),
                 resync: false,
                 from_io: from_io_rx,
+                inbox: Default::default(),
             }),
             sleepers: Sleepers::default(),
             watchers: Mutex::new(Vec::new()),

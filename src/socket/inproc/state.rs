@@ -26,6 +26,7 @@ impl SocketState {
         }
         if end.peer_counted() {
             self.acked_senders = true;
+            self.counted_inproc = true;
         }
         self.attention.store(true, Ordering::SeqCst);
         let mut pipe = self.new_pipe();
@@ -53,6 +54,7 @@ impl SocketState {
         let counted = end.peer_counted();
         self.pipes.peer_wakes.extend(wake);
         self.acked_senders |= counted;
+        self.counted_inproc |= counted;
         if !confirmed.is_empty()
             && let Some(spool) = self.spool_link()
         {

@@ -11,6 +11,7 @@ pub(crate) mod dedup;
 pub(crate) mod delivery;
 mod finishing;
 pub(crate) mod from_io;
+mod inbox;
 pub(crate) mod inproc;
 mod lifecycle;
 pub use lifecycle::{NOTIFY_CONNECT, NOTIFY_DISCONNECT};
@@ -76,7 +77,7 @@ pub struct Socket {
     shared: Arc<SocketShared>,
     /// What the application threads took from the socket and not yet handed out: the rest of
     /// a multipart message read frame by frame, and prefetched messages.
-    inbox: Arc<std::sync::Mutex<recv::Inbox>>,
+    inbox: Arc<std::sync::Mutex<inbox::Inbox>>,
     /// Whether this type's receive is a plain pop that may be batched.
     prefetches: bool,
     /// The descriptor another event loop waits on (`readiness_fd`, `AsFd`), made with the

@@ -195,10 +195,7 @@ mod tests {
     fn unread_messages_come_again_after_a_disconnect() {
         let ctx = Context::new();
         let (sender, receiver, endpoint) = spooled_pair(&ctx, SocketType::Push, SocketType::Pull);
-        for n in 1..=10u8 {
-            sender.send([n], 0).unwrap();
-        }
-        wait_until("ten messages are queued", || queued(&receiver) == 10);
+        send_ten_and_wait_until_queued(&sender, &receiver);
         for n in 1..=3u8 {
             assert_eq!(receiver.recv_bytes(0).unwrap(), [n]);
         }
@@ -237,10 +234,7 @@ mod tests {
     fn prefetched_messages_of_an_ended_connection_reach_only_the_next_receiver() {
         let ctx = Context::new();
         let (sender, first, endpoint) = spooled_pair(&ctx, SocketType::Push, SocketType::Pull);
-        for n in 1..=10u8 {
-            sender.send([n], 0).unwrap();
-        }
-        wait_until("ten messages are queued", || queued(&first) == 10);
+        send_ten_and_wait_until_queued(&sender, &first);
         assert_eq!(first.recv_bytes(0).unwrap(), [1]);
         assert_eq!(prefetched(&first), 9, "the first receive prefetched the rest");
         let second = ctx.socket(SocketType::Pull).unwrap();
@@ -264,15 +258,21 @@ mod tests {
     fn a_prefetched_batch_is_acknowledged_when_its_last_message_is_taken() {
         let ctx = Context::new();
         let (sender, receiver, _) = spooled_pair(&ctx, SocketType::Push, SocketType::Pull);
-        for n in 1..=10u8 {
-            sender.send([n], 0).unwrap();
-        }
-        wait_until("ten messages are queued", || queued(&receiver) == 10);
+        send_ten_and_wait_until_queued(&sender, &receiver);
         for n in 1..=10u8 {
             assert_eq!(receiver.recv_bytes(0).unwrap(), [n]);
             assert_eq!(prefetched(&receiver), 10 - usize::from(n));
         }
         wait_until("all are acknowledged", || !sender.shared().lock().spool_pending());
+    }
+
+    /// Sends messages 1 to 10 and waits until `receiver` queued them all, so that its
+    /// first receive prefetches the rest.
+    fn send_ten_and_wait_until_queued(sender: &crate::Socket, receiver: &crate::Socket) {
+        for n in 1..=10u8 {
+            sender.send([n], 0).unwrap();
+        }
+        wait_until("ten messages are queued", || queued(receiver) == 10);
     }
 
     /// Messages `socket` prefetched and the application has not taken.

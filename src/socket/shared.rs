@@ -106,7 +106,7 @@ pub(crate) struct SocketState {
     /// The application side's receive state (the same as `Socket`'s), locked after this
     /// state: a spooled sender's connection that ends takes back the messages of it that
     /// were prefetched and not taken (see `detach_sequenced`).
-    pub(super) inbox: Arc<Mutex<super::recv::Inbox>>,
+    pub(super) inbox: Arc<Mutex<super::inbox::Inbox>>,
 }
 
 impl SocketShared {

@@ -126,6 +126,7 @@ fn run(args: &Args) -> Result<(), String> {
     let started = utc_now();
     let clock = Instant::now();
     let mut plan = args.plan.clone();
+    plan.notes.push(measured_commit());
     plan.find_libzmq_curve();
     let plan = &plan;
     let results = orchestrate::run_all(plan, &exe);
@@ -209,6 +210,27 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+/// A note naming the commit of the tree this run measured (the bench is run from a checkout),
+/// and whether the tree had changes not committed.
+fn measured_commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    match (
+        git(&["rev-parse", "--short=12", "HEAD"]),
+        git(&["status", "--porcelain", "--untracked-files=no"]),
+    ) {
+        (Some(commit), Some(changes)) if changes.is_empty() => format!("measured commit {commit}"),
+        (Some(commit), Some(_)) => format!("measured commit {commit} with changes not committed"),
+        _ => "measured commit unknown (not run from a git checkout)".to_string(),
+    }
 }
 
 #[cfg(test)]

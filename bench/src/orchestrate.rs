@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 const EXIT_GRACE: Duration = Duration::from_secs(3);
 
 /// Most messages per repetition of a spooled throughput row, (quick, full).
-pub const SPOOL_CAP: (u64, u64) = (20_000, 100_000);
+/// The full cap is the unspooled rows' count, so that a spooled row and the unspooled one it
+/// is compared with send as many messages.
+pub const SPOOL_CAP: (u64, u64) = (20_000, 2_000_000);
 
 /// The same for the fsync=always spool, (quick, full): it makes an fsync per message, some
 /// 5k per second on the machine this was written on when its disk is quiet but down to about
@@ -50,7 +52,7 @@ impl Plan {
         let (lat, mut thr_max, mut thr_min, mut thr_bytes) = if self.quick {
             (3_000, 200_000, 1_000, 64 << 20)
         } else {
-            (10_000, 500_000, 4_000, 256 << 20)
+            (10_000, 2_000_000, 4_000, 256 << 20)
         };
         if transport == Transport::Inproc {
             // Several times faster than over a socket: the same counts ended within 40 ms at

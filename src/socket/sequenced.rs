@@ -275,6 +275,25 @@ mod tests {
         wait_until("ten messages are queued", || queued(receiver) == 10);
     }
 
+    /// A receiver dropped with prefetched messages taken and not yet settled settles them
+    /// as it closes: the next receiver gets only the ones it never took.
+    #[test]
+    fn a_receiver_dropped_mid_batch_acknowledges_what_it_took() {
+        let ctx = Context::new();
+        let (sender, receiver, endpoint) = spooled_pair(&ctx, SocketType::Push, SocketType::Pull);
+        send_ten_and_wait_until_queued(&sender, &receiver);
+        for n in 1..=3u8 {
+            assert_eq!(receiver.recv_bytes(0).unwrap(), [n]);
+        }
+        drop(receiver);
+        let next = ctx.socket(SocketType::Pull).unwrap();
+        next.set_rcvtimeo(Some(Duration::from_secs(5))).unwrap();
+        next.connect(&endpoint).unwrap();
+        for n in 4..=10u8 {
+            assert_eq!(next.recv_bytes(0).unwrap(), [n], "only what the first never took");
+        }
+    }
+
     /// Messages `socket` prefetched and the application has not taken.
     fn prefetched(socket: &crate::Socket) -> usize {
         socket.lock_inbox().prefetched_len()

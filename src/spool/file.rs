@@ -328,19 +328,23 @@ impl FileSpool {
     /// or a `pwrite`. On a failed `pwrite`, cuts what was written of it, so that a torn
     /// record never lies before later ones.
     fn write_record(&mut self) -> Result<(), SpoolError> {
-        let seg = self.active_segment();
-        let (path, len) = (seg.path.clone(), seg.len);
+        let len = self.active_segment().len;
+        // The path is cloned only for an error: an append must not allocate.
+        let error = |spool: &Self, source| SpoolError::Io {
+            path: spool.active_segment().path.clone(),
+            source,
+        };
         if let Some(mapping) = &mut self.mapping {
             match mapping.store(&self.active, len, &self.encode_buf) {
                 Ok(true) => return Ok(()),
-                Ok(false) => {} // larger than the mapping: written below
-                Err(e) => return Err(SpoolError::Io { path, source: e }), // nothing stored
+                Ok(false) => {}                       // larger than the mapping: written below
+                Err(e) => return Err(error(self, e)), // nothing stored
             }
         }
         let Err(e) = self.active.write_all_at(&self.encode_buf, len) else {
             return Ok(());
         };
-        let err = SpoolError::Io { path, source: e };
+        let err = error(self, e);
         // The cut also removes preallocated blocks: the mapping must not store past it.
         self.mapping = None;
         if let Err(cut) = self.active.set_len(len) {

@@ -134,10 +134,15 @@ impl Delivery {
         self.unrouted.keep(seq, parts);
     }
 
-    /// Gives back messages from [`Delivery::next_batch`] that were not routed after all,
-    /// newest first, so that the next batch need not read them again.
-    pub fn put_back(&mut self, unrouted: impl Iterator<Item = (u64, Parts)>) {
-        for (seq, parts) in unrouted {
+    /// Gives back messages from [`Delivery::next_batch`] that were not routed after all
+    /// (`first`, then `rest`, in the batch's order), so that the next batch need not read them
+    /// again. They go in newest first: each must be older than what is kept.
+    pub fn put_back(
+        &mut self,
+        first: Option<(u64, Parts)>,
+        rest: impl DoubleEndedIterator<Item = (u64, Parts)>,
+    ) {
+        for (seq, parts) in rest.rev().chain(first) {
             if self.is_undispatched(seq) {
                 self.unrouted.put_back(seq, parts);
             }
@@ -239,6 +244,8 @@ impl Delivery {
 mod tests {
     use super::*;
     use crate::spool::MemorySpool;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn confirm_advances_over_the_contiguous_prefix() {
@@ -259,5 +266,59 @@ mod tests {
         );
         d.confirm([4, 5]);
         assert!(d.is_drained());
+    }
+
+    /// A spool that counts its reads.
+    struct CountingSpool(MemorySpool, Arc<AtomicUsize>);
+
+    impl Spool for CountingSpool {
+        fn append(&mut self, frames: &[Bytes]) -> Result<u64, SpoolError> {
+            self.0.append(frames)
+        }
+        fn read(&mut self, seq: u64) -> Result<Option<Vec<Bytes>>, SpoolError> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.read(seq)
+        }
+        fn ack(&mut self, seq: u64) -> Result<(), SpoolError> {
+            self.0.ack(seq)
+        }
+        fn sync(&mut self) -> Result<(), SpoolError> {
+            self.0.sync()
+        }
+        fn size(&self) -> u64 {
+            self.0.size()
+        }
+        fn first_unacked(&self) -> u64 {
+            self.0.first_unacked()
+        }
+        fn next_seq(&self) -> u64 {
+            self.0.next_seq()
+        }
+        fn stream_id(&self) -> u64 {
+            self.0.stream_id()
+        }
+    }
+
+    /// Messages kept unrouted are routed without a read, and so are those of a batch given
+    /// back because no pipe had room (before the fix, only the first given back was kept).
+    #[test]
+    fn unrouted_messages_and_those_given_back_are_not_read_again() {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let mut d = Delivery::new(Box::new(CountingSpool(MemorySpool::new(None), reads.clone())));
+        for i in 0..6u8 {
+            let seq = d.append(&[Bytes::copy_from_slice(&[i])]).unwrap();
+            d.keep_unrouted(seq, Parts::from_iter([Frame::copy_from_slice(&[i])]));
+        }
+        let mut batch = d.next_batch(4).into_iter();
+        assert_eq!(reads.load(Ordering::Relaxed), 0, "all four were kept");
+        let first = batch.next();
+        d.put_back(first, batch);
+        let again: Vec<u64> = d.next_batch(6).iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(again, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            reads.load(Ordering::Relaxed),
+            0,
+            "the four given back were kept too"
+        );
     }
 }

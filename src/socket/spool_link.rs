@@ -397,13 +397,14 @@ impl SpoolLink {
             let read = batch.len();
             let mut routed = 0;
             let mut batch = batch.into_iter();
+            let mut unsent = None;
             while !lost_first && let Some((seq, parts)) = batch.next() {
                 if !delivery.is_undispatched(seq) {
                     routed += 1; // a sending thread routed it meanwhile
                     continue;
                 }
                 if !st.pattern.can_send(&st.pipes) {
-                    delivery.put_back(std::iter::once((seq, parts)));
+                    unsent = Some((seq, parts));
                     break;
                 }
                 if !send_seq(st, seq, parts) {
@@ -412,7 +413,7 @@ impl SpoolLink {
                 delivery.dispatched(seq);
                 routed += 1;
             }
-            delivery.put_back(batch.rev());
+            delivery.put_back(unsent, batch);
             // A sender may have appended after this batch was read, and found no room that
             // this round's sync found: it asked for no route, so look again while there is room.
             let more = delivery.has_undispatched() && st.pattern.can_send(&st.pipes);

@@ -136,8 +136,9 @@ impl Socket {
     /// receipts were set since, taken until finished). The caller holds the socket's lock,
     /// which comes before the inbox's.
     pub(super) fn settle_taken(&self, guard: &mut Locked<'_>) {
-        let taken = std::mem::take(&mut self.lock_inbox().taken);
-        for (pipe, origin) in taken {
+        // Drained in place, so that the list keeps its room for the next batch.
+        let mut inbox = self.lock_inbox();
+        for (pipe, origin) in inbox.taken.drain(..) {
             guard.taken_by_application(pipe, origin);
         }
     }

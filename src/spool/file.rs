@@ -364,17 +364,18 @@ impl FileSpool {
         if seq > seg.last_seq {
             return Ok(None);
         }
-        let (first_seq, seg_len, path) = (seg.first_seq, seg.len, seg.path.clone());
-        let holes = seg.holes.clone();
+        // The reader kept from the last read serves the next one in most cases: nothing is
+        // cloned per read (the path and the holes are borrowed), only on an open or a damage.
         let mut reader = match self.reader.take() {
-            Some(r) => r,
-            None => SegmentReader::open(&path, first_seq).map_err(io_err(&path))?,
+            Some(mut kept) => match kept.serves(seg.first_seq, seq) {
+                true => kept,
+                false => SegmentReader::open(&seg.path, seg.first_seq).map_err(io_err(&seg.path))?,
+            },
+            None => SegmentReader::open(&seg.path, seg.first_seq).map_err(io_err(&seg.path))?,
         };
-        if !reader.serves(first_seq, seq) {
-            reader = SegmentReader::open(&path, first_seq).map_err(io_err(&path))?;
-        }
         loop {
-            match reader.next(seg_len, &holes).map_err(io_err(&path))? {
+            let seg = &self.segments[idx];
+            match reader.next(seg.len, &seg.holes).map_err(io_err(&seg.path))? {
                 Step::Record { seq: found, frames } => {
                     if found == seq {
                         self.reader = Some(reader);
@@ -391,6 +392,7 @@ impl FileSpool {
                     skippable,
                 } => {
                     // Damaged since the open. A plausible length lets the reader go on past it.
+                    let path = seg.path.clone();
                     self.damaged(&path, offset, reason)?;
                     if !skippable {
                         return Ok(None);

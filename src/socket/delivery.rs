@@ -104,29 +104,48 @@ impl Delivery {
     /// one that cannot be read is logged and skipped.
     pub fn next_batch(&mut self, max: usize) -> Vec<(u64, Parts)> {
         let mut batch = Vec::new();
-        while batch.len() < max {
-            let Some(seq) = self.peek_next(batch.last().map(|(seq, _)| *seq)) else {
+        self.read_next(max, |seq, parts| batch.push((seq, parts)));
+        batch
+    }
+
+    /// The next message to route, as [`Delivery::next_batch`] of one, without a vector: a
+    /// sending thread catches up one message at a time.
+    pub fn next_one(&mut self) -> Option<(u64, Parts)> {
+        let mut one = None;
+        self.read_next(1, |seq, parts| one = Some((seq, parts)));
+        one
+    }
+
+    /// Hands the next messages to route, up to `max`, to `take` (see
+    /// [`Delivery::next_batch`]).
+    fn read_next(&mut self, max: usize, mut take: impl FnMut(u64, Parts)) {
+        let (mut count, mut last) = (0, None);
+        while count < max {
+            let Some(seq) = self.peek_next(last) else {
                 break;
             };
-            if let Some(parts) = self.unrouted.take(seq) {
-                batch.push((seq, parts));
-                continue;
-            }
-            match self.spool.read(seq) {
-                Ok(Some(frames)) => batch.push((seq, frames.into_iter().map(Frame::from).collect())),
-                // A gap is consumed only once everything before it was routed.
-                _ if !batch.is_empty() => break,
-                Ok(None) => {
-                    self.dispatched(seq);
-                    self.confirm([seq]);
-                }
-                Err(e) => {
-                    log::error!("spool read of message {seq} failed, it is skipped: {e}");
-                    self.dispatched(seq);
-                }
-            }
+            let parts = match self.unrouted.take(seq) {
+                Some(parts) => parts,
+                None => match self.spool.read(seq) {
+                    Ok(Some(frames)) => frames.into_iter().map(Frame::from).collect(),
+                    // A gap is consumed only once everything before it was routed.
+                    _ if count > 0 => break,
+                    Ok(None) => {
+                        self.dispatched(seq);
+                        self.confirm([seq]);
+                        continue;
+                    }
+                    Err(e) => {
+                        log::error!("spool read of message {seq} failed, it is skipped: {e}");
+                        self.dispatched(seq);
+                        continue;
+                    }
+                },
+            };
+            take(seq, parts);
+            count += 1;
+            last = Some(seq);
         }
-        batch
     }
 
     /// Keeps appended message `seq`, which found no room, for [`Delivery::next_batch`].

@@ -108,8 +108,15 @@ impl SpoolLink {
     }
 
     pub(super) fn publish(&self, delivery: &Delivery) {
-        self.low.store(delivery.low_water(), Ordering::Release);
-        self.drained.store(delivery.is_drained(), Ordering::Release);
+        // Stored only when changed: I/O threads read both per write, and a store per append
+        // would take their cache line from them each time.
+        let (low, drained) = (delivery.low_water(), delivery.is_drained());
+        if self.low.load(Ordering::Relaxed) != low {
+            self.low.store(low, Ordering::Release);
+        }
+        if self.drained.load(Ordering::Relaxed) != drained {
+            self.drained.store(drained, Ordering::Release);
+        }
     }
 
     fn request(&self, change: impl FnOnce(&mut Work)) {
@@ -228,7 +235,8 @@ impl SpoolLink {
         };
         self.publish(&delivery);
         drop(delivery);
-        // Without room, the I/O thread asks for a route when it takes from the pipe.
+        // Without room, the I/O thread asks for a route once it drains the pipe to its low-water
+        // mark (a full pipe leaves its writer waiting for that).
         if outcome == Routed::Later {
             self.route();
         }
@@ -461,7 +469,7 @@ fn route_in_order(
             delivery.keep_unrouted(seq, parts);
             return Routed::NoRoom;
         }
-        let Some((older, older_parts)) = delivery.next_batch(1).pop() else {
+        let Some((older, older_parts)) = delivery.next_one() else {
             delivery.keep_unrouted(seq, parts);
             return Routed::Later;
         };

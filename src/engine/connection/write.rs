@@ -71,7 +71,7 @@ impl Connection {
         let Some(rx) = &mut self.out_rx else { return };
         let spool = self.config.spool.as_ref();
         let low = spool.map_or(0, |s| s.low_water());
-        let (mut room_made, mut took) = (false, false);
+        let mut room_made = false;
         // The writer's progress is fetched once per refill (once per write to the stream):
         // fetching it per message would move its cache line between the cores per message.
         let mut fetched = false;
@@ -83,7 +83,6 @@ impl Connection {
                 None => match rx.read() {
                     Read::Frame { item, wake, .. } => {
                         room_made |= wake == Wake::Writer;
-                        took = true;
                         item
                     }
                     Read::Empty | Read::Closed => break,
@@ -110,7 +109,10 @@ impl Connection {
         if room_made && let Some(attention) = &self.attention {
             self.socket.announce(attention);
         }
-        if took && let Some(spool) = spool {
+        // Only at the low-water mark, like a waiting sender: a pipe the spool could not fill
+        // was found full, which left its writer waiting for exactly this. Asked at every
+        // take, the spool thread woke to route a few messages per write, and was woken again.
+        if room_made && let Some(spool) = spool {
             spool.route(); // the pipe has room for more of the spool
         }
     }

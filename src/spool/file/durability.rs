@@ -205,7 +205,11 @@ impl Durability {
         self.appends.set(appends);
         if self.policy != FsyncPolicy::Always {
             // The record's store is ordered before the look at the flag (see `dirty_hint`).
-            std::sync::atomic::fence(Ordering::SeqCst);
+            // Only the sync thread (`Every`) clears the flag while appends run; without it,
+            // program order is enough, and the fence would cost some 10 ns per append.
+            if self.thread.is_some() {
+                std::sync::atomic::fence(Ordering::SeqCst);
+            }
             if !appends.is_multiple_of(ACK_CHECK_EVERY)
                 && self.shared.dirty_hint.load(Ordering::SeqCst)
                 && !self.shared.failed.load(Ordering::Acquire)

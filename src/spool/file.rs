@@ -27,6 +27,7 @@ mod mapped;
 mod prepared;
 mod reader;
 mod recovery;
+mod spare;
 #[cfg(test)]
 mod tests;
 
@@ -86,6 +87,8 @@ pub struct FileSpool {
     active: Arc<File>,
     /// The active segment mapped for appends (`None`: appends use `pwrite`).
     mapping: Option<Mapping>,
+    /// An acknowledged segment renamed aside, to become the next one (see `spare`).
+    spare: Option<PathBuf>,
     next_seq: u64,
     acked: u64,
     size: u64,
@@ -123,6 +126,7 @@ impl FileSpool {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let lock = dir::lock(&dir)?;
+        spare::remove(&dir)?;
         let durable = config.fsync != FsyncPolicy::Never;
         let stream_id = dir::load_or_create_stream_id(&dir, durable)?;
         let mut corruptions = Vec::new();
@@ -182,6 +186,7 @@ impl FileSpool {
             segments: scanned,
             active,
             mapping,
+            spare: None,
             next_seq,
             acked,
             size,
@@ -232,7 +237,10 @@ impl FileSpool {
             self.active.sync_data().map_err(io_err(path))?;
         }
         let path = self.dir.join(segment_name(self.next_seq));
-        let file = Arc::new(open_for_append(&path)?);
+        let file = Arc::new(match self.spare.take() {
+            Some(spare) => spare::reuse(&self.dir, &spare, &path, self.durability.durable())?,
+            None => open_for_append(&path)?,
+        });
         self.mapping = map_active(&file, &path, 0, self.config.segment_size);
         self.active = Arc::clone(&file);
         self.durability.set_active(file, path.clone());
@@ -252,7 +260,14 @@ impl FileSpool {
     /// open infers the mark from the oldest segment left.
     fn delete_acked_segments(&mut self) -> Result<(), SpoolError> {
         while self.segments.len() > 1 && self.segments[0].last_seq <= self.acked {
-            fs::remove_file(&self.segments[0].path).map_err(io_err(&self.segments[0].path))?;
+            let oldest = &self.segments[0];
+            // Kept for the next roll if its file is most of a segment (the zeros it spares),
+            // and appends store into a mapping (which is what the zeros are written for).
+            if self.spare.is_none() && self.mapping.is_some() && oldest.len >= self.config.segment_size / 2 {
+                self.spare = Some(spare::keep(&self.dir, &oldest.path)?);
+            } else {
+                fs::remove_file(&oldest.path).map_err(io_err(&oldest.path))?;
+            }
             let seg = self.segments.pop_front().expect("front");
             self.size -= seg.len;
             if self
@@ -314,11 +329,14 @@ impl FileSpool {
         Ok(())
     }
 
-    /// Unmaps the active segment and cuts the zeros preallocated past its last record, so
-    /// that only the newest segment ever ends with a crash tail.
+    /// Unmaps the active segment and cuts what lies past its last record (zeros written
+    /// ahead, or a recycled segment's earlier records), so that only the newest segment ever
+    /// ends with a crash tail.
     fn cut_preallocated(&mut self) -> Result<(), SpoolError> {
-        if self.mapping.take().is_some() {
-            let seg = self.active_segment();
+        self.mapping = None;
+        let seg = self.active_segment();
+        let file_len = self.active.metadata().map_err(io_err(&seg.path))?.len();
+        if file_len > seg.len {
             self.active.set_len(seg.len).map_err(io_err(&seg.path))?;
         }
         Ok(())
@@ -554,6 +572,14 @@ impl Drop for FileSpool {
         if let Err(e) = self.cut_preallocated() {
             log::warn!(
                 "spool {}: the next open cuts the preallocated tail: {e}",
+                self.dir.display()
+            );
+        }
+        if self.spare.take().is_some()
+            && let Err(e) = spare::remove(&self.dir)
+        {
+            log::warn!(
+                "spool {}: the next open removes the spare segment: {e}",
                 self.dir.display()
             );
         }

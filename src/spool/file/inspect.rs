@@ -85,12 +85,16 @@ pub struct SegmentReport {
     /// Zeros after the last record: room preallocated for appends (the open spool's active
     /// segment, or one left by a crash, which the next open cuts). After a power loss they
     /// may also stand for appends that never reached the disk, within the fsync policy's
-    /// window.
+    /// window. In a segment that reuses an acknowledged one, its earlier records, numbered
+    /// lower, count here too: appends overwrite them.
     pub preallocated: u64,
     /// Where records are damaged: (byte offset, what is wrong). Damage at the very end of the
     /// newest segment is usually a write torn by a crash, which the next open cuts.
     pub damage: Vec<(u64, &'static str)>,
 }
+
+/// A valid record numbered lower than the one before it.
+const OUT_OF_SEQUENCE: &str = "record out of sequence";
 
 /// Looks at the spool in `dir` without changing or locking anything.
 ///
@@ -149,24 +153,30 @@ fn scan(first_seq: u64, path: PathBuf, data: &Bytes, acked: u64) -> SegmentRepor
     };
     let mut offset = 0;
     while offset < data.len() {
+        let min_seq = report.last_seq.map_or(first_seq, |s| s + 1);
         let reason = match record::decode(&data.slice(offset..)) {
-            Decoded::Record { seq, len, .. } => {
+            Decoded::Record { seq, len, .. } if seq >= min_seq => {
                 report.records += 1;
                 report.unacked += u64::from(seq > acked);
                 report.last_seq = report.last_seq.max(Some(seq));
                 offset += len;
                 continue;
             }
+            Decoded::Record { .. } => OUT_OF_SEQUENCE,
             Decoded::Incomplete => "truncated record",
             Decoded::Corrupt(reason) => reason,
         };
-        if data[offset..].iter().all(|&b| b == 0) {
+        let zeros = data[offset..].iter().all(|&b| b == 0);
+        let later = match zeros {
+            true => None,
+            false => record::find_record(data, offset, min_seq),
+        };
+        if later.is_none() && (zeros || reason == OUT_OF_SEQUENCE) {
             report.preallocated = (data.len() - offset) as u64;
             break;
         }
         report.damage.push((offset as u64, reason));
-        let min_seq = report.last_seq.map_or(first_seq, |s| s + 1);
-        match record::find_record(data, offset, min_seq) {
+        match later {
             Some((at, _)) => offset = at,
             None => break,
         }

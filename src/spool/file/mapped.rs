@@ -8,7 +8,9 @@
 //! blocks are reserved before any store reaches them: a store past the end of the file, or
 //! into a block the disk has no room for, would kill the process with `SIGBUS`. Between the last
 //! record and the end of the chunk the file holds zeros, which the next open cuts as a crash
-//! tail; rolling the segment and closing the spool cut them at once.
+//! tail; rolling the segment and closing the spool cut them at once. A reused segment (see
+//! `spare`) has its blocks already: its earlier records are stored over, and the rest is cut
+//! the same way.
 //!
 //! Records are stored one after the other, each completely before the next begins: a copy
 //! may write its bytes in any order, and a process killed in the middle of a batch must
@@ -34,7 +36,11 @@ const CHUNK: u64 = 1 << 20;
 pub(super) struct Mapping {
     base: *mut u8,
     capacity: usize,
+    /// The file's blocks exist up to here: zeros written ahead, or a recycled segment's
+    /// earlier records.
     allocated: u64,
+    /// The pages before here are faulted in (or were, and are let go).
+    populated: u64,
     /// Where the pages still mapped begin: those before it were written and let go.
     released: u64,
 }
@@ -45,11 +51,13 @@ unsafe impl Send for Mapping {}
 
 impl Mapping {
     /// Maps `file` (whose valid data ends at `len`) for appends up to `capacity` bytes, or
-    /// `None` if the file system cannot preallocate (appends then use `pwrite`).
+    /// `None` if the file system cannot preallocate (appends then use `pwrite`). What the
+    /// file holds past `len` (a recycled segment's earlier records) is overwritten in place.
     pub fn new(file: &File, len: u64, capacity: u64) -> io::Result<Option<Mapping>> {
         if !writes_in_place(file) {
             return Ok(None);
         }
+        let existing = file.metadata()?.len();
         let page = page_size();
         let capacity = capacity.max(len).div_ceil(page) * page;
         let Ok(capacity_usize) = usize::try_from(capacity) else {
@@ -77,10 +85,11 @@ impl Mapping {
         let mut mapping = Mapping {
             base: base.cast(),
             capacity: capacity_usize,
-            allocated: len,
+            allocated: existing.max(len),
+            populated: len,
             released: 0,
         };
-        match mapping.reserve(file, len) {
+        match mapping.prepare(file, len) {
             Ok(()) => Ok(Some(mapping)),
             Err(e) if unsupported(&e) => Ok(None),
             Err(e) => Err(e),
@@ -95,9 +104,9 @@ impl Mapping {
         if end > self.capacity as u64 {
             return Ok(false);
         }
-        if end > self.allocated {
+        if end > self.populated {
             self.release_before(offset);
-            self.reserve(file, end)?;
+            self.prepare(file, end)?;
         }
         let mut at = 0;
         while at < records.len() {
@@ -112,23 +121,24 @@ impl Mapping {
 
     /// Copies `bytes` to `offset`, which the caller checked lies within the allocated mapping.
     fn copy(&mut self, offset: u64, bytes: &[u8]) {
-        debug_assert!(offset + bytes.len() as u64 <= self.allocated);
+        debug_assert!(offset + bytes.len() as u64 <= self.populated.min(self.allocated));
         // SAFETY: `offset..offset + len` lies within the mapping and within the file's
-        // allocated blocks (checked by `store`, which reserved them), and `bytes` is not
+        // allocated blocks (checked by `store`, which prepared them), and `bytes` is not
         // inside the mapping.
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(offset as usize), bytes.len());
         }
     }
 
-    /// Extends the file with zeros up to at least `end`, a chunk past it, within the mapping.
+    /// Makes the file's blocks exist and its pages mapped up to at least `end`, a chunk past
+    /// it, within the mapping: zeros are written where the file has no blocks yet.
     ///
     /// Written, not `fallocate`d: the write reserves the blocks as surely (ext4 and XFS
     /// reserve delayed allocations at the write, tmpfs allocates its pages), and leaves
     /// written pages in the page cache. A store into a fallocated, unwritten extent costs the
     /// file system a journalled change per page at the first store; profiled, that was most
     /// of an append of 64 bytes.
-    fn reserve(&mut self, file: &File, end: u64) -> io::Result<()> {
+    fn prepare(&mut self, file: &File, end: u64) -> io::Result<()> {
         static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
         let target = (end + CHUNK).min(self.capacity as u64).max(end);
         let mut at = self.allocated;
@@ -137,9 +147,10 @@ impl Mapping {
             file.write_all_at(&ZEROS[..n], at)?;
             at += n as u64;
         }
-        if target > self.allocated {
-            self.populate(self.allocated, target);
-            self.allocated = target;
+        self.allocated = self.allocated.max(target);
+        if target > self.populated {
+            self.populate(self.populated, target);
+            self.populated = target;
         }
         Ok(())
     }

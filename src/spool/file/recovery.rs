@@ -5,7 +5,8 @@
 //!
 //! After the last record that reached the disk, a crash or a power loss can leave a record cut
 //! short, zeros (the file's length was updated but its blocks were not written), or garbage
-//! (stale blocks, a half-written record). Only appends not yet synced are exposed, and they are
+//! (stale blocks, a half-written record, or a reused segment's earlier records, numbered lower
+//! than any record the segment holds now, see `spare`). Only appends not yet synced are exposed, and they are
 //! all at the end of the newest segment: a segment is synced before the next one is created
 //! (unless the policy is `Never`).
 //!

@@ -17,6 +17,7 @@
 //! directory's entries (created and deleted segments, the renames of `acked` and `stream-id`)
 //! are fsynced per the [`FsyncPolicy`].
 
+mod barrier;
 mod batches;
 mod cache;
 mod config;

@@ -18,6 +18,7 @@
 
 use super::super::SpoolError;
 use super::FsyncPolicy;
+use super::barrier::SplitFence;
 use super::dir::{fsync_dir, io_err, store_acked};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -66,8 +67,12 @@ struct Shared {
     failed: AtomicBool,
     /// Whether `State::data_dirty` is set, stored under the lock; cleared before a flush's
     /// data sync begins. An append that finds it set after its store has nothing to record:
-    /// the sync that will clear it has not begun, so it covers the store.
+    /// the sync that will clear it has not begun, so it covers the store. Under `Every` the
+    /// fence that orders the store before that look is split (`fence`): the sync thread pays
+    /// for it, not each append.
     dirty_hint: AtomicBool,
+    /// Orders an append's store before its look at `dirty_hint`, against the sync thread.
+    fence: SplitFence,
 }
 
 struct State {
@@ -135,6 +140,11 @@ impl Durability {
             flushing: Mutex::new(()),
             failed: AtomicBool::new(false),
             dirty_hint: AtomicBool::new(false),
+            // Only `Every` has appends racing a sync thread; the others order by fences.
+            fence: match policy {
+                FsyncPolicy::Every(_) => SplitFence::new(),
+                FsyncPolicy::Always | FsyncPolicy::Never => SplitFence::plain(),
+            },
         });
         let thread = match policy {
             FsyncPolicy::Every(period) => {
@@ -208,7 +218,7 @@ impl Durability {
             // Only the sync thread (`Every`) clears the flag while appends run; without it,
             // program order is enough, and the fence would cost some 10 ns per append.
             if self.thread.is_some() {
-                std::sync::atomic::fence(Ordering::SeqCst);
+                self.shared.fence.light();
             }
             if !appends.is_multiple_of(ACK_CHECK_EVERY)
                 && self.shared.dirty_hint.load(Ordering::SeqCst)
@@ -417,6 +427,13 @@ impl Shared {
                 changes,
             )
         };
+        if data && !self.fence.heavy() {
+            // An append running meanwhile may have missed this sync: the next one covers it.
+            let mut st = self.lock();
+            st.data_dirty = true;
+            st.dirty_since.get_or_insert_with(Instant::now);
+            self.dirty_hint.store(true, Ordering::SeqCst);
+        }
         let result = (|| {
             if durable && data {
                 file.sync_data().map_err(io_err(&path))?;

@@ -88,8 +88,9 @@ pub struct FileSpool {
     active: Arc<File>,
     /// The active segment mapped for appends (`None`: appends use `pwrite`).
     mapping: Option<Mapping>,
-    /// An acknowledged segment renamed aside, to become the next one (see `spare`).
-    spare: Option<PathBuf>,
+    /// Whether an acknowledged segment is renamed aside, to become the next one (see
+    /// `spare`).
+    spare: bool,
     next_seq: u64,
     acked: u64,
     size: u64,
@@ -187,7 +188,7 @@ impl FileSpool {
             segments: scanned,
             active,
             mapping,
-            spare: None,
+            spare: false,
             next_seq,
             acked,
             size,
@@ -238,8 +239,14 @@ impl FileSpool {
             self.active.sync_data().map_err(io_err(path))?;
         }
         let path = self.dir.join(segment_name(self.next_seq));
-        let file = Arc::new(match self.spare.take() {
-            Some(spare) => spare::reuse(&self.dir, &spare, &path, self.durability.durable())?,
+        let reused = match std::mem::take(&mut self.spare) {
+            true => spare::reuse(&self.dir, &path, self.durability.durable())
+                .inspect_err(|e| log::warn!("spool: a new segment instead of the spare: {e}"))
+                .ok(),
+            false => None,
+        };
+        let file = Arc::new(match reused {
+            Some(file) => file,
             None => open_for_append(&path)?,
         });
         self.mapping = map_active(&file, &path, 0, self.config.segment_size);
@@ -264,8 +271,9 @@ impl FileSpool {
             let oldest = &self.segments[0];
             // Kept for the next roll if its file is most of a segment (the zeros it spares),
             // and appends store into a mapping (which is what the zeros are written for).
-            if self.spare.is_none() && self.mapping.is_some() && oldest.len >= self.config.segment_size / 2 {
-                self.spare = Some(spare::keep(&self.dir, &oldest.path)?);
+            if !self.spare && self.mapping.is_some() && oldest.len >= self.config.segment_size / 2 {
+                spare::keep(&self.dir, &oldest.path)?;
+                self.spare = true;
             } else {
                 fs::remove_file(&oldest.path).map_err(io_err(&oldest.path))?;
             }
@@ -576,7 +584,7 @@ impl Drop for FileSpool {
                 self.dir.display()
             );
         }
-        if self.spare.take().is_some()
+        if std::mem::take(&mut self.spare)
             && let Err(e) = spare::remove(&self.dir)
         {
             log::warn!(

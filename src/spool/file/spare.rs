@@ -18,15 +18,13 @@
 use super::super::SpoolError;
 use super::dir::{fsync_dir, io_err};
 use std::fs::{self, File, OpenOptions};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const NAME: &str = "spare.tmp";
 
-/// Renames acknowledged segment `path` aside, to be reused; returns its new path.
-pub(super) fn keep(dir: &Path, path: &Path) -> Result<PathBuf, SpoolError> {
-    let spare = dir.join(NAME);
-    fs::rename(path, &spare).map_err(io_err(path))?;
-    Ok(spare)
+/// Renames acknowledged segment `path` aside, to be reused.
+pub(super) fn keep(dir: &Path, path: &Path) -> Result<(), SpoolError> {
+    fs::rename(path, dir.join(NAME)).map_err(io_err(path))
 }
 
 /// Removes a spare left by an earlier run (or by this one, on close).
@@ -38,10 +36,11 @@ pub(super) fn remove(dir: &Path) -> Result<(), SpoolError> {
     }
 }
 
-/// Renames `spare` to `path`, the next segment, and opens it for appends; under a durable
+/// Renames the spare to `path`, the next segment, and opens it for appends; under a durable
 /// policy, syncs the directory before returning.
-pub(super) fn reuse(dir: &Path, spare: &Path, path: &Path, durable: bool) -> Result<File, SpoolError> {
-    fs::rename(spare, path).map_err(io_err(spare))?;
+pub(super) fn reuse(dir: &Path, path: &Path, durable: bool) -> Result<File, SpoolError> {
+    let spare = dir.join(NAME);
+    fs::rename(&spare, path).map_err(io_err(&spare))?;
     if durable {
         fsync_dir(dir)?;
     }
@@ -101,10 +100,10 @@ mod tests {
             append(&mut spool);
         }
         spool.ack(spool.segments[0].last_seq).unwrap();
-        assert!(spool.spare.is_some(), "the acknowledged segment is kept aside");
+        assert!(spool.spare, "the acknowledged segment is kept aside");
         assert!(dir.join(NAME).exists());
         // The next roll takes it, and a few records go over its earlier ones.
-        while spool.spare.is_some() {
+        while spool.spare {
             append(&mut spool);
         }
         assert!(!dir.join(NAME).exists(), "renamed to the new segment");

@@ -26,6 +26,10 @@ pub(crate) struct Backlog {
     marks: VecDeque<(u64, Instant)>,
     /// (time, appended, confirmed) over the last [`RATE_WINDOW`], oldest first.
     rates: VecDeque<(Instant, u64, u64)>,
+    /// Before this, an append takes no sample: `SAMPLE_EVERY` after the newest mark or rate
+    /// sample, whichever is older. Read once per append, so that the common append costs one
+    /// clock reading and a comparison.
+    quiet_until: Instant,
 }
 
 impl Backlog {
@@ -36,6 +40,7 @@ impl Backlog {
             confirmed: 0,
             marks: VecDeque::new(),
             rates: VecDeque::from([(now, 0, 0)]),
+            quiet_until: now,
         }
     }
 
@@ -43,6 +48,9 @@ impl Backlog {
     pub fn appended(&mut self, seq: u64) {
         self.appended += 1;
         let now = crate::deadline::coarse_now();
+        if now < self.quiet_until {
+            return;
+        }
         if self.marks.back().is_none_or(|&(_, at)| now >= at + SAMPLE_EVERY) {
             if self.marks.len() >= MAX_MARKS {
                 let thinned = self.marks.iter().copied().step_by(2).collect();
@@ -51,6 +59,9 @@ impl Backlog {
             self.marks.push_back((seq, now));
         }
         self.sample(now);
+        let newest_rate = self.rates.back().map_or(now, |&(at, ..)| at);
+        let newest_mark = self.marks.back().map_or(now, |&(_, at)| at);
+        self.quiet_until = newest_rate.min(newest_mark) + SAMPLE_EVERY;
     }
 
     /// `count` more messages are confirmed; everything up to `low` is.

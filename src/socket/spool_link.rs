@@ -215,12 +215,8 @@ impl SpoolLink {
         parts: crate::message::Parts,
     ) -> Result<Option<crate::message::Parts>, SpoolError> {
         debug_assert!(self.group.is_none());
-        // Moved out of the frames and back, not cloned: a clone and its drop are two atomic
-        // operations on a count the I/O thread changes too, as it drops earlier frames.
-        let frames: SmallVec<[Bytes; 3]> = parts.into_iter().map(Frame::into_bytes).collect();
         let mut delivery = self.lock();
-        let appended = delivery.append(&frames);
-        let parts: crate::message::Parts = frames.into_iter().map(Frame::from).collect();
+        let (appended, parts) = append_moved(&mut delivery, parts);
         let seq = match appended {
             Ok(seq) => seq,
             Err(SpoolError::Full { .. }) => return Ok(Some(parts)),
@@ -489,6 +485,24 @@ fn route_in_order(
     }
     delivery.dispatched(seq);
     Routed::Now
+}
+
+/// Appends `parts`, moved out of their frames and back rather than cloned: a clone and its
+/// drop are two atomic operations on a count the I/O thread changes too, as it drops earlier
+/// frames. A one-frame message, the common case, takes no vector.
+fn append_moved(
+    delivery: &mut Delivery,
+    mut parts: crate::message::Parts,
+) -> (Result<u64, SpoolError>, crate::message::Parts) {
+    if parts.len() == 1 {
+        let bytes = parts.pop().map(Frame::into_bytes).unwrap_or_default();
+        let appended = delivery.append(std::slice::from_ref(&bytes));
+        parts.push(Frame::from(bytes));
+        return (appended, parts);
+    }
+    let frames: SmallVec<[Bytes; 3]> = parts.into_iter().map(Frame::into_bytes).collect();
+    let appended = delivery.append(&frames);
+    (appended, frames.into_iter().map(Frame::from).collect())
 }
 
 /// Routes spooled message `seq` through the pattern; whether it went into a pipe.

@@ -11,7 +11,7 @@ mod wire;
 
 pub(crate) use wire::{WireRx, WireSeq};
 
-pub(crate) use rx_acks::{Origin, RxAcks, read_tag, tag_frame};
+pub(crate) use rx_acks::{AckShare, Origin, RxAcks, read_tag, tag_frame};
 
 use crate::inproc::{InprocEnd, PeerWake};
 use crate::message::{Frame, Parts};

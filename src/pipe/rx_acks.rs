@@ -10,7 +10,7 @@
 use crate::message::{Frame, Parts};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Where a message from a spooled sender came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +22,43 @@ pub(crate) struct Origin {
     /// The sender's stream and the message's sequence number in it.
     pub stream: u64,
     pub seq: u64,
+}
+
+/// What a receiving connection shares with its socket: the count the socket is done with
+/// (the connection acknowledges it, ZACK), and whether the connection's acknowledgement
+/// timer runs. While it runs, the connection sends the count when it fires, unasked; only a
+/// count published while it is stopped wakes the connection. A stream of messages then costs
+/// one acknowledgement per timer period, not one per batch the application drains.
+#[derive(Default)]
+pub(crate) struct AckShare {
+    handled: AtomicU64,
+    timer: AtomicBool,
+}
+
+impl AckShare {
+    /// Socket side: `count` positions are done. True if the connection must be woken to
+    /// acknowledge them.
+    pub fn publish(&self, count: u64) -> bool {
+        // SeqCst, with `stop_timer` then `handled` on the connection's side: either its last
+        // look sees this count, or this load sees its timer stopped and the caller wakes it.
+        self.handled.store(count, Ordering::SeqCst);
+        !self.timer.load(Ordering::SeqCst)
+    }
+
+    /// Connection side: the count to acknowledge.
+    pub fn handled(&self) -> u64 {
+        self.handled.load(Ordering::SeqCst)
+    }
+
+    /// Connection side: the timer runs; it will look at the count when it fires.
+    pub fn start_timer(&self) {
+        self.timer.store(true, Ordering::SeqCst);
+    }
+
+    /// Connection side: the timer fired; the caller looks at the count next.
+    pub fn stop_timer(&self) {
+        self.timer.store(false, Ordering::SeqCst);
+    }
 }
 
 /// See the module documentation.
@@ -39,7 +76,7 @@ pub(crate) struct RxAcks {
     /// What the current connection was last told (`handled`).
     published: u64,
     /// The current connection's count to acknowledge.
-    handled: Option<Arc<AtomicU64>>,
+    handled: Option<Arc<AckShare>>,
 }
 
 impl RxAcks {
@@ -53,7 +90,7 @@ impl RxAcks {
     }
 
     /// A new connection serves the pipe: positions start again, counted into `handled`.
-    pub fn start_generation(&mut self, handled: Arc<AtomicU64>) {
+    pub fn start_generation(&mut self, handled: Arc<AckShare>) {
         self.generation += 1;
         (self.delivered, self.published) = (0, 0);
         self.ledger.clear();
@@ -66,8 +103,8 @@ impl RxAcks {
         self.ledger.clear();
     }
 
-    /// `origin`'s position is done. True if an acknowledgement is due (published: the
-    /// connection must be woken to send it). A position of an earlier connection counts for
+    /// `origin`'s position is done. True if the connection must be woken to acknowledge
+    /// (a count was published while its timer was stopped, see [`AckShare`]). A position of an earlier connection counts for
     /// nothing: that connection is gone.
     pub fn mark_done(&mut self, origin: &Origin, queue_empty: bool) -> bool {
         if origin.generation != self.generation || origin.position <= self.delivered {
@@ -115,7 +152,7 @@ impl RxAcks {
         self.positions.pop_front().flatten()
     }
 
-    /// The queue drained: what is done is published. True if an acknowledgement is due.
+    /// The queue drained: what is done is published. True if the connection must be woken.
     pub fn on_drained(&mut self) -> bool {
         self.publish(true)
     }
@@ -132,10 +169,8 @@ impl RxAcks {
         let Some(handled) = self.handled.as_ref().filter(|_| due) else {
             return false;
         };
-        // Release: the connection reads it with Acquire (`ReceiverAcks::due`).
-        handled.store(self.delivered, Ordering::Release);
         self.published = self.delivered;
-        true
+        handled.publish(self.delivered)
     }
 }
 
@@ -184,45 +219,50 @@ mod tests {
     /// as a duplicate acknowledged messages still queued before it.
     #[test]
     fn the_count_covers_only_the_prefix_of_done_positions() {
-        let handled = Arc::new(AtomicU64::new(0));
+        let handled = Arc::new(AckShare::default());
         let mut rx = RxAcks::default();
         rx.start_generation(Arc::clone(&handled));
         for pos in [2, 3, 5] {
             assert!(!rx.mark_done(&origin(&rx, pos), true), "position 1 is not done");
         }
-        assert_eq!(handled.load(Ordering::Relaxed), 0);
+        assert_eq!(handled.handled(), 0);
         assert!(rx.mark_done(&origin(&rx, 1), true));
-        assert_eq!(handled.load(Ordering::Relaxed), 3);
+        assert_eq!(handled.handled(), 3);
         assert_eq!(rx.undone(), 2, "4 pending, 5 done");
         assert!(rx.mark_done(&origin(&rx, 4), true));
-        assert_eq!(handled.load(Ordering::Relaxed), 5);
+        assert_eq!(handled.handled(), 5);
         assert!(!rx.mark_done(&origin(&rx, 4), true), "done twice counts once");
     }
 
     #[test]
     fn counts_are_published_in_batches_and_when_the_queue_drains() {
-        let handled = Arc::new(AtomicU64::new(0));
+        let handled = Arc::new(AckShare::default());
         let mut rx = RxAcks::default();
         rx.start_generation(Arc::clone(&handled));
         let due: Vec<u64> = (1..=40u64)
             .filter(|&n| rx.mark_done(&origin(&rx, n), n == 40))
             .collect();
         assert_eq!(due, [32, 40]);
-        assert_eq!(handled.load(Ordering::Relaxed), 40);
+        assert_eq!(handled.handled(), 40);
+        // While the connection's timer runs, it sends the count unwoken.
+        handled.start_timer();
+        assert!(!rx.mark_done(&origin(&rx, 41), true));
+        assert_eq!(handled.handled(), 41);
+        handled.stop_timer();
         // A gone connection is told nothing more, and an earlier one's positions count for
         // nothing in the next.
-        let old = origin(&rx, 41);
+        let old = origin(&rx, 42);
         rx.end_generation();
         assert!(!rx.mark_done(&old, true));
         rx.start_generation(Arc::clone(&handled));
         assert!(!rx.mark_done(&old, true));
-        assert_eq!(handled.load(Ordering::Relaxed), 40);
+        assert_eq!(handled.handled(), 41);
     }
 
     #[test]
     fn unread_messages_of_the_current_connection_are_dropped_in_step() {
         let mut rx = RxAcks::default();
-        rx.start_generation(Arc::new(AtomicU64::new(0)));
+        rx.start_generation(Arc::new(AckShare::default()));
         let mut inbound = VecDeque::new();
         rx.record(None);
         inbound.push_back(Parts::new());

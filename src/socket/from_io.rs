@@ -60,7 +60,7 @@ pub(crate) struct Sequenced {
     pub stream: u64,
     /// How many of the connection's sequenced messages the application took (or that were
     /// duplicates): raised by the socket, acknowledged by the connection.
-    pub handled: Arc<std::sync::atomic::AtomicU64>,
+    pub handled: Arc<crate::pipe::AckShare>,
 }
 
 /// A connection closed: nothing more will come on its inbound pipe but `leftover`, what it

@@ -138,7 +138,7 @@ impl Connection {
             outbound,
             fast: self.fast.clone().map(|f| f as _),
             sequenced: self.rx_acks.stream.map(|stream| {
-                let handled = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let handled = Arc::new(crate::pipe::AckShare::default());
                 self.rx_acks.handled = Some(Arc::clone(&handled));
                 Sequenced { stream, handled }
             }),

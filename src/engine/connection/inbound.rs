@@ -37,6 +37,9 @@ impl Connection {
     /// pattern lets it have in flight.
     pub(super) fn take_message(&mut self, mut msg: Parts) -> Result<(), CloseReason> {
         let tag = self.rx_acks.take_tag();
+        if tag.is_some() {
+            self.rx_acks.start_timer();
+        }
         if self.rx_acks.stream.is_some() {
             msg.push(tag_frame(tag)); // last: no frame moves for it, here or where it goes
         }

@@ -240,15 +240,24 @@ impl Connection {
     /// When this connection's timers (handshake, heartbeats) next need attention.
     pub fn timer_deadline(&self) -> Option<Instant> {
         let connect = self.connect_deadline.filter(|_| self.connecting);
-        [self.handshake_deadline, self.heartbeat.deadline(), connect]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.handshake_deadline,
+            self.heartbeat.deadline(),
+            connect,
+            self.rx_acks.timer,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs the timers that are due: fails the connection when the handshake or the peer's
-    /// heartbeats took too long, sends a PING when one is due.
+    /// heartbeats took too long, sends a PING when one is due, and the acknowledgement the
+    /// application's reads owe a spooled sender.
     pub fn on_timer(&mut self, now: Instant) -> Result<(), CloseReason> {
+        if self.rx_acks.timer_fired(now) {
+            self.write()?; // its refill sends the ZACK
+        }
         if self.connecting && self.connect_deadline.is_some_and(|d| d <= now) {
             return Err("connect timed out".into());
         }

@@ -117,11 +117,27 @@ impl Connection {
         }
     }
 
+    /// Sends what the application's reads owe a spooled sender before the connection
+    /// closes: its timer will not fire any more, and a message the application took must
+    /// not come again, to it or to another receiver.
+    pub fn flush_acks(&mut self) {
+        if self.rx_acks.pending() && self.half_closed_at.is_none() {
+            self.rx_acks.send_now();
+            let _ = self.write();
+        }
+    }
+
     /// Whether nothing is left to send: the write buffer and the pipe's queue are empty.
     /// Called while the socket closes; messages the pattern queued past the mark are moved
     /// into the pipe here, as no sending thread will do it any more, and a write is asked
     /// for in `wakes`.
     pub fn is_flushed(&mut self, wakes: &mut Vec<IoWake>) -> bool {
+        if self.rx_acks.pending() {
+            // What the application finished before it closed, not left to the timer.
+            self.rx_acks.send_now();
+            wakes.push(IoWake::Flush(self.id));
+            return false;
+        }
         if self.out_rx.as_mut().is_some_and(|rx| rx.peek()) {
             // Queued after the reader slept, before the socket knew the connection to wake.
             wakes.push(IoWake::Flush(self.id));

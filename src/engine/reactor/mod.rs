@@ -422,6 +422,7 @@ impl Reactor {
             return;
         };
         conn.report_closed(reason);
+        conn.flush_acks();
         let _ = self.poll.registry().deregister(conn.stream.source());
         conn.release();
         if let Origin::Connector(id, _) = conn.origin {

@@ -3,6 +3,7 @@
 //! delivery bookkeeping, under its lock; a few samples, taken at most every
 //! [`SAMPLE_EVERY`], bound the memory it takes.
 
+use crate::deadline::coarse_nanos;
 use crate::spool::SpoolStats;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -26,10 +27,10 @@ pub(crate) struct Backlog {
     marks: VecDeque<(u64, Instant)>,
     /// (time, appended, confirmed) over the last [`RATE_WINDOW`], oldest first.
     rates: VecDeque<(Instant, u64, u64)>,
-    /// Before this, an append takes no sample: `SAMPLE_EVERY` after the newest mark or rate
-    /// sample, whichever is older. Read once per append, so that the common append costs one
-    /// clock reading and a comparison.
-    quiet_until: Instant,
+    /// Before this [`coarse_nanos`] reading, an append takes no sample: `SAMPLE_EVERY`
+    /// after the newest mark or rate sample, whichever is older. The common append then
+    /// costs one reading of the coarse clock and a comparison.
+    quiet_until: u64,
 }
 
 impl Backlog {
@@ -40,17 +41,18 @@ impl Backlog {
             confirmed: 0,
             marks: VecDeque::new(),
             rates: VecDeque::from([(now, 0, 0)]),
-            quiet_until: now,
+            quiet_until: 0,
         }
     }
 
     /// Message `seq` was appended.
     pub fn appended(&mut self, seq: u64) {
         self.appended += 1;
-        let now = crate::deadline::coarse_now();
-        if now < self.quiet_until {
+        let reading = coarse_nanos();
+        if reading < self.quiet_until {
             return;
         }
+        let now = crate::deadline::coarse_now();
         if self.marks.back().is_none_or(|&(_, at)| now >= at + SAMPLE_EVERY) {
             if self.marks.len() >= MAX_MARKS {
                 let thinned = self.marks.iter().copied().step_by(2).collect();
@@ -61,7 +63,8 @@ impl Backlog {
         self.sample(now);
         let newest_rate = self.rates.back().map_or(now, |&(at, ..)| at);
         let newest_mark = self.marks.back().map_or(now, |&(_, at)| at);
-        self.quiet_until = newest_rate.min(newest_mark) + SAMPLE_EVERY;
+        let quiet_for = (newest_rate.min(newest_mark) + SAMPLE_EVERY).saturating_duration_since(now);
+        self.quiet_until = reading.saturating_add(u64::try_from(quiet_for.as_nanos()).unwrap_or(u64::MAX));
     }
 
     /// `count` more messages are confirmed; everything up to `low` is.
@@ -169,5 +172,29 @@ mod tests {
         );
         assert_eq!((stats.messages, stats.bytes), (8, 160));
         assert_eq!(backlog.stats(0, None, 0).oldest_age, None);
+    }
+
+    /// Appends within a sample period take no sample; the first one after it does, for the
+    /// age and the rates alike.
+    #[test]
+    fn an_append_samples_once_per_period() {
+        let mut backlog = Backlog::new(Instant::now());
+        backlog.appended(1);
+        let (marks, rates) = (backlog.marks.len(), backlog.rates.len());
+        assert_eq!(marks, 1);
+        for seq in 2..100 {
+            backlog.appended(seq);
+        }
+        assert_eq!(
+            (backlog.marks.len(), backlog.rates.len()),
+            (marks, rates),
+            "quiet"
+        );
+        // A whole period, and a tick of the coarse clock, must pass: a sleep, not a guess.
+        std::thread::sleep(SAMPLE_EVERY + Duration::from_millis(20));
+        backlog.appended(100);
+        assert_eq!(backlog.marks.back().map(|m| m.0), Some(100));
+        assert_eq!(backlog.rates.len(), rates + 1);
+        assert_eq!(backlog.rates.back().map(|r| r.1), Some(100));
     }
 }

@@ -103,9 +103,9 @@ impl RxAcks {
         self.ledger.clear();
     }
 
-    /// `origin`'s position is done. True if the connection must be woken to acknowledge
-    /// (a count was published while its timer was stopped, see [`AckShare`]). A position of an earlier connection counts for
-    /// nothing: that connection is gone.
+    /// `origin`'s position is done. True if the connection must be woken to acknowledge (a
+    /// count was published while its timer was stopped, see [`AckShare`]). A position of an
+    /// earlier connection counts for nothing: that connection is gone.
     pub fn mark_done(&mut self, origin: &Origin, queue_empty: bool) -> bool {
         if origin.generation != self.generation || origin.position <= self.delivered {
             return false;

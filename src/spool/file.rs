@@ -25,7 +25,9 @@ pub(super) mod dir;
 mod durability;
 mod inspect;
 mod mapped;
+mod marks;
 mod prepared;
+mod read_back;
 mod reader;
 mod recovery;
 mod spare;
@@ -41,8 +43,9 @@ use dir::{io_err, segment_name};
 use durability::Durability;
 pub use inspect::{SegmentReport, SpoolReport, inspect};
 use mapped::{Mapping, map_active};
+use marks::Marks;
 use prepared::PreparedStore;
-use reader::{SegmentReader, Step};
+use reader::SegmentReader;
 use recovery::recover_segments;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -59,6 +62,8 @@ struct Segment {
     /// Damaged byte ranges `(start, end)` skipped on open ([`OnCorruption::Skip`]): reads
     /// jump from `start` to the valid record at `end`.
     holes: Vec<(u64, u64)>,
+    /// Where some of its records begin, for reads that jump.
+    marks: Marks,
 }
 
 /// A spool kept in a directory of segment files. See the module documentation for the format.
@@ -166,6 +171,7 @@ impl FileSpool {
                 path: dir.join(segment_name(next_seq)),
                 len: 0,
                 holes: Vec::new(),
+                marks: Marks::default(),
             });
             dir_changed = true;
         }
@@ -259,6 +265,7 @@ impl FileSpool {
             path,
             len: 0,
             holes: Vec::new(),
+            marks: Marks::default(),
         });
         Ok(())
     }
@@ -381,88 +388,6 @@ impl FileSpool {
         Err(err)
     }
 
-    fn read_from_disk(&mut self, seq: u64) -> Result<Option<Vec<Bytes>>, SpoolError> {
-        let idx = match self.segments.binary_search_by_key(&seq, |s| s.first_seq) {
-            Ok(i) => i,
-            Err(0) => return Ok(None),
-            Err(i) => i - 1,
-        };
-        let seg = &self.segments[idx];
-        if seq > seg.last_seq {
-            return Ok(None);
-        }
-        // The reader kept from the last read serves the next one in most cases. It is used
-        // where it lies (it is some 350 bytes, and moving it out and back per read showed in
-        // the profile), and nothing is cloned per read: the path and the holes are borrowed.
-        if !self
-            .reader
-            .as_mut()
-            .is_some_and(|kept| kept.serves(seg.first_seq, seq))
-        {
-            self.reader = None;
-            let opened = SegmentReader::open(&seg.path, seg.first_seq).map_err(io_err(&seg.path))?;
-            self.reader = Some(opened);
-        }
-        loop {
-            let seg = &self.segments[idx];
-            let Some(reader) = self.reader.as_mut() else {
-                return Ok(None);
-            };
-            // A reader that fails, ends or passes `seq` is not kept: the next read opens anew.
-            let step = match reader.next(seg.len, &seg.holes) {
-                Ok(step) => step,
-                Err(e) => {
-                    self.reader = None;
-                    return Err(io_err(&self.segments[idx].path)(e));
-                }
-            };
-            match step {
-                Step::Record { seq: found, frames } if found == seq => return Ok(Some(frames)),
-                Step::Record { seq: found, .. } if found < seq => {}
-                // Skipped on open as damaged, or the end.
-                Step::Record { .. } | Step::End => {
-                    self.reader = None;
-                    return Ok(None);
-                }
-                Step::Damaged {
-                    offset,
-                    reason,
-                    skippable,
-                } => {
-                    // Damaged since the open. A plausible length lets the reader go on past it.
-                    let path = seg.path.clone();
-                    if let Err(e) = self.damaged(&path, offset, reason) {
-                        self.reader = None;
-                        return Err(e);
-                    }
-                    if !skippable {
-                        self.reader = None;
-                        return Ok(None);
-                    }
-                }
-            }
-        }
-    }
-
-    fn damaged(
-        &mut self,
-        path: &Path,
-        offset: u64,
-        reason: &'static str,
-    ) -> Result<Option<Vec<Bytes>>, SpoolError> {
-        let err = SpoolError::Corrupt {
-            path: path.to_path_buf(),
-            offset,
-            reason,
-        };
-        if self.config.on_corruption == OnCorruption::Fail {
-            return Err(err);
-        }
-        log::error!("spool {}: {err}", self.dir.display());
-        self.corruptions.push(err);
-        Ok(None)
-    }
-
     /// The durability state, for the unit tests of the sync thread.
     #[cfg(test)]
     fn durability(&self) -> &Durability {
@@ -496,6 +421,7 @@ impl Spool for FileSpool {
         record::encode(seq, frames, &mut self.encode_buf);
         self.write_record()?;
         let seg = self.segments.back_mut().expect("an active segment");
+        seg.marks.note(seq, seg.len);
         seg.len += len;
         seg.last_seq = seq;
         self.size += len;

@@ -32,6 +32,7 @@ impl FileSpool {
         }
         self.write_record()?;
         let seg = self.segments.back_mut().expect("an active segment");
+        seg.marks.note(first, seg.len);
         seg.len += len;
         seg.last_seq = first + last as u64;
         self.size += len;

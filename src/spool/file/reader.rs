@@ -56,6 +56,9 @@ pub(super) struct SegmentReader {
 /// Records remembered in [`SegmentReader::recent`].
 const RECENT: usize = 4096;
 
+/// Bytes of a record's start that say how long it is and which message it holds.
+const PEEK: u64 = record::HEADER_LEN as u64 + 8;
+
 impl SegmentReader {
     /// Opens the segment at `path`, whose first record is `segment_first`, at its start.
     pub fn open(path: &Path, segment_first: u64) -> io::Result<SegmentReader> {
@@ -93,26 +96,61 @@ impl SegmentReader {
         self.segment_first
     }
 
+    /// The lowest number the next record can have.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Moves forward to record `seq`, which begins at `offset` (a mark of the segment).
+    pub fn seek(&mut self, offset: u64, seq: u64) {
+        if seq >= self.next_seq && offset >= self.offset {
+            self.offset = offset;
+            self.next_seq = seq;
+        }
+    }
+
     /// The next record before `seg_len` (the segment's valid length), jumping over `holes`
-    /// (damaged ranges skipped on open, as `(start, end)`).
-    pub fn next(&mut self, seg_len: u64, holes: &[(u64, u64)]) -> io::Result<Step> {
-        while let Some(&(_, end)) = holes.iter().find(|&&(start, _)| start == self.offset) {
-            self.offset = end;
+    /// (damaged ranges skipped on open, as `(start, end)`). Records numbered below `want`
+    /// are stepped over by their header, unread and unchecked: the caller serves them
+    /// another way (a cache), and a damaged one is reported when it is read.
+    pub fn next(&mut self, seg_len: u64, holes: &[(u64, u64)], want: u64) -> io::Result<Step> {
+        loop {
+            while let Some(&(_, end)) = holes.iter().find(|&&(start, _)| start == self.offset) {
+                self.offset = end;
+            }
+            let offset = self.offset;
+            if offset + record::HEADER_LEN as u64 > seg_len {
+                return Ok(match offset >= seg_len {
+                    true => Step::End,
+                    false => damaged(offset, "truncated record", false),
+                });
+            }
+            let peek = PEEK.min(seg_len - offset);
+            let at = self.window(peek, seg_len)?;
+            let header = &self.chunk[at..at + peek as usize];
+            let body_len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
+            let total = record::HEADER_LEN as u64 + u64::from(body_len);
+            if body_len > record::MAX_BODY || offset + total > seg_len {
+                return Ok(damaged(offset, "implausible record length", false));
+            }
+            let seq = header
+                .get(8..16)
+                .filter(|_| total >= PEEK)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+            if let Some(seq) = seq
+                && (self.next_seq..want).contains(&seq)
+            {
+                self.offset += total;
+                self.remember(seq, offset);
+                continue;
+            }
+            return self.read_record(total, seg_len);
         }
+    }
+
+    /// Reads and checks the record of `total` bytes at the reader's offset.
+    fn read_record(&mut self, total: u64, seg_len: u64) -> io::Result<Step> {
         let offset = self.offset;
-        if offset + record::HEADER_LEN as u64 > seg_len {
-            return Ok(match offset >= seg_len {
-                true => Step::End,
-                false => damaged(offset, "truncated record", false),
-            });
-        }
-        let at = self.window(record::HEADER_LEN as u64, seg_len)?;
-        let header = &self.chunk[at..at + record::HEADER_LEN];
-        let body_len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
-        let total = record::HEADER_LEN as u64 + u64::from(body_len);
-        if body_len > record::MAX_BODY || offset + total > seg_len {
-            return Ok(damaged(offset, "implausible record length", false));
-        }
         let decoded = match total > ALONE {
             true => record::decode(&self.read_alone(total)?),
             false => {
@@ -123,13 +161,7 @@ impl SegmentReader {
         self.offset += total;
         match decoded {
             Decoded::Record { seq, frames, .. } => {
-                self.next_seq = seq.saturating_add(1); // a record from disk may say anything
-                if self.recent.len() == RECENT {
-                    self.recent.pop_front();
-                }
-                if self.recent.back().is_none_or(|&(last, _)| last < seq) {
-                    self.recent.push_back((seq, offset));
-                }
+                self.remember(seq, offset);
                 // Slices of the chunk, not copies: a message read back lives until its
                 // connection wrote it (or, for a peer that keeps receipts, until it is
                 // confirmed), and the ones in flight are mostly neighbours, so they keep a
@@ -138,6 +170,17 @@ impl SegmentReader {
             }
             Decoded::Incomplete => Ok(damaged(offset, "truncated record", false)),
             Decoded::Corrupt(reason) => Ok(damaged(offset, reason, true)),
+        }
+    }
+
+    /// Record `seq` began at `offset`: the next one is numbered higher.
+    fn remember(&mut self, seq: u64, offset: u64) {
+        self.next_seq = seq.saturating_add(1); // a record from disk may say anything
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        if self.recent.back().is_none_or(|&(last, _)| last < seq) {
+            self.recent.push_back((seq, offset));
         }
     }
 

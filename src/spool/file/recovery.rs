@@ -28,6 +28,7 @@
 use super::super::SpoolError;
 use super::super::record::{self, Decoded};
 use super::dir::io_err;
+use super::marks::Marks;
 use super::{OnCorruption, Segment};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -128,12 +129,14 @@ fn scan_segment(first_seq: u64, path: &Path, cx: &mut ScanContext<'_>) -> Result
     let mut offset = 0usize;
     let mut expected = first_seq;
     let mut holes = Vec::new();
+    let mut marks = Marks::default();
     let mut tail_damage = None;
     // Where the batch being read began (offset, sequence number), until its last record.
     let mut open_batch = None;
     while offset < data.len() {
         let damage = match record::decode(&data.slice(offset..)) {
             Decoded::Record { seq, len, mark, .. } if seq == expected => {
+                marks.note(seq, offset as u64);
                 if mark.continues {
                     open_batch.get_or_insert((offset, seq));
                 } else {
@@ -189,6 +192,7 @@ fn scan_segment(first_seq: u64, path: &Path, cx: &mut ScanContext<'_>) -> Result
     };
     if let Some(at) = cut {
         holes.retain(|&(start, _)| start < at as u64);
+        marks.cut(at as u64);
     }
     let len = match cut {
         Some(at) => {
@@ -212,5 +216,6 @@ fn scan_segment(first_seq: u64, path: &Path, cx: &mut ScanContext<'_>) -> Result
         path: path.to_path_buf(),
         len,
         holes,
+        marks,
     })
 }

@@ -26,9 +26,12 @@ pub(crate) struct Delivery {
     unrouted: Unrouted,
 }
 
-/// What [`Delivery`] keeps of unrouted messages: a backlog of up to 8 MiB (some 40,000
-/// small messages) routes without reading the spool.
-const UNROUTED_BYTES: usize = 8 << 20;
+/// What [`Delivery`] keeps of unrouted messages: a backlog of up to 32 MiB (some 170,000
+/// small messages) routes without reading the spool. Measured at 64 B, with a sender running
+/// up to 400,000 messages ahead: 8 MiB had half the stream read back, at ~150 ns a message
+/// (decode, checksum, the chunk's copy); 32 MiB took the sender from 743 to 668 ns a message,
+/// and its peak memory from 52 to 58 MiB.
+const UNROUTED_BYTES: usize = 32 << 20;
 
 impl Delivery {
     pub fn new(spool: Box<dyn Spool>) -> Delivery {

@@ -50,6 +50,11 @@ impl RecentCache {
 
     /// Message `seq`, if it is kept.
     pub fn get(&self, seq: u64) -> Option<Vec<Bytes>> {
+        // Outside what is kept (always, for small messages): no search.
+        let (first, last) = (self.entries.front()?.0, self.entries.back()?.0);
+        if !(first..=last).contains(&seq) {
+            return None;
+        }
         let i = self.entries.binary_search_by_key(&seq, |(s, _, _)| *s).ok()?;
         Some(self.entries[i].1.to_vec())
     }

@@ -343,6 +343,7 @@ impl Pipes {
                 stream,
                 position: 0,
                 generation: 0,
+                noted_low: 0,
                 refused: false,
             }),
         });

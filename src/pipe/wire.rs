@@ -15,6 +15,9 @@ pub(crate) struct WireSeq {
     pub position: u64,
     /// The pipe's acknowledgement generation this connection counts in (`RxAcks`).
     pub generation: u64,
+    /// The sender's acknowledged mark as last noted from this connection: it changes once
+    /// per acknowledgement, not per message.
+    pub noted_low: u64,
     /// Its stream went past the receiver's bounds: the connection is being closed, and what
     /// it still sends is dropped unread.
     pub refused: bool,

@@ -303,8 +303,14 @@ impl SocketState {
         }
     }
 
-    /// The sender's own mark: everything up to `low` of `stream` is done somewhere.
-    pub(super) fn note_sender_low(&mut self, stream: u64, low: u64) {
+    /// The sender's own mark: everything up to `low` of `stream` is done somewhere. `noted`
+    /// is the mark its connection gave last: noting the same one again changes nothing,
+    /// unless messages are awaited (forgotten up to the mark, they may have been awaited
+    /// since), and the mark changes once per acknowledgement, not per message.
+    pub(super) fn note_sender_low(&mut self, stream: u64, low: u64, noted: u64) {
+        if low == noted && self.finishing.awaited.is_empty() {
+            return;
+        }
         self.dedup.note_low(stream, low);
         let below: Vec<Key> = self
             .finishing

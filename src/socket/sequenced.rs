@@ -110,7 +110,8 @@ impl SocketState {
             stream: seq_state.stream,
             seq,
         };
-        self.note_sender_low(origin.stream, low);
+        let noted = std::mem::replace(&mut seq_state.noted_low, low);
+        self.note_sender_low(origin.stream, low, noted);
         let msg = self.admit_copy(id, conn, origin, msg)?;
         Some((msg, Some(origin)))
     }

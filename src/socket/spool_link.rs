@@ -22,8 +22,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
-/// Messages the spool thread reads back per trip to the socket's lock.
-const ROUTE_BATCH: usize = 32;
+/// Messages the spool thread reads back per trip to the socket's lock. Each trip takes the
+/// spool's lock twice and the socket's once, syncs the polled pipes and may wake the I/O
+/// thread: measured at 64 B (2M messages, a sender running ahead), 32 cost the sender
+/// 822-842 ns a message, 256 709-742 (128 and 1024 in between).
+const ROUTE_BATCH: usize = 256;
 
 /// What the spool thread has been asked to do.
 #[derive(Default)]

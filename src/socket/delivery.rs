@@ -104,10 +104,16 @@ impl Delivery {
     /// nothing is marked dispatched until [`Delivery::dispatched`] says it was routed. A
     /// message gone from the spool (acknowledged before a restart, or a damaged record the
     /// spool skipped) counts as confirmed, or the acknowledged mark would stop there for good;
-    /// one that cannot be read is logged and skipped.
-    pub fn next_batch(&mut self, max: usize) -> Vec<(u64, Parts)> {
+    /// one that cannot be read is logged and skipped. The batch ends after `max_bytes` of
+    /// payload too, so that large messages make short batches.
+    pub fn next_batch(&mut self, max: usize, max_bytes: usize) -> Vec<(u64, Parts)> {
         let mut batch = Vec::new();
-        self.read_next(max, |seq, parts| batch.push((seq, parts)));
+        let mut bytes = 0;
+        self.read_next(max, |seq, parts| {
+            bytes += parts.iter().map(|frame| frame.len()).sum::<usize>();
+            batch.push((seq, parts));
+            bytes < max_bytes
+        });
         batch
     }
 
@@ -115,13 +121,16 @@ impl Delivery {
     /// sending thread catches up one message at a time.
     pub fn next_one(&mut self) -> Option<(u64, Parts)> {
         let mut one = None;
-        self.read_next(1, |seq, parts| one = Some((seq, parts)));
+        self.read_next(1, |seq, parts| {
+            one = Some((seq, parts));
+            false
+        });
         one
     }
 
     /// Hands the next messages to route, up to `max`, to `take` (see
-    /// [`Delivery::next_batch`]).
-    fn read_next(&mut self, max: usize, mut take: impl FnMut(u64, Parts)) {
+    /// [`Delivery::next_batch`]), while it says to go on.
+    fn read_next(&mut self, max: usize, mut take: impl FnMut(u64, Parts) -> bool) {
         let (mut count, mut last) = (0, None);
         while count < max {
             let Some(seq) = self.peek_next(last) else {
@@ -145,9 +154,12 @@ impl Delivery {
                     }
                 },
             };
-            take(seq, parts);
+            let more = take(seq, parts);
             count += 1;
             last = Some(seq);
+            if !more {
+                break;
+            }
         }
     }
 
@@ -331,16 +343,29 @@ mod tests {
             let seq = d.append(&[Bytes::copy_from_slice(&[i])]).unwrap();
             d.keep_unrouted(seq, Parts::from_iter([Frame::copy_from_slice(&[i])]));
         }
-        let mut batch = d.next_batch(4).into_iter();
+        let mut batch = d.next_batch(4, usize::MAX).into_iter();
         assert_eq!(reads.load(Ordering::Relaxed), 0, "all four were kept");
         let first = batch.next();
         d.put_back(first, batch);
-        let again: Vec<u64> = d.next_batch(6).iter().map(|(seq, _)| *seq).collect();
+        let again: Vec<u64> = d.next_batch(6, usize::MAX).iter().map(|(seq, _)| *seq).collect();
         assert_eq!(again, [1, 2, 3, 4, 5, 6]);
         assert_eq!(
             reads.load(Ordering::Relaxed),
             0,
             "the four given back were kept too"
         );
+    }
+
+    /// A batch ends at its byte budget as well as at its count.
+    #[test]
+    fn a_batch_ends_after_its_bytes() {
+        let mut d = Delivery::new(Box::new(MemorySpool::new(None)));
+        for _ in 0..6 {
+            d.append(&[Bytes::from(vec![7u8; 10])]).unwrap();
+        }
+        let seqs = |batch: Vec<(u64, Parts)>| batch.iter().map(|(seq, _)| *seq).collect::<Vec<_>>();
+        assert_eq!(seqs(d.next_batch(6, 25)), [1, 2, 3], "the third passes 25 bytes");
+        assert_eq!(seqs(d.next_batch(2, 1000)), [1, 2], "nothing was dispatched");
+        assert_eq!(seqs(d.next_batch(6, 1)), [1], "one at least");
     }
 }

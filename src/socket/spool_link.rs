@@ -27,6 +27,9 @@ use std::time::Instant;
 /// thread: measured at 64 B (2M messages, a sender running ahead), 32 cost the sender
 /// 822-842 ns a message, 256 709-742 (128 and 1024 in between).
 const ROUTE_BATCH: usize = 256;
+/// Payload bytes the spool thread reads back per trip at most (what 32 messages of 64 KiB
+/// took before the batch grew): the spool's lock is held while it reads them.
+const ROUTE_BATCH_BYTES: usize = 2 << 20;
 
 /// What the spool thread has been asked to do.
 #[derive(Default)]
@@ -386,7 +389,7 @@ impl SpoolLink {
             self.check_back();
         }
         loop {
-            let batch = self.lock().next_batch(ROUTE_BATCH);
+            let batch = self.lock().next_batch(ROUTE_BATCH, ROUTE_BATCH_BYTES);
             let (Some(socket), Some(io)) = (socket.upgrade(), io.upgrade()) else {
                 return;
             };

@@ -112,7 +112,7 @@ impl SegmentReader {
     /// The next record before `seg_len` (the segment's valid length), jumping over `holes`
     /// (damaged ranges skipped on open, as `(start, end)`). Records numbered below `want`
     /// are stepped over by their header, unread and unchecked: the caller serves them
-    /// another way (a cache), and a damaged one is reported when it is read.
+    /// another way (a cache), and damage to one is reported when it is read.
     pub fn next(&mut self, seg_len: u64, holes: &[(u64, u64)], want: u64) -> io::Result<Step> {
         loop {
             while let Some(&(_, end)) = holes.iter().find(|&&(start, _)| start == self.offset) {
@@ -137,8 +137,11 @@ impl SegmentReader {
                 .get(8..16)
                 .filter(|_| total >= PEEK)
                 .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+            // Only the record numbered as expected: one whose number says otherwise is
+            // read and checked, so that damage to the number is reported, not stepped over.
             if let Some(seq) = seq
-                && (self.next_seq..want).contains(&seq)
+                && seq == self.next_seq
+                && seq < want
             {
                 self.offset += total;
                 self.remember(seq, offset);
@@ -286,6 +289,50 @@ mod tests {
                 std::fs::remove_dir_all(&dir).unwrap();
             }
         }
+    }
+
+    /// A read steps over the records before its own by their headers, but one whose number
+    /// is not the next expected is read and checked: damage to the number is reported, not
+    /// stepped over (with `(next..wanted)` as the test, a record numbered one too high was
+    /// skipped silently). Then marks: a read far ahead lands near its record.
+    #[test]
+    fn a_damaged_number_on_the_way_is_reported() {
+        use crate::spool::SpoolError;
+        use std::os::unix::fs::FileExt;
+        let dir = std::env::temp_dir().join(format!("zocket-reader-number-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = FileSpoolConfig {
+            cache_bytes: 0,
+            fsync: FsyncPolicy::Never,
+            ..FileSpoolConfig::default()
+        };
+        let mut spool = FileSpool::open_with(&dir, config).unwrap();
+        let message = |i: u64| vec![Bytes::from(vec![i as u8; 16])];
+        for i in 1..=2000u64 {
+            spool.append(&message(i)).unwrap();
+        }
+        // Each record: 8 bytes of header, 12 of number and count, 4 of length, 16 of frame.
+        let record = 40u64;
+        let segment = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "seg"))
+            .unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&segment).unwrap();
+        file.write_all_at(&11u64.to_le_bytes(), 9 * record + 8).unwrap(); // record 10 says 11
+        assert_eq!(spool.read(5).unwrap(), Some(message(5)));
+        assert!(
+            matches!(spool.read(14), Err(SpoolError::Corrupt { offset, .. }) if offset == 9 * record),
+            "record 10's number is damaged"
+        );
+        assert_eq!(spool.read(1999).unwrap(), Some(message(1999)), "through a mark");
+        assert_eq!(
+            spool.read(1500).unwrap(),
+            Some(message(1500)),
+            "from the start, through a mark"
+        );
+        drop(spool);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// With no cache, every read goes through the reader: in order while the segment grows

@@ -267,11 +267,12 @@ fn spool_notes(plan: &Plan) -> String {
     format!(
         "- zocket+spool(...) = zocket with a spool on the PUSH side (thr only; the receiver is the
   plain zocket PULL). Every send() appends the message to the spool before returning: for
-  always/100ms/never a FileSpool, one write() per message into its segment file, with fsync
-  after every append and acknowledgement (always), at most every 100 ms (100ms) or never
-  (never); mem = MemorySpool, no file. Delivery drains the spool to the receiver, which
-  acknowledges every message it hands to the application (ZSEQ/ZACK); each acknowledgement frees
-  it from the spool. The sender then closes (linger 60 s: closing waits for every
+  always/100ms/never a FileSpool, each append a store into a shared mapping of its segment
+  file, with fsync after every append (one per group of concurrent appends) and
+  acknowledgement (always), at most every 100 ms (100ms) or never (never); mem = MemorySpool,
+  no file. Delivery drains the spool to the receiver, which acknowledges the messages it hands
+  to the application (ZACK, every 2 ms while a stream flows); an acknowledgement frees them
+  from the spool. The sender then closes (linger 60 s: closing waits for every
   acknowledgement) and, for a file spool, checks that it holds no unacknowledged message.
   Each run uses a fresh spool directory under {}, removed afterwards.
 - spooled rows send {counts},

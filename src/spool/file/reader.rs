@@ -291,6 +291,19 @@ mod tests {
         }
     }
 
+    /// A fresh spool in a directory of its own, with no cache: every read goes to the reader.
+    fn uncached_spool(name: &str, segment_size: u64) -> (std::path::PathBuf, FileSpool) {
+        let dir = std::env::temp_dir().join(format!("zocket-reader-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = FileSpoolConfig {
+            cache_bytes: 0,
+            segment_size,
+            fsync: FsyncPolicy::Never,
+            ..FileSpoolConfig::default()
+        };
+        (dir.clone(), FileSpool::open_with(&dir, config).unwrap())
+    }
+
     /// A read steps over the records before its own by their headers, but one whose number
     /// is not the next expected is read and checked: damage to the number is reported, not
     /// stepped over (with `(next..wanted)` as the test, a record numbered one too high was
@@ -299,14 +312,7 @@ mod tests {
     fn a_damaged_number_on_the_way_is_reported() {
         use crate::spool::SpoolError;
         use std::os::unix::fs::FileExt;
-        let dir = std::env::temp_dir().join(format!("zocket-reader-number-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let config = FileSpoolConfig {
-            cache_bytes: 0,
-            fsync: FsyncPolicy::Never,
-            ..FileSpoolConfig::default()
-        };
-        let mut spool = FileSpool::open_with(&dir, config).unwrap();
+        let (dir, mut spool) = uncached_spool("number", FileSpoolConfig::default().segment_size);
         let message = |i: u64| vec![Bytes::from(vec![i as u8; 16])];
         for i in 1..=2000u64 {
             spool.append(&message(i)).unwrap();
@@ -339,15 +345,7 @@ mod tests {
     /// under it, then out of order, across segments and chunk edges.
     #[test]
     fn reads_every_record_back_in_and_out_of_order() {
-        let dir = std::env::temp_dir().join(format!("zocket-reader-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let config = FileSpoolConfig {
-            cache_bytes: 0,
-            segment_size: 4 << 20,
-            fsync: FsyncPolicy::Never,
-            ..FileSpoolConfig::default()
-        };
-        let mut spool = FileSpool::open_with(&dir, config).unwrap();
+        let (dir, mut spool) = uncached_spool("order", 4 << 20);
         let mut read = 1;
         for i in 1..=3000u64 {
             assert_eq!(spool.append(&message(i)).unwrap(), i);

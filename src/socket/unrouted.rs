@@ -45,10 +45,10 @@ impl Unrouted {
     }
 
     /// Gives back message `seq`, taken but not routed after all, if it is older than any
-    /// kept, whatever the budget: what is given back is a batch at most, and is the next to
-    /// route. Measured at 64 B: with the budget reached (as it stays, once a sender runs
-    /// ahead, since appends take the room routing frees), dropping the batches given back had
-    /// half of a two-million-message stream read back from the disk.
+    /// kept, whatever the budget: what is given back is a batch at most (taken from here or
+    /// read, moments before), and is the next to route. The budget stays reached once a
+    /// sender runs ahead, since appends take the room routing frees: held to it, every batch
+    /// given back was dropped, to be read back from the disk.
     pub fn put_back(&mut self, seq: u64, parts: Parts) {
         let cost = cost(&parts);
         let oldest = self.entries.front().is_none_or(|(first, _)| *first > seq);

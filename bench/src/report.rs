@@ -32,6 +32,10 @@ pub struct Summary {
     pub vs_libzmq: Option<f64>,
     /// Median over the raw baseline's median for the same test, transport and size.
     pub vs_raw: Option<f64>,
+    /// Spooled rows only: each repetition over unspooled zocket's in the same repetition
+    /// (same test, transport and size). The two ran minutes apart at most, so a machine that
+    /// speeds up and slows down moves this less than a ratio of medians.
+    pub vs_zocket_paired: Option<Stats>,
     /// Largest peak RSS of the server process over the repetitions, KiB.
     pub server_kib: Option<u64>,
     /// Largest peak RSS of the client process over the repetitions, KiB.
@@ -88,6 +92,26 @@ pub fn summarise(results: &[CellResult]) -> Vec<Summary> {
             .and_then(stats_of)
             .map(|s| s.median)
     };
+    // Pairs by index: a measurement's samples are its repetitions in order, and one that
+    // failed has none counted (its later repetitions are skipped).
+    let paired = |r: &CellResult| {
+        r.cell.imp.spooling()?;
+        let cell = r.cell;
+        let unspooled = results.iter().find(|o| {
+            o.cell.imp == Impl::Zocket
+                && (o.cell.test, o.cell.transport, o.cell.size) == (cell.test, cell.transport, cell.size)
+        })?;
+        if r.failure.is_some() || unspooled.failure.is_some() || r.samples.len() != unspooled.samples.len() {
+            return None;
+        }
+        let ratios: Vec<f64> = r
+            .samples
+            .iter()
+            .zip(&unspooled.samples)
+            .map(|(a, b)| a.value / b.value)
+            .collect();
+        Stats::of(&ratios)
+    };
     results
         .iter()
         .map(|r| {
@@ -98,6 +122,7 @@ pub fn summarise(results: &[CellResult]) -> Vec<Summary> {
                 stats,
                 vs_libzmq: ratio(r.cell.imp.libzmq_peer()),
                 vs_raw: ratio(Impl::Raw),
+                vs_zocket_paired: paired(r),
                 server_kib: r.samples.iter().filter_map(|s| s.server_kib).max(),
                 client_kib: r.samples.iter().filter_map(|s| s.client_kib).max(),
             }
@@ -212,6 +237,26 @@ pub fn table(meta: &Meta, plan: &Plan, rows: &[Summary]) -> String {
                 let _ = writeln!(out, "{head} {:>11}   {reason}", "n/a");
             }
         }
+    }
+    let paired: Vec<&Summary> = rows.iter().filter(|r| r.vs_zocket_paired.is_some()).collect();
+    if !paired.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSpooled rows against unspooled zocket, paired by repetition (median, min–max):"
+        );
+    }
+    for row in paired {
+        let (cell, p) = (row.result.cell, row.vs_zocket_paired.expect("filtered"));
+        let _ = writeln!(
+            out,
+            "{:<4} {:<3} {:>6} {:<w$} {:>5} {:>11}",
+            cell.test.key(),
+            cell.transport.key(),
+            size_label(cell.size),
+            cell.imp.label(),
+            fmt_ratio(Some(p.median)),
+            format!("{}–{}", fmt_ratio(Some(p.min)), fmt_ratio(Some(p.max))),
+        );
     }
     let _ = write!(
         out,
@@ -358,6 +403,10 @@ pub fn json(meta: &Meta, rows: &[Summary]) -> String {
             ("mb_per_s", json_num(mbs)),
             ("vs_libzmq", json_num(row.vs_libzmq)),
             ("vs_raw", json_num(row.vs_raw)),
+            (
+                "vs_zocket_paired",
+                json_num(row.vs_zocket_paired.map(|p| p.median)),
+            ),
             ("server_vmhwm_kib", json_num(row.server_kib.map(|k| k as f64))),
             ("client_vmhwm_kib", json_num(row.client_kib.map(|k| k as f64))),
         ];
@@ -438,6 +487,66 @@ mod tests {
         );
         assert_eq!(Stats::of(&[4.0, 1.0]).unwrap().median, 2.5);
         assert_eq!(Stats::of(&[]), None);
+    }
+
+    /// A spooled row is compared with unspooled zocket repetition by repetition; a
+    /// measurement with a failed repetition gets no paired ratio, and other rows none at all.
+    #[test]
+    fn spooled_rows_pair_with_unspooled_by_repetition() {
+        use crate::orchestrate::{Cell, Sample};
+        use crate::spec::{Spooling, Transport};
+        let result = |imp, values: &[f64], failure: Option<&str>| CellResult {
+            cell: Cell {
+                imp,
+                test: Test::Thr,
+                transport: Transport::Tcp,
+                size: 64,
+            },
+            count: 10,
+            samples: values
+                .iter()
+                .map(|&value| Sample {
+                    value,
+                    server_kib: None,
+                    client_kib: None,
+                })
+                .collect(),
+            failure: failure.map(String::from),
+        };
+        let never = Impl::ZocketSpool(Spooling::Never);
+        let rows = summarise(&[
+            result(Impl::Zocket, &[100.0, 200.0, 400.0], None),
+            result(never, &[50.0, 60.0, 300.0], None),
+        ]);
+        let paired = rows[1].vs_zocket_paired.expect("a spooled row");
+        assert_eq!((paired.median, paired.min, paired.max), (0.5, 0.3, 0.75));
+        assert_eq!(rows[0].vs_zocket_paired, None, "not a spooled row");
+        assert!(table_has_pairs(&rows));
+        let rows = summarise(&[
+            result(Impl::Zocket, &[100.0], Some("peer died")),
+            result(never, &[50.0, 60.0], None),
+        ]);
+        assert_eq!(rows[1].vs_zocket_paired, None, "unspooled failed");
+    }
+
+    fn table_has_pairs(rows: &[Summary]) -> bool {
+        let meta = Meta {
+            started: String::new(),
+            wall_secs: 0.0,
+            mode: "quick",
+            reps: 3,
+            machine: String::new(),
+        };
+        let plan = crate::orchestrate::Plan {
+            quick: true,
+            reps: 3,
+            impls: Vec::new(),
+            transports: Vec::new(),
+            timeout: std::time::Duration::from_secs(1),
+            libzmq_curve: None,
+            notes: Vec::new(),
+        };
+        table(&meta, &plan, rows).contains("paired by repetition")
     }
 
     #[test]

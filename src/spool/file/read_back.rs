@@ -36,7 +36,7 @@ impl FileSpool {
         // Most reads are of the reader's next record or one close by: the marks are looked up
         // (a binary search, which showed in the profile) only for a longer way.
         if let Some(reader) = self.reader.as_mut()
-            && seq - reader.next_seq().min(seq) > WALK
+            && seq.saturating_sub(reader.next_seq()) > WALK
             && let Some((mark_seq, offset)) = seg.marks.at_or_before(seq)
             && mark_seq > reader.next_seq()
         {

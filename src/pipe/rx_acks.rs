@@ -111,12 +111,6 @@ impl RxAcks {
             return false;
         }
         let index = (origin.position - self.delivered - 1) as usize;
-        if index == 0 && self.ledger.len() <= 1 {
-            // Done in order, the common case: nothing to keep.
-            self.ledger.clear();
-            self.delivered += 1;
-            return self.publish(queue_empty);
-        }
         if self.ledger.len() <= index {
             self.ledger.resize(index + 1, false);
         }
